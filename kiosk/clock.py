@@ -1,0 +1,150 @@
+"""Time for the kiosk, injectable so that rules and tests do not read the system clock.
+
+The Pi has no real-time clock: after a power cut it boots in the past until NTP
+answers. So wall time is stored in UTC and carried with a flag saying whether
+the system clock was synchronised; durations (double taps, session time-outs,
+undo windows) use monotonic time, which a clock jump cannot disturb.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+#: systemd-timesyncd touches this file once the clock has been synchronised.
+TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current UTC time, timezone-aware."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start; never goes backwards."""
+        ...
+
+    def synchronised(self) -> bool:
+        """Whether the wall clock is known to be right (NTP or similar)."""
+        ...
+
+
+def _adjtimex_synchronised() -> bool | None:
+    """Ask the kernel (adjtimex) whether NTP considers the clock synchronised.
+
+    Returns None where the call is unavailable. TIME_ERROR (5) means "not
+    synchronised"; the STA_UNSYNC status bit says the same.
+    """
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+
+    class Timex(ctypes.Structure):
+        # struct timex from <sys/timex.h>, Linux; the padding covers the tail.
+        _fields_ = [
+            ("modes", ctypes.c_uint),
+            ("offset", ctypes.c_long),
+            ("freq", ctypes.c_long),
+            ("maxerror", ctypes.c_long),
+            ("esterror", ctypes.c_long),
+            ("status", ctypes.c_int),
+            ("constant", ctypes.c_long),
+            ("precision", ctypes.c_long),
+            ("tolerance", ctypes.c_long),
+            ("time_sec", ctypes.c_long),
+            ("time_usec", ctypes.c_long),
+            ("tick", ctypes.c_long),
+            ("ppsfreq", ctypes.c_long),
+            ("jitter", ctypes.c_long),
+            ("shift", ctypes.c_int),
+            ("stabil", ctypes.c_long),
+            ("jitcnt", ctypes.c_long),
+            ("calcnt", ctypes.c_long),
+            ("errcnt", ctypes.c_long),
+            ("stbcnt", ctypes.c_long),
+            ("tai", ctypes.c_int),
+            ("_pad", ctypes.c_int * 11),
+        ]
+
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        tx = Timex()
+        state = libc.adjtimex(ctypes.byref(tx))
+    except (OSError, AttributeError):
+        return None
+    sta_unsync = 0x0040
+    time_error = 5
+    if state < 0:
+        return None
+    return state != time_error and not (tx.status & sta_unsync)
+
+
+class SystemClock:
+    """The real clock. Synchronisation is read from systemd, then the kernel.
+
+    ``KIOSK_ASSUME_CLOCK_SYNCED=1`` forces "synchronised" for machines whose
+    time is kept by something the checks cannot see (a container, a VM host).
+    """
+
+    def __init__(self, recheck_seconds: float = 30.0) -> None:
+        self._recheck = recheck_seconds
+        self._cached: tuple[float, bool] | None = None
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def synchronised(self) -> bool:
+        mono = time.monotonic()
+        if self._cached and mono - self._cached[0] < self._recheck:
+            return self._cached[1]
+        value = self._probe()
+        self._cached = (mono, value)
+        return value
+
+    @staticmethod
+    def _probe() -> bool:
+        if os.environ.get("KIOSK_ASSUME_CLOCK_SYNCED") == "1":
+            return True
+        if TIMESYNC_FLAG.exists():
+            return True
+        kernel = _adjtimex_synchronised()
+        return bool(kernel)
+
+
+@dataclass
+class ManualClock:
+    """A clock that moves only when told: for tests, benchmarks and the demo."""
+
+    wall: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    mono: float = 1000.0
+    synced: bool = True
+
+    def now(self) -> datetime:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def synchronised(self) -> bool:
+        return self.synced
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward together, as real time does."""
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+    def jump(self, seconds: float) -> None:
+        """Move only the wall clock (NTP correcting a wrong clock); monotonic time is unmoved."""
+        self.wall += timedelta(seconds=seconds)

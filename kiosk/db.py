@@ -1,0 +1,311 @@
+"""Storage: every Peewee model, the SQLite settings that keep records safe, migrations.
+
+The kiosk must never lose a record, and its Pi can lose power at any moment.
+So SQLite runs in WAL mode with ``synchronous=FULL`` (a commit is on the SD
+card before the screen says "done"), foreign keys on, a busy timeout so the
+sync process and the kiosk can share the file, and every write transaction is
+``BEGIN IMMEDIATE`` (it takes the write lock at the start, so two writers wait
+instead of failing half-way).
+
+The database itself enforces "at most one open loan per item" with a partial
+unique index: a bug in the service cannot sign one camera out twice.
+
+The schema version lives in ``PRAGMA user_version``. ``MIGRATIONS[n]`` turns
+version ``n`` into ``n + 1``; ``open_database`` applies whatever is missing, each
+step in its own transaction, so a database written by any older version opens
+and keeps every row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+
+from kiosk.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+database = pw.DatabaseProxy()
+
+#: Milliseconds a writer waits for the lock held by another process (sync, backup).
+BUSY_TIMEOUT_MS = 5000
+
+_TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class UTCDateTimeField(pw.Field):
+    """A UTC instant stored as fixed-width text, so it sorts and compares correctly.
+
+    Python values are timezone-aware; naive values are refused rather than guessed.
+    """
+
+    field_type = "TEXT"
+
+    def db_value(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{self.name}: a naive datetime cannot be stored; use UTC")
+        return value.astimezone(UTC).strftime(_TS_FORMAT)
+
+    def python_value(self, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=UTC)
+
+
+class JSONField(pw.TextField):
+    """A JSON document in a TEXT column."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Staff(BaseModel):
+    """A member of staff. No pupil data is ever stored anywhere."""
+
+    staff_id = pw.CharField(unique=True)  # the school's own reference, from the staff CSV
+    name = pw.CharField()  # full name, "Amira Khan"
+    known_as = pw.CharField(default="")  # what pupils call them, "Ms Khan"
+    role = pw.CharField(default="staff")  # staff | office | admin
+    classes = pw.CharField(default="")  # space-separated class names, upper case: "5B 5A"
+    email = pw.CharField(default="")
+    badge_uid = pw.CharField(null=True, unique=True)
+    active = pw.BooleanField(default=True)
+    inactive_reason = pw.CharField(default="")  # leaver, long absence, ...
+    pin_hash = pw.CharField(default="")  # admins only: pbkdf2 of the admin PIN
+
+    @property
+    def class_list(self) -> list[str]:
+        return self.classes.split()
+
+    @property
+    def greeting_name(self) -> str:
+        return self.known_as or self.name
+
+
+class Item(BaseModel):
+    """Something staff borrow: a trolley key, a class camera, a trip phone."""
+
+    asset_tag = pw.CharField(unique=True)  # the school's own reference, from the items CSV
+    name = pw.CharField()  # "Class camera 5B"
+    kind = pw.CharField(default="other")  # a key of [kinds] in the settings
+    tag_uid = pw.CharField(null=True, unique=True)
+    home_class = pw.CharField(default="")  # class cameras: the only class that may borrow it
+    contents = JSONField(default=list)  # [{"name": "iPads", "count": 30}, ...]
+    phone_number = pw.CharField(default="")  # trip phones
+    status = pw.CharField(default="available")  # available | damaged | lost | retired
+    notes = pw.TextField(default="")
+
+
+class Loan(BaseModel):
+    """One borrowing of one item by one person, open until ``closed_at`` is set."""
+
+    item = pw.ForeignKeyField(Item, backref="loans", on_delete="RESTRICT")
+    # Null only once the retention period has anonymised a closed loan.
+    borrower = pw.ForeignKeyField(Staff, backref="loans", null=True, on_delete="RESTRICT")
+    out_at = UTCDateTimeField()
+    out_clock_synced = pw.BooleanField(default=True)
+    due_at = UTCDateTimeField(null=True)
+    trip = pw.CharField(default="")  # trip phones: where to
+    off_site = pw.BooleanField(default=False)
+    closed_at = UTCDateTimeField(null=True)
+    closed_by = pw.ForeignKeyField(
+        Staff, null=True, on_delete="RESTRICT", backref="loans_closed"
+    )
+    outcome = pw.CharField(null=True)  # returned | handed_over | lost | undone
+    checklist = JSONField(null=True)  # the return checklist answers
+    condition_note = pw.TextField(default="")
+    anonymised = pw.BooleanField(default=False)
+
+
+class Event(BaseModel):
+    """Append-only audit log: one row for every action, in UTC, with the clock's state."""
+
+    at = UTCDateTimeField()
+    clock_synced = pw.BooleanField()
+    action = pw.CharField()
+    staff = pw.ForeignKeyField(Staff, null=True, on_delete="RESTRICT")
+    item = pw.ForeignKeyField(Item, null=True, on_delete="RESTRICT")
+    loan = pw.ForeignKeyField(Loan, null=True, on_delete="RESTRICT")
+    reader = pw.CharField(default="")
+    detail = JSONField(default=dict)
+
+
+class Outbox(BaseModel):
+    """An alert waiting to be delivered, written in the same transaction as its event.
+
+    ``key`` is stable for the fact it reports ("lost:loan:42"): it is the
+    de-duplication id receivers see, and the unique index makes raising the
+    same alert twice a no-op.
+    """
+
+    key = pw.CharField(unique=True)
+    kind = pw.CharField()  # overdue | overdue_escalated | lost | damaged | images_not_erased | ...
+    audience = pw.CharField()  # office | slt | it
+    event = pw.ForeignKeyField(Event, null=True, on_delete="RESTRICT")
+    loan = pw.ForeignKeyField(Loan, null=True, on_delete="RESTRICT")
+    payload = JSONField()
+    created_at = UTCDateTimeField()
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(null=True)
+    delivered_at = UTCDateTimeField(null=True)
+    dead_at = UTCDateTimeField(null=True)
+    last_error = pw.TextField(default="")
+
+
+class PersonalCall(BaseModel):
+    """A personal call, text or email from a trip phone (the policy's Appendix 5 form)."""
+
+    loan = pw.ForeignKeyField(Loan, backref="personal_calls", on_delete="RESTRICT")
+    made_at = pw.CharField()  # local date and time as the member of staff gave it
+    number = pw.CharField()
+    reason = pw.TextField(default="")
+    recorded_at = UTCDateTimeField()
+
+
+class UnknownTag(BaseModel):
+    """A tag the kiosk did not know, recorded at most once per UID per quiet period."""
+
+    uid = pw.CharField(index=True)
+    reader = pw.CharField(default="")
+    seen_at = UTCDateTimeField(index=True)
+
+
+MODELS: list[type[BaseModel]] = [Staff, Item, Loan, Event, Outbox, PersonalCall, UnknownTag]
+
+
+# --- migrations -------------------------------------------------------------------------
+
+
+SCHEMA_DIR = Path(__file__).parent
+
+
+def _run_sql_file(db: pw.SqliteDatabase, name: str) -> None:
+    """Run a frozen schema script statement by statement, inside the caller's transaction.
+
+    (``executescript`` would commit first, breaking the all-or-nothing migration.)
+    """
+    text = (SCHEMA_DIR / name).read_text(encoding="utf-8")
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    for statement in body.split(";"):
+        if statement.strip():
+            db.execute_sql(statement)
+
+
+def _v0_to_v1(db: pw.SqliteDatabase) -> None:
+    # Version 1 is frozen as SQL (schema_v1.sql), not built from the models, so that a
+    # database made by the first release always migrates the same way whatever the
+    # models later become. It includes the partial unique index that allows one open
+    # loan per item.
+    _run_sql_file(db, "schema_v1.sql")
+
+
+MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_v0_to_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: pw.SqliteDatabase) -> int:
+    return int(db.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: pw.SqliteDatabase) -> int:
+    """Bring the schema up to date; returns the number of steps applied."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise StorageError(
+            f"{db.database}: written by a newer kiosk (schema {current}, this one knows "
+            f"{SCHEMA_VERSION}). Update the kiosk software or restore an older backup."
+        )
+    for version in range(current, SCHEMA_VERSION):
+        with db.atomic():
+            MIGRATIONS[version](db)
+            db.execute_sql(f"PRAGMA user_version = {version + 1}")
+        log.info("database %s migrated to schema %d", db.database, version + 1)
+    return SCHEMA_VERSION - current
+
+
+def explain_sqlite_error(exc: BaseException, path: str | Path) -> str:
+    """Say what went wrong with the database file in words the IT lead can act on."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return (
+            f"The database {path} is busy (another program holds it). "
+            "Try again; if it lasts, restart the kiosk."
+        )
+    if "disk is full" in text or "database or disk is full" in text:
+        return f"The disk holding {path} is full. Free some space (old backups?) and try again."
+    if "readonly" in text or "read-only" in text or "attempt to write" in text:
+        return f"The database {path} cannot be written (read-only). Check its owner and permissions."
+    if "unable to open" in text:
+        return f"The database {path} cannot be opened. Check the folder exists and is writable."
+    if "malformed" in text or "not a database" in text:
+        return (
+            f"The database {path} is damaged. Restore last night's backup with "
+            "'kiosk restore FILE'."
+        )
+    return f"Database problem with {path}: {exc}"
+
+
+def open_database(path: Path | str, *, migrate_schema: bool = True) -> pw.SqliteDatabase:
+    """Open (creating if needed) the kiosk database at ``path`` and bind the models to it."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the folder for the database {path}: {exc.strerror}. "
+                "Check the path in the settings (or --db)."
+            ) from exc
+    db = pw.SqliteDatabase(
+        str(path),
+        pragmas={
+            "journal_mode": "wal",
+            "synchronous": "full",
+            "foreign_keys": 1,
+            "busy_timeout": BUSY_TIMEOUT_MS,
+            # The WAL is checkpointed often enough on its own; this keeps it small on the SD card.
+            "journal_size_limit": 16 * 1024 * 1024,
+        },
+        lock_type="IMMEDIATE",
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+    )
+    database.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+        if migrate_schema:
+            migrate(db)
+    except (pw.OperationalError, pw.DatabaseError, sqlite3.Error) as exc:
+        db.close()
+        raise StorageError(explain_sqlite_error(exc, path)) from exc
+    return db
+
+
+@contextmanager
+def write(db: pw.SqliteDatabase | None = None) -> Iterator[None]:
+    """A write transaction (BEGIN IMMEDIATE); storage failures become StorageError."""
+    target = db or database.obj
+    try:
+        with target.atomic():
+            yield
+    except (pw.OperationalError, sqlite3.OperationalError) as exc:
+        raise StorageError(explain_sqlite_error(exc, target.database)) from exc

@@ -1,0 +1,369 @@
+"""One typed settings object: defaults, then a TOML file, then ``KIOSK_*`` variables.
+
+A school's IT lead edits ``/etc/kiosk/kiosk.toml`` by hand, so every mistake
+must stop start-up with one line that names the file, the key and what was
+expected (``kiosk.toml: [school] day_ends: expected a time like "15:30", got 1530``).
+Sections and keys are the dataclass fields below; each field's docstring is
+the documentation that ``deploy/kiosk.toml`` repeats as comments.
+
+Environment variables override single keys: ``KIOSK_DB`` for the database
+path, and ``KIOSK_<SECTION>__<KEY>`` for any other (``KIOSK_SCHOOL__DAY_ENDS=15:15``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Union
+
+from kiosk.errors import ConfigError
+
+DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
+DEFAULT_DB = Path("/var/lib/kiosk/kiosk.db")
+
+#: The checks a kind's return checklist can ask, in the order they are asked.
+CHECKS = ("count", "images", "charged", "personal_calls", "damage")
+
+#: How a kind's due time is set.
+DUE_RULES = ("end_of_day", "choose", "none")
+
+
+@dataclass
+class Term:
+    start: date
+    """First day of the term (inclusive)."""
+    end: date
+    """Last day of the term (inclusive)."""
+
+
+@dataclass
+class School:
+    name: str = "Our Primary School"
+    """Shown on the kiosk's title bar and in alerts."""
+    timezone: str = "Europe/London"
+    """Local time zone for due times and school days; times are stored in UTC."""
+    day_ends: time = time(15, 30)
+    """End of the school day: the default due time."""
+    school_days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    """Weekdays the school is open."""
+    terms: list[Term] = field(default_factory=list)
+    """Term dates. When empty, every school weekday counts as a school day."""
+    inset_days: list[date] = field(default_factory=list)
+    """INSET (training) days and other closures inside term: not school days."""
+
+
+@dataclass
+class KindRule:
+    label: str = "Item"
+    """What staff call this kind of item."""
+    due: str = "end_of_day"
+    """end_of_day, choose (asked at sign-out, default end of day) or none."""
+    off_site: bool = False
+    """Whether the item may leave the school premises."""
+    home_class_only: bool = False
+    """Only staff who teach the item's home class may borrow it."""
+    checklist: list[str] = field(default_factory=lambda: ["damage"])
+    """Questions asked on return, from: count, images, charged, personal_calls, damage."""
+
+
+def _default_kinds() -> dict[str, KindRule]:
+    return {
+        "trolley_key": KindRule(
+            label="Trolley key", due="end_of_day", checklist=["count", "damage"]
+        ),
+        "camera": KindRule(
+            label="Class camera",
+            due="end_of_day",
+            home_class_only=True,
+            checklist=["images", "damage"],
+        ),
+        "trip_phone": KindRule(
+            label="Trip phone",
+            due="choose",
+            off_site=True,
+            checklist=["charged", "personal_calls", "damage"],
+        ),
+        "other": KindRule(label="Item", due="end_of_day", checklist=["damage"]),
+    }
+
+
+@dataclass
+class Kiosk:
+    db: Path = DEFAULT_DB
+    """The SQLite database file."""
+    session_seconds: float = 20.0
+    """A badge session ends after this long with no tap."""
+    double_tap_seconds: float = 2.0
+    """The same tag again within this time is ignored (double tap, badge held)."""
+    undo_seconds: float = 10.0
+    """How long the last action can be undone."""
+    unknown_tag_quiet_minutes: int = 10
+    """An unknown tag is recorded once per this period."""
+    admin_pin_attempts: int = 5
+    """Wrong PINs in a row before admin is locked."""
+    admin_lock_minutes: int = 5
+    """How long admin stays locked after too many wrong PINs."""
+
+
+@dataclass
+class Alerts:
+    overdue_grace_minutes: int = 30
+    """After the due time plus this, the office is told an item is overdue."""
+    escalate_after_minutes: int = 120
+    """After the due time plus this, SLT is told."""
+    summary_at: time = time(16, 0)
+    """Time of the end-of-day summary to the office, on school days."""
+
+
+@dataclass
+class Retention:
+    loans_days: int = 400
+    """Closed loans older than this are anonymised (borrower removed)."""
+    unknown_tags_days: int = 30
+    """Unknown-tag sightings older than this are deleted."""
+    delivered_alerts_days: int = 90
+    """Delivered alerts older than this are deleted from the outbox."""
+
+
+@dataclass
+class Settings:
+    school: School = field(default_factory=School)
+    kiosk: Kiosk = field(default_factory=Kiosk)
+    kinds: dict[str, KindRule] = field(default_factory=_default_kinds)
+    alerts: Alerts = field(default_factory=Alerts)
+    retention: Retention = field(default_factory=Retention)
+    source: str = "defaults"
+    """Where the settings came from (file path), for messages. Not a TOML key."""
+
+    def kind(self, name: str) -> KindRule:
+        return self.kinds.get(name) or self.kinds.get("other") or KindRule()
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NOT_KEYS = {"source"}
+
+
+def _type_name(tp: Any) -> str:
+    names = {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        time: 'a time like "15:30"',
+        date: "a date like 2026-09-03",
+        Path: "a file path",
+    }
+    if tp in names:
+        return names[tp]
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return "a table"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return str(tp)
+
+
+def _where(file: str, keys: tuple[str, ...]) -> str:
+    """``kiosk.toml: [school] day_ends`` for the keys ("school", "day_ends")."""
+    if not keys:
+        return f"{file}:"
+    if len(keys) == 1:
+        return f"{file}: {keys[0]}"
+    return f"{file}: [{'.'.join(keys[:-1])}] {keys[-1]}"
+
+
+def _convert(value: Any, tp: Any, file: str, keys: tuple[str, ...]) -> Any:
+    """Check ``value`` against ``tp`` and convert it; raise ConfigError naming the key."""
+    where = _where(file, keys)
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], file, keys)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return _build(tp, value, file, keys)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        (inner,) = typing.get_args(tp)
+        return [_convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]")) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        _, inner = typing.get_args(tp)
+        return {str(k): _convert(v, inner, file, (*keys, str(k))) for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif tp is Path:
+        if isinstance(value, str) and value:
+            return Path(value)
+    elif tp is time:
+        if isinstance(value, time):
+            return value
+        if isinstance(value, str):
+            try:
+                return time.fromisoformat(value)
+            except ValueError:
+                pass
+    elif tp is date:
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _build(cls: type, data: Mapping[str, Any], file: str, keys: tuple[str, ...] = ()) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in _NOT_KEYS]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(
+                f"{_where(file, (*keys, key))}: unknown key; expected one of: {', '.join(names)}"
+            )
+        kwargs[key] = _convert(value, hints[key], file, (*keys, key))
+    return cls(**kwargs)
+
+
+def _validate(s: Settings, where: str) -> None:
+    for day in s.school.school_days:
+        if day not in _WEEKDAYS:
+            raise ConfigError(
+                f"{where}: [school] school_days: {day!r} is not one of {', '.join(_WEEKDAYS)}"
+            )
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(s.school.timezone)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"{where}: [school] timezone: unknown time zone {s.school.timezone!r}"
+        ) from exc
+    for term in s.school.terms:
+        if term.end < term.start:
+            raise ConfigError(f"{where}: [school] terms: a term ends ({term.end}) before it starts")
+    for name, rule in s.kinds.items():
+        if rule.due not in DUE_RULES:
+            raise ConfigError(
+                f"{where}: [kinds.{name}] due: expected one of {', '.join(DUE_RULES)}, "
+                f"got {rule.due!r}"
+            )
+        for check in rule.checklist:
+            if check not in CHECKS:
+                raise ConfigError(
+                    f"{where}: [kinds.{name}] checklist: {check!r} is not one of "
+                    f"{', '.join(CHECKS)}"
+                )
+    for key in ("session_seconds", "double_tap_seconds", "undo_seconds"):
+        if getattr(s.kiosk, key) <= 0:
+            raise ConfigError(f"{where}: [kiosk] {key}: must be more than 0")
+    if s.alerts.escalate_after_minutes < s.alerts.overdue_grace_minutes:
+        raise ConfigError(
+            f"{where}: [alerts] escalate_after_minutes: must not be less than "
+            "overdue_grace_minutes"
+        )
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith("KIOSK_"):
+            continue
+        if name == "KIOSK_DB":
+            out.setdefault("kiosk", {})["db"] = value
+            continue
+        rest = name[len("KIOSK_") :]
+        if "__" not in rest:
+            continue  # other KIOSK_ variables (KIOSK_CONFIG, ...) are not settings
+        section, key = rest.lower().split("__", 1)
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    required: bool = False,
+) -> Settings:
+    """Build the settings: defaults, then the TOML file at ``path``, then ``env``.
+
+    A missing file is fine unless ``required`` (the user named it); an unreadable
+    or invalid one is a ConfigError naming the file.
+    """
+    env = os.environ if env is None else env
+    if path is None and env.get("KIOSK_CONFIG"):
+        path, required = Path(env["KIOSK_CONFIG"]), True
+    path = path or DEFAULT_CONFIG
+    where = path.name
+    data: dict[str, Any] = {}
+    if path.exists() or required:
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path}: the settings file does not exist") from exc
+        except PermissionError as exc:
+            raise ConfigError(f"{path}: cannot read the settings file (permission denied)") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the settings file: {exc.strerror}") from exc
+    else:
+        where = "defaults"
+    # Kinds in the file replace or add to the defaults kind by kind.
+    defaults_kinds = {k: dataclasses.asdict(v) for k, v in _default_kinds().items()}
+    merged = _merge({"kinds": defaults_kinds}, data)
+    settings: Settings = _build(Settings, merged, where)
+    overrides = _env_overrides(env)
+    if overrides:
+        where = "KIOSK_* environment"
+        settings = _build(Settings, _merge(merged, overrides), where)
+    settings.source = str(path) if data else "defaults"
+    _validate(settings, where)
+    return settings

@@ -1,0 +1,157 @@
+"""Plain result objects the service hands to screens and the CLI.
+
+Screens never touch the ORM: they get these frozen dataclasses, which carry
+everything needed to draw a line on the board or a confirmation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class ContentLine:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class StaffView:
+    id: int
+    staff_id: str
+    name: str
+    greeting: str
+    role: str
+    classes: tuple[str, ...]
+    active: bool
+    email: str = ""
+    has_badge: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    asset_tag: str
+    name: str
+    kind: str
+    kind_label: str
+    status: str
+    home_class: str = ""
+    phone_number: str = ""
+    contents: tuple[ContentLine, ...] = ()
+    off_site: bool = False
+    has_tag: bool = False
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class LoanView:
+    id: int
+    item: ItemView
+    borrower: StaffView | None
+    out_at: datetime
+    due_at: datetime | None
+    due_text: str
+    overdue: bool
+    trip: str = ""
+    off_site: bool = False
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    checklist: dict[str, object] | None = None
+    condition_note: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class Outcome(StrEnum):
+    SESSION_STARTED = "session_started"
+    SIGNED_OUT = "signed_out"
+    RETURNED = "returned"
+    HANDED_OVER = "handed_over"
+    FOUND = "found"
+    UNDONE = "undone"
+    REFUSED = "refused"
+    UNKNOWN_TAG = "unknown_tag"
+    IGNORED = "ignored"
+
+
+#: Outcomes that the green light and one beep answer; IGNORED gets no answer at all.
+ACCEPTED = frozenset(
+    {
+        Outcome.SESSION_STARTED,
+        Outcome.SIGNED_OUT,
+        Outcome.RETURNED,
+        Outcome.HANDED_OVER,
+        Outcome.FOUND,
+        Outcome.UNDONE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class TapResult:
+    """What a tap did, and what to say about it.
+
+    ``message`` is the one line a person must read ("Class camera 5B is yours.");
+    ``detail`` the optional second ("Back by 15:30 today.").
+    """
+
+    outcome: Outcome
+    message: str
+    detail: str = ""
+    staff: StaffView | None = None
+    item: ItemView | None = None
+    loan: LoanView | None = None
+    previous: LoanView | None = None
+    loans: tuple[LoanView, ...] = ()
+    checklist: tuple[str, ...] = ()
+    asks_return_time: bool = False
+    undo_until: float | None = None
+    uid: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in ACCEPTED
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome in (Outcome.REFUSED, Outcome.UNKNOWN_TAG)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """Answers to a return checklist. ``None`` means "not asked"."""
+
+    counts: dict[str, int] | None = None
+    images_erased: bool | None = None
+    charged: bool | None = None
+    personal_calls: bool | None = None
+    damage: str | None = None  # None: not asked; "": no damage; text: what is damaged
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class AlertRaised:
+    kind: str
+    audience: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The result of a follow-up action (checklist, loss report, due change)."""
+
+    message: str
+    alerts: tuple[AlertRaised, ...] = ()
+    loan: LoanView | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)

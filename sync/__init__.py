@@ -1,0 +1,1 @@
+"""Alerts: the rules that decide which exist, and their delivery from the outbox."""
