@@ -1,0 +1,50 @@
+"""``kiosk demo``: the kiosk screen on a seeded demo school, with the keyboard as the reader.
+
+No Pi, no network, no settings file: the demo uses the default settings and its
+own database (``~/.local/share/kiosk/demo.db`` unless ``--db``), re-seeded at
+every start so the README's badge and tag numbers always work.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kiosk.commands import out
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("demo", help="the kiosk screen on a demo school (type tag numbers)")
+    p.add_argument("--db", type=Path, default=None,
+                   help="demo database file (default ~/.local/share/kiosk/demo.db)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the demo database as it was left last time")
+    p.add_argument("--exit-when-ready", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that other subcommands never load Textual.
+    from hardware.base import KeyboardReader, NullFeedback
+    from kiosk.clock import SystemClock
+    from kiosk.db import open_database
+    from kiosk.demo import DEFAULT_DEMO_DB, DEMO_PIN, seed_demo
+    from kiosk.service import LoanService
+    from kiosk.settings import Settings
+    from kiosk.tui.app import build_app
+
+    path = args.db or DEFAULT_DEMO_DB
+    settings = Settings()
+    settings.school.name = "Oakfield Primary School (demo)"
+    settings.kiosk.db = path
+    clock = SystemClock()
+    if not (args.keep and path.exists()):
+        seed_demo(path, settings, clock)
+    open_database(path)
+    app = build_app(LoanService(settings, clock), [KeyboardReader()], NullFeedback(),
+                    clock=clock, exit_when_ready=args.exit_when_ready)
+    app.run(headless=args.exit_when_ready)
+    if not args.exit_when_ready:
+        out(f"Demo database: {path}  (admin PIN {DEMO_PIN})")
+    return 0

@@ -1,0 +1,319 @@
+"""The kiosk app: readers in, service calls on one background thread, screens out.
+
+Threads and ordering: readers call ``emit`` from their own threads; that only
+posts a ``ReaderReported`` message. The UI thread decides where a tag goes (the
+service, or a screen that is collecting tags such as enrolment or stock-take)
+and queues a job. Every service call runs on ONE service thread, in the order
+it was asked for: a badge tap is always handled before the item tap after it,
+and SQLite sees one connection from the app. Results come back as messages
+(``TagHandled``, ``ServiceCallFinished``); the UI thread never waits on the
+database, so the screen answers even while a slow query runs.
+
+The LEDs and buzzer are answered on the service thread, the moment the service
+has decided, before the screen is redrawn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+from textual.scrollbar import ScrollBar
+
+from hardware.base import Feedback, KeyboardReader, Reader
+from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
+from kiosk.board import DeliverySummary, delivery_summary
+from kiosk.clock import Clock
+from kiosk.errors import KioskError
+from kiosk.service import LoanService
+from kiosk.tui.messages import (
+    Job,
+    ReaderReported,
+    ServiceCallFinished,
+    StatusInfo,
+    TagHandled,
+)
+from kiosk.tui.widgets import ConsoleScrollBar
+from kiosk.views import Outcome, TapResult
+
+log = logging.getLogger(__name__)
+
+#: How often the idle board and the status line are refreshed with no tap (overdue changes).
+REFRESH_SECONDS = 30.0
+
+
+class KioskApp(App[None]):
+    """The kiosk screen. Build it with ``build_app``."""
+
+    CSS_PATH = "kiosk.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    TITLE = "Sign-out kiosk"
+
+    def __init__(
+        self,
+        service: LoanService,
+        readers: Sequence[Reader],
+        feedback: Feedback,
+        *,
+        clock: Clock,
+        delivery: Callable[[], DeliverySummary] = delivery_summary,
+        exit_when_ready: bool = False,
+        console_colours: bool = False,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.readers = list(readers)
+        self.feedback = feedback
+        self.clock = clock
+        self.calendar = service.calendar
+        self.settings = service.settings
+        self._delivery = delivery
+        self._exit_when_ready = exit_when_ready
+        self._console_colours = console_colours
+        self.keyboard_reader = next(
+            (r for r in self.readers if isinstance(r, KeyboardReader)), None
+        )
+        self.reader_state: dict[str, tuple[bool, str]] = {r.name: (True, "") for r in readers}
+        self.status = StatusInfo(clock_synced=True, delivery=None)
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._pending = 0
+        self._stop = threading.Event()
+        #: Counts tap results drawn on screen (tests and the benchmark wait on it).
+        self.taps_shown = 0
+        self.ready = False
+
+    # --- start and stop ---------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        from kiosk.tui.screens.idle import IdleScreen
+
+        return IdleScreen()
+
+    def on_mount(self) -> None:
+        if self._console_colours:
+            self.theme = "ansi-dark"
+        ScrollBar.renderer = ConsoleScrollBar
+        self.run_worker(self._service_loop, thread=True, name="service", exit_on_error=True)
+        for reader in self.readers:
+            try:
+                reader.start(self._emit)
+            except Exception as exc:  # a reader that cannot start is shown, not fatal
+                log.exception("reader %s did not start", reader.name)
+                self.reader_state[reader.name] = (False, str(exc))
+        self.refresh_status()
+        self.set_interval(REFRESH_SECONDS, self.refresh_status)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        self._jobs.put(None)
+        for reader in self.readers:
+            try:
+                reader.stop()
+            except Exception:
+                log.exception("reader %s did not stop cleanly", reader.name)
+        self.feedback.close()
+
+    def idle_ready(self) -> None:
+        """Called by the idle screen once its board is drawn."""
+        if not self.ready:
+            self.ready = True
+            log.info("idle screen ready")
+            if self._exit_when_ready:
+                self.exit()
+
+    # --- the service thread -----------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether any service call is queued or running, or its result not yet drawn."""
+        return self._pending > 0
+
+    def call_service(
+        self,
+        call: Callable[[], Any],
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Run ``call`` on the service thread; then ``done(value)`` or ``failed(error)`` here."""
+        self._pending += 1
+        self._jobs.put(Job(call, done, failed))
+
+    def _service_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._jobs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if job is None:
+                return
+            try:
+                value = job.call()
+            except Exception as exc:  # reported on the UI thread, never fatal
+                if not isinstance(exc, KioskError):
+                    log.exception("service call failed")
+                self.post_message(ServiceCallFinished(job, error=exc))
+            else:
+                self.post_message(ServiceCallFinished(job, value=value))
+
+    def on_service_call_finished(self, message: ServiceCallFinished) -> None:
+        self._pending -= 1
+        job = message.job
+        target = job.failed if message.error is not None else job.done
+        owner = getattr(target, "__self__", None)
+        if isinstance(owner, Screen) and not owner.is_attached:
+            return  # the screen that asked has gone; its answer no longer matters
+        if message.error is not None:
+            if job.failed is not None:
+                job.failed(message.error)
+            else:
+                self.notify(_explain(message.error), severity="error", timeout=8)
+        elif job.done is not None:
+            job.done(message.value)
+
+    # --- readers ----------------------------------------------------------------------
+
+    def _emit(self, event: ReaderEvent) -> None:
+        """Given to every reader; called from reader threads (or the UI thread)."""
+        self.post_message(ReaderReported(event))
+
+    def keyboard_tap(self, text: str) -> None:
+        """A tag number typed into a TagEntry box: it goes through the keyboard reader."""
+        if self.keyboard_reader is None or not self.keyboard_reader.feed(text):
+            self.show_result(TapResult(
+                Outcome.REFUSED, "That is not a tag number.",
+                "Tag numbers are letters A-F and digits, like 04A22B1A.",
+            ))
+
+    def on_reader_reported(self, message: ReaderReported) -> None:
+        event = message.event
+        if isinstance(event, TagSeen):
+            capture = getattr(self.screen, "capture_tag", None)
+            if capture is not None:
+                capture(event.uid, event.reader)
+                return
+            self.call_service(lambda: self._tap(event.uid, event.reader),
+                              failed=self._tap_failed)
+        elif isinstance(event, ReaderLost):
+            self.reader_state[event.reader] = (False, event.reason)
+            self.feedback.reader_lost()
+            self._redraw_status()
+        elif isinstance(event, ReaderBack):
+            self.reader_state[event.reader] = (True, "")
+            if all(ok for ok, _ in self.reader_state.values()):
+                self.feedback.reader_back()
+            self._redraw_status()
+
+    def _tap(self, uid: str, reader: str) -> None:
+        """On the service thread: decide, commit, and answer with light and sound at once."""
+        result = self.service.tap(uid, reader)
+        if result.accepted:
+            self.feedback.accepted()
+        elif result.refused:
+            self.feedback.refused()
+        # Posted before the job's ServiceCallFinished, so it is drawn before the app is idle.
+        self.post_message(TagHandled(result))
+
+    def _tap_failed(self, error: Exception) -> None:
+        self.feedback.refused()
+        self.show_result(TapResult(Outcome.REFUSED, "That tap was not recorded.",
+                                   _explain(error) + " Tap again."))
+
+    def on_tag_handled(self, message: TagHandled) -> None:
+        self.show_result(message.result)
+
+    # --- where a result goes ----------------------------------------------------------
+
+    def show_result(self, result: TapResult) -> None:
+        from kiosk.tui.screens import flow
+
+        screen = flow.screen_for(result)
+        if screen is None:
+            return  # IGNORED: a badge held on the reader; show nothing
+        self.show(screen)
+        self.taps_shown += 1
+        self.refresh_status()
+
+    def show(self, screen: Screen[Any]) -> None:
+        """Replace whatever is above the idle screen with ``screen``."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    def go_idle(self, *, end_session: bool = True) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if end_session:
+            self.call_service(self.service.end_session)
+
+    # --- status line ------------------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        def read() -> StatusInfo:
+            synced = self.clock.synchronised()
+            try:
+                return StatusInfo(synced, self._delivery())
+            except Exception as exc:  # the outbox is someone else's table: show, don't crash
+                log.warning("cannot read alert delivery state: %s", exc)
+                return StatusInfo(synced, None, str(exc))
+
+        self.call_service(read, self._status_read)
+
+    def _status_read(self, info: StatusInfo) -> None:
+        self.status = info
+        self._redraw_status()
+
+    def _redraw_status(self) -> None:
+        for screen in self.screen_stack:
+            draw = getattr(screen, "draw_status", None)
+            if draw is not None:
+                draw()
+
+    # --- formatting helpers for screens -----------------------------------------------
+
+    def local_time(self, instant: datetime, now: datetime | None = None) -> str:
+        """"14:02" today, "Mon 24 Nov 14:02" otherwise, in the school's time zone."""
+        now = now or self.clock.now()
+        local = self.calendar.local(instant)
+        if local.date() == self.calendar.local(now).date():
+            return local.strftime("%H:%M")
+        return f"{local.strftime('%a')} {local.day} {local.strftime('%b %H:%M')}"
+
+
+def _explain(error: Exception) -> str:
+    if isinstance(error, KioskError):
+        return str(error)
+    return f"Something went wrong ({type(error).__name__}). Ask the IT lead."
+
+
+def console_is_16_colours() -> bool:
+    """The Linux console (TERM=linux) shows 16 colours: use the ANSI theme there."""
+    return os.environ.get("TERM", "") == "linux" and not os.environ.get("COLORTERM")
+
+
+def build_app(
+    service: LoanService,
+    readers: Sequence[Reader],
+    feedback: Feedback,
+    *,
+    clock: Clock | None = None,
+    delivery: Callable[[], DeliverySummary] = delivery_summary,
+    exit_when_ready: bool = False,
+    console_colours: bool | None = None,
+) -> KioskApp:
+    """The one way to make the kiosk app: the CLI (demo and run), the tests and the bench."""
+    return KioskApp(
+        service,
+        readers,
+        feedback,
+        clock=clock or service.clock,
+        delivery=delivery,
+        exit_when_ready=exit_when_ready,
+        console_colours=console_is_16_colours() if console_colours is None else console_colours,
+    )

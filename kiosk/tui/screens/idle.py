@@ -1,0 +1,62 @@
+"""The idle screen: "Tap your badge", what is out now, and the status line."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from kiosk.tui.screens.base import KioskScreen
+from kiosk.tui.widgets import LoanTable
+from kiosk.views import LoanView
+
+
+class IdleScreen(KioskScreen):
+    timeout = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="titlebar", classes="titlebar")
+        yield Static("Tap your badge", id="prompt", classes="big")
+        yield Static(
+            "then tap the item you want.  To give something back, just tap it.",
+            id="subprompt", classes="hint",
+        )
+        yield from self.tag_entry()
+        yield Static("", id="count", classes="heading")
+        yield LoanTable(id="board")
+        yield self.status_line()
+
+    def on_mount(self) -> None:
+        self.draw_title()
+        self.refresh_board()
+        self.set_interval(30, self.draw_title)
+        self.set_interval(30, self.refresh_board)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_board()
+        self.draw_title()
+        tag = self.query("#tag")
+        if tag:
+            tag.first().focus()
+
+    def draw_title(self) -> None:
+        now = self.kapp.clock.now()
+        local = self.kapp.calendar.local(now)
+        when = f"{local.strftime('%a')} {local.day} {local.strftime('%b  %H:%M')}"
+        self.query_one("#titlebar", Static).update(
+            f"{self.kapp.settings.school.name}  |  {when}"
+        )
+
+    def refresh_board(self) -> None:
+        self.kapp.call_service(self.kapp.service.board, self.show_board)
+
+    def show_board(self, loans: list[LoanView]) -> None:
+        overdue = sum(v.overdue for v in loans)
+        if not loans:
+            text = "Nothing is out."
+        else:
+            text = f"Out now: {len(loans)}"
+            if overdue:
+                text += f", {overdue} OVERDUE (at the top)"
+        self.query_one("#count", Static).update(text)
+        self.query_one(LoanTable).show(loans)
+        self.kapp.idle_ready()

@@ -1,0 +1,168 @@
+"""Widgets shared by several screens: the loan table, the status line, the tag entry box.
+
+Everything drawn here uses characters the Linux console font has (ASCII and
+plain box lines): no emoji, no rounded corners, no eighth-blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import on
+from textual.scrollbar import ScrollBarRender
+from textual.widgets import DataTable, Input, Static
+
+from kiosk.views import LoanView
+
+if TYPE_CHECKING:
+    from kiosk.tui.app import KioskApp
+
+
+class ConsoleScrollBar(ScrollBarRender):
+    """Scroll bars drawn with spaces and colour only: the console font lacks eighth-blocks."""
+
+    VERTICAL_BARS = [" "] * 8
+    HORIZONTAL_BARS = [" "] * 8
+
+
+def loan_label(v: LoanView) -> str:
+    name = v.item.name
+    if v.item.phone_number:
+        name += f" ({v.item.phone_number})"
+    return name
+
+
+def loan_note(v: LoanView) -> str:
+    notes = []
+    if v.trip:
+        notes.append(f"Trip: {v.trip}")
+    if v.off_site and not v.trip:
+        notes.append("off site")
+    if v.condition_note:
+        notes.append(v.condition_note)
+    return "; ".join(notes)
+
+
+class LoanTable(DataTable[Any]):
+    """Open loans, overdue first and marked in words as well as colour."""
+
+    def __init__(self, *, with_borrower: bool = True, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.with_borrower = with_borrower
+        self.loans: list[LoanView] = []
+
+    def on_mount(self) -> None:
+        cols = ["Item"]
+        if self.with_borrower:
+            cols.append("With")
+        cols += ["Back by", "Notes"]
+        self.add_columns(*cols)
+
+    def show(self, loans: Iterable[LoanView]) -> None:
+        self.loans = list(loans)
+        self.clear()
+        for v in self.loans:
+            style = "bold red" if v.overdue else ""
+            item = Text(("OVERDUE " if v.overdue else "") + loan_label(v), style=style)
+            due = Text(v.due_text if v.due_at else "-", style=style)
+            row: list[Any] = [item]
+            if self.with_borrower:
+                row.append(v.borrower.name if v.borrower else "-")
+            row += [due, loan_note(v)]
+            self.add_row(*row, key=str(v.id))
+
+    @property
+    def selected(self) -> LoanView | None:
+        if not self.loans or self.cursor_row < 0 or self.cursor_row >= len(self.loans):
+            return None
+        return self.loans[self.cursor_row]
+
+
+class History(DataTable[Any]):
+    """Past loans of one item or one person, newest first."""
+
+    def __init__(self, *, show: str, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self.what = show  # "item" or "person": the column that varies
+
+    def on_mount(self) -> None:
+        self.add_columns("Out", "Item" if self.what == "item" else "Who", "Back", "How", "Notes")
+
+    def show_loans(self, loans: Iterable[LoanView], fmt: Any) -> None:
+        self.clear()
+        for v in loans:
+            other = v.item.name if self.what == "item" else (
+                v.borrower.name if v.borrower else "(removed)")
+            back = fmt(v.closed_at) if v.closed_at else ("OVERDUE" if v.overdue else "still out")
+            how = {"returned": "returned", "handed_over": "passed on", "lost": "LOST",
+                   "undone": "undone", None: ""}.get(v.outcome, v.outcome or "")
+            notes = "; ".join(x for x in (loan_note(v), _checklist_text(v.checklist)) if x)
+            self.add_row(fmt(v.out_at), other, back, how, notes)
+
+
+def _checklist_text(checklist: dict[str, object] | None) -> str:
+    if not checklist:
+        return ""
+    parts = []
+    counts = checklist.get("counts")
+    if isinstance(counts, dict):
+        parts += [f"{n} {name}" for name, n in counts.items()]
+    for key, label in (("images_erased", "images erased"), ("charged", "charged"),
+                       ("personal_calls", "personal calls")):
+        if key in checklist:
+            parts.append(f"{label}: {'yes' if checklist[key] else 'no'}")
+    return ", ".join(parts)
+
+
+class StatusLine(Static):
+    """Readers, clock and alert delivery, in words: the office must trust what it sees."""
+
+    def render_status(
+        self,
+        readers: dict[str, tuple[bool, str]],
+        clock_synced: bool | None,
+        waiting: int | None,
+        failed: int | None,
+        last: datetime | None,
+        fmt: Any,
+        now: datetime,
+    ) -> None:
+        text = Text()
+        for name, (ok, _reason) in readers.items():
+            text.append(f"Reader {name}: ")
+            text.append("ok" if ok else "OFFLINE", style="" if ok else "bold red")
+            text.append("  ")
+        if clock_synced is not None:
+            text.append("Clock: ")
+            text.append("ok" if clock_synced else "NOT SET", style="" if clock_synced else
+                        "bold yellow")
+            text.append("  ")
+        if waiting is None:
+            text.append("Alerts: unknown")
+        else:
+            text.append("Alerts: ")
+            if last is not None:
+                text.append(f"last sent {fmt(last, now)}, ")
+            text.append(f"{waiting} waiting", style="bold yellow" if waiting else "")
+            if failed:
+                text.append(", ")
+                text.append(f"{failed} FAILED", style="bold red")
+        self.update(text)
+
+
+class TagEntry(Input):
+    """Where the keyboard reader's tag numbers are typed (the demo, or a desk without a reader)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(placeholder="Type a tag number and press Enter", **kwargs)
+
+    @on(Input.Submitted)
+    def _typed(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value
+        self.value = ""
+        if text.strip():
+            cast("KioskApp", self.app).keyboard_tap(text)

@@ -1,0 +1,59 @@
+"""Fixtures for the kiosk screen: a real SQLite demo school in tmp_path, a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+from tui_helpers import MONDAY_9AM, make_app
+
+from kiosk.clock import ManualClock
+from kiosk.db import database, open_database
+from kiosk.demo import seed_demo
+from kiosk.service import LoanService
+from kiosk.settings import Settings
+from kiosk.tui.app import KioskApp
+
+
+@pytest.fixture(autouse=True)
+def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inputs do not blink, so snapshots and text do not depend on timing."""
+    monkeypatch.setattr(Input, "cursor_blink", False)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(wall=MONDAY_9AM)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = Settings()
+    s.school.name = "Oakfield Primary School"
+    s.kiosk.db = tmp_path / "kiosk.db"
+    return s
+
+
+_SEEDED: dict[str, bytes] = {}
+
+
+@pytest.fixture
+def school(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[LoanService]:
+    """The demo school in a real SQLite file (seeded once per run, copied per test)."""
+    path = settings.kiosk.db
+    if "db" not in _SEEDED:
+        seed_demo(path, settings, ManualClock(wall=MONDAY_9AM))
+        _SEEDED["db"] = path.read_bytes()
+    else:
+        path.write_bytes(_SEEDED["db"])
+    db = open_database(path)
+    yield LoanService(settings, clock)
+    db.close()
+    database.initialize(None)
+
+
+@pytest.fixture
+def app(school: LoanService) -> KioskApp:
+    return make_app(school)

@@ -1,0 +1,66 @@
+"""Helpers for the kiosk screen tests: build the app, tap, press, read the screen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Button, DataTable, Input, Static
+
+from hardware.base import KeyboardReader, NullFeedback, Reader
+from kiosk.service import LoanService
+from kiosk.tui.app import KioskApp, build_app
+
+#: Monday 23 November 2026, 09:00 in London (UTC in winter): a school day morning.
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def make_app(service: LoanService, readers: list[Reader] | None = None,
+             feedback: NullFeedback | None = None) -> KioskApp:
+    return build_app(service, readers if readers is not None else [KeyboardReader()],
+                     feedback or NullFeedback(), console_colours=False)
+
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until every service call has finished and its result is drawn."""
+    app = pilot.app
+    assert isinstance(app, KioskApp)
+    for _ in range(500):
+        await pilot.pause()
+        if not app.busy:
+            break
+        await pilot.pause(0.005)
+    await pilot.pause()
+
+
+async def tap(pilot: Pilot[Any], uid: str) -> None:
+    app = pilot.app
+    assert isinstance(app, KioskApp) and app.keyboard_reader is not None
+    assert app.keyboard_reader.feed(uid)
+    await settle(pilot)
+
+
+async def press(pilot: Pilot[Any], selector: str) -> None:
+    """Press a button the way a person does (a click), then wait for what it started."""
+    await pilot.click(selector)
+    await settle(pilot)
+
+
+def screen_text(app: KioskApp) -> str:
+    """Everything a person can read on the current screen, one widget per line."""
+    lines: list[str] = []
+    for w in app.screen.query("*"):
+        if not w.display or not w.visible:
+            continue
+        if isinstance(w, Button):
+            lines.append(str(w.label))
+        elif isinstance(w, Static):
+            lines.append(str(w.content))
+        elif isinstance(w, Input):
+            lines.append(w.value)
+        elif isinstance(w, DataTable):
+            for r in range(w.row_count):
+                lines.append(" | ".join(str(c) for c in w.get_row_at(r)))
+    return "\n".join(x for x in lines if x)
