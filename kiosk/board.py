@@ -46,7 +46,9 @@ def delivery_summary() -> DeliverySummary:
     )
     failed = Outbox.select().where(Outbox.dead_at.is_null(False)).count()
     last = Outbox.select(pw.fn.MAX(Outbox.delivered_at)).scalar()
-    last_at = Outbox.delivered_at.python_value(last) if last else None
+    # Peewee may already convert MAX() through the field (a datetime) or not (text).
+    last_at = last if isinstance(last, datetime) or last is None else (
+        Outbox.delivered_at.python_value(last))
     return DeliverySummary(waiting, failed, last_at)
 
 

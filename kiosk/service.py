@@ -412,7 +412,9 @@ class LoanService:
             .where(UnknownTag.uid == uid)
             .scalar()
         )
-        latest_at = UnknownTag.seen_at.python_value(latest) if latest else None
+        # Peewee may already convert MAX() through the field (a datetime) or not (text).
+        latest_at = (latest if isinstance(latest, datetime) or latest is None
+                     else UnknownTag.seen_at.python_value(latest))
         if latest_at is None or (now - latest_at).total_seconds() >= quiet:
             with store.write():
                 UnknownTag.create(uid=uid, reader=reader, seen_at=now)

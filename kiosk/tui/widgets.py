@@ -28,18 +28,19 @@ class ConsoleScrollBar(ScrollBarRender):
     HORIZONTAL_BARS = [" "] * 8
 
 
-def loan_label(v: LoanView) -> str:
-    name = v.item.name
-    if v.item.phone_number:
-        name += f" ({v.item.phone_number})"
-    return name
+#: Longest trip text on the board; the whole text is in the office history.
+TRIP_WIDTH = 30
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def loan_note(v: LoanView) -> str:
     notes = []
     if v.trip:
         notes.append(f"Trip: {v.trip}")
-    if v.off_site and not v.trip:
+    elif v.off_site:
         notes.append("off site")
     if v.condition_note:
         notes.append(v.condition_note)
@@ -47,7 +48,11 @@ def loan_note(v: LoanView) -> str:
 
 
 class LoanTable(DataTable[Any]):
-    """Open loans, overdue first and marked in words as well as colour."""
+    """Open loans, overdue first and marked in words as well as colour.
+
+    Three columns so that it fits 80 cells: a trip phone's number goes under its
+    name, and the trip under the borrower (a two-line row).
+    """
 
     def __init__(self, *, with_borrower: bool = True, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
@@ -56,9 +61,8 @@ class LoanTable(DataTable[Any]):
 
     def on_mount(self) -> None:
         cols = ["Item"]
-        if self.with_borrower:
-            cols.append("With")
-        cols += ["Back by", "Notes"]
+        cols.append("With" if self.with_borrower else "Notes")
+        cols.append("Back by")
         self.add_columns(*cols)
 
     def show(self, loans: Iterable[LoanView]) -> None:
@@ -66,13 +70,15 @@ class LoanTable(DataTable[Any]):
         self.clear()
         for v in self.loans:
             style = "bold red" if v.overdue else ""
-            item = Text(("OVERDUE " if v.overdue else "") + loan_label(v), style=style)
+            name = ("OVERDUE " if v.overdue else "") + v.item.name
+            if v.item.phone_number:
+                name += f"\n  {v.item.phone_number}"
+            note = _short(loan_note(v), TRIP_WIDTH)
+            who = v.borrower.name if v.borrower else "-"
+            second = (f"{who}\n{note}" if note else who) if self.with_borrower else note
             due = Text(v.due_text if v.due_at else "-", style=style)
-            row: list[Any] = [item]
-            if self.with_borrower:
-                row.append(v.borrower.name if v.borrower else "-")
-            row += [due, loan_note(v)]
-            self.add_row(*row, key=str(v.id))
+            height = 2 if "\n" in name or "\n" in second else 1
+            self.add_row(Text(name, style=style), second, due, key=str(v.id), height=height)
 
     @property
     def selected(self) -> LoanView | None:

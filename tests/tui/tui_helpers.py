@@ -43,7 +43,14 @@ async def tap(pilot: Pilot[Any], uid: str) -> None:
 
 
 async def press(pilot: Pilot[Any], selector: str) -> None:
-    """Press a button the way a person does (a click), then wait for what it started."""
+    """Press a button the way a person does (a click), then wait for what it started.
+
+    A button ignores a second press while it still shows the first (0.2 s), as a
+    finger would see: wait for that, as a person does.
+    """
+    for button in pilot.app.screen.query(selector).results(Button):
+        while button.has_class("-active"):
+            await pilot.pause(0.05)
     await pilot.click(selector)
     await settle(pilot)
 

@@ -132,6 +132,13 @@ class SubScreen(KioskScreen):
         self.dismiss()
 
 
+def focus_tag_entry(screen: KioskScreen) -> None:
+    """Where a keyboard reader is used, typing goes to the tag box first."""
+    tag = screen.query("#tag")
+    if tag:
+        tag.first().focus()
+
+
 def _owners(service: Any, text: str) -> list[StaffView | ItemView]:
     return [*service.find_staff(text, limit=40), *service.find_items(text, limit=40)]
 
@@ -162,6 +169,7 @@ class EnrolScreen(SubScreen):
         self.query_one("#owners", DataTable).add_columns("Name", "What", "Tag now")
         self.say("result", "")
         self.load()
+        focus_tag_entry(self)
 
     def capture_tag(self, uid: str, reader: str) -> None:
         self.uid = uid
@@ -249,6 +257,7 @@ class StockTakeScreen(SubScreen):
         self.query_one("#missing", DataTable).add_columns("Item", "Where it is", "Who had it last")
         self.query_one("#missing").display = False
         self.say("last", "")
+        focus_tag_entry(self)
 
     def capture_tag(self, uid: str, reader: str) -> None:
         self.seen.add(uid)

@@ -27,7 +27,8 @@ class OfficeScreen(KioskScreen):
         with Horizontal(classes="buttons", id="kinds"):
             yield Button("All", id="kind-all", classes="kind chosen")
             for key, rule in self.kapp.settings.kinds.items():
-                yield Button(_plural(rule.label), id=f"kind-{key}", classes="kind")
+                label = "Other" if key == "other" else _plural(rule.label)
+                yield Button(label, id=f"kind-{key}", classes="kind")
         with Horizontal(classes="fields"):
             yield Input(placeholder="Search a person, item or trip", id="search")
             yield Button("Overdue only", id="overdue")

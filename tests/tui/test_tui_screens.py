@@ -1,0 +1,318 @@
+"""My items, the office board and admin, driven as a person would, checked against the database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from hardware.base import NullFeedback, Reader
+from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen
+from kiosk.clock import ManualClock
+from kiosk.db import Event, Item, Loan, Outbox, Staff
+from kiosk.errors import Refused
+from kiosk.service import LoanService
+from kiosk.tui.app import KioskApp
+from kiosk.tui.screens.admin import AdminScreen, PinScreen
+from kiosk.tui.screens.flow import DoneScreen, SessionScreen
+from kiosk.tui.screens.idle import IdleScreen
+from kiosk.tui.screens.office import HistoryScreen, OfficeScreen
+from tui_helpers import make_app, press, screen_text, settle, tap
+
+pytestmark = pytest.mark.asyncio
+
+ADMIN = "B0000001"  # Mr Okafor, PIN 2468
+OFFICE = "B0000002"  # Mrs Price
+CLARKE = "B0000013"  # has iPad trolley A
+HUSSAIN = "B0000011"  # has trip phone 2
+
+
+async def choose_row(pilot: object, table_id: str, text: str) -> None:
+    app = pilot.app  # type: ignore[attr-defined]
+    table = app.screen.query_one(table_id, DataTable)
+    for r in range(table.row_count):
+        if text in " ".join(str(c) for c in table.get_row_at(r)):
+            table.move_cursor(row=r)
+            await pilot.pause()  # type: ignore[attr-defined]
+            return
+    raise AssertionError(f"no row with {text!r} in {table_id}")
+
+
+async def test_my_items_report_lost(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, CLARKE)
+        await press(pilot, "#my-items")
+        assert "iPad trolley A key" in screen_text(app)
+        await press(pilot, "#lost")
+        assert "Is iPad trolley A key lost? SLT will be told at once." in screen_text(app)
+        await press(pilot, "#lost-yes")
+        text = screen_text(app)
+        assert "iPad trolley A key is recorded as lost. SLT have been told." in text
+        assert "You have nothing out now." in text
+    assert Item.get(Item.tag_uid == "AD00000A").status == "lost"
+    assert Outbox.select().where(Outbox.kind == "lost").count() == 1
+
+
+async def test_my_items_report_damage(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, CLARKE)
+        await press(pilot, "#my-items")
+        await press(pilot, "#damage")
+        await pilot.press(*"handle broken", "enter")
+        await settle(pilot)
+        assert "Damage reported to IT. Thank you." in screen_text(app)
+    assert Item.get(Item.tag_uid == "AD00000A").status == "damaged"
+    assert Outbox.select().where(Outbox.kind == "damaged").count() == 1
+
+
+async def test_my_items_extend_a_trip_phone(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, HUSSAIN)
+        await press(pilot, "#my-items")
+        await press(pilot, "#time")
+        await press(pilot, "#preset-tomorrow")
+        assert "Trip phone 2: back by 15:30 tomorrow." in screen_text(app)
+    loan = Loan.select().join(Item).where(Item.tag_uid == "F0000002",
+                                          Loan.closed_at.is_null()).get()
+    assert loan.due_at.day == 24 and loan.due_at.hour == 15
+
+
+async def test_only_office_and_admin_see_the_office_board_button(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, CLARKE)
+        assert not app.screen.query("#office")
+        await tap(pilot, OFFICE)
+        assert app.screen.query("#office") and not app.screen.query("#admin")
+
+
+async def test_office_board_filters_search_and_histories(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, OFFICE)
+        await press(pilot, "#office")
+        assert isinstance(app.screen, OfficeScreen)
+        assert "6 out, 1 OVERDUE" in screen_text(app)
+        await press(pilot, "#kind-camera")
+        text = screen_text(app)
+        assert "3 out, 1 OVERDUE" in text and "iPad trolley" not in text
+        await press(pilot, "#overdue")
+        assert "1 overdue" in screen_text(app)
+        await press(pilot, "#overdue")
+        await press(pilot, "#kind-all")
+        await pilot.click("#search")
+        await pilot.press(*"robinson")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "1 out" in text and "Laptop trolley key | James Robinson" in text
+        await press(pilot, "#person-history")
+        assert isinstance(app.screen, HistoryScreen)
+        text = screen_text(app)
+        assert "History of James Robinson" in text
+        assert "still out" in text  # the laptop trolley, first (newest)
+        assert "returned" in text  # and weeks of history
+        await press(pilot, "#back")
+        assert isinstance(app.screen, OfficeScreen)
+        await press(pilot, "#item-history")
+        assert "History of Laptop trolley key" in screen_text(app)
+
+
+async def test_find_anyone_shows_the_history_of_an_item_not_out(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, OFFICE)
+        await press(pilot, "#office")
+        await press(pilot, "#find")
+        await pilot.press(*"camera 5b")
+        await settle(pilot)
+        await press(pilot, "#show")
+        text = screen_text(app)
+        assert "History of Class camera 5B" in text
+        assert "Emma Clarke" in text or "Amira Khan" in text or "Lucy Bennett" in text
+
+
+async def open_admin(pilot: object, app: KioskApp) -> None:
+    await settle(pilot)  # type: ignore[arg-type]
+    await tap(pilot, ADMIN)  # type: ignore[arg-type]
+    await press(pilot, "#admin")  # type: ignore[arg-type]
+    assert isinstance(app.screen, PinScreen)
+    await pilot.press(*"2468", "enter")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    assert isinstance(app.screen, AdminScreen)
+
+
+async def test_admin_pin_wrong_then_lockout(app: KioskApp, school: LoanService) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, ADMIN)
+        await press(pilot, "#admin")
+        for _ in range(4):
+            await pilot.press(*"1111", "enter")
+            await settle(pilot)
+            assert "Wrong PIN. Try again." in screen_text(app)
+        await pilot.press(*"1111", "enter")
+        await settle(pilot)
+        assert "Wrong PIN. Admin is locked for 5 minutes." in screen_text(app)
+        await pilot.press(*"2468", "enter")
+        await settle(pilot)
+        assert "Admin is locked for" in screen_text(app)
+        assert isinstance(app.screen, PinScreen)
+    with pytest.raises(Refused):
+        school.check_admin_pin(Staff.get(Staff.badge_uid == ADMIN).get_id(), "2468")
+
+
+async def test_admin_enrols_a_new_badge(app: KioskApp, school: LoanService) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#enrol")
+        await tap(pilot, "04A22B1A")  # not known: captured, not signed in or out
+        assert "Tag 04A22B1A: not enrolled yet." in screen_text(app)
+        await pilot.press(*"olivia")
+        await settle(pilot)
+        await press(pilot, "#give")
+        assert "Badge enrolled for Olivia Scott." in screen_text(app)
+        await tap(pilot, "B0000014")  # Ms Khan's badge: already someone's
+        assert "Tag B0000014: now Amira Khan's badge." in screen_text(app)
+    assert Staff.get(Staff.name == "Olivia Scott").badge_uid == "04A22B1A"
+    khan = Staff.get(Staff.badge_uid == "B0000014")
+    assert not Event.select().where(Event.action == "badge", Event.staff == khan).count()
+
+
+async def test_admin_stock_take_lists_what_is_missing(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#stock-take")
+        present = [i.tag_uid for i in Item.select() if i.name not in (
+            "Class camera 5B", "Trip phone 4")]
+        for uid in present:
+            app.keyboard_reader.feed(uid)  # type: ignore[union-attr]
+        await settle(pilot)
+        assert f"{len(present)} tags seen." in screen_text(app)
+        await press(pilot, "#finish")
+        text = screen_text(app)
+        assert "2 missing" in text
+        assert "Class camera 5B | MISSING" in text
+        assert "Trip phone 4 | MISSING" in text
+
+
+async def test_admin_adds_and_edits_staff(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#staff")
+        await press(pilot, "#add")
+        await pilot.press(*"S100")
+        await press(pilot, "#save")
+        assert "Name: enter the person's full name." in screen_text(app)
+        app.screen.query_one("#f-name", Input).value = "Zara Ahmed"
+        app.screen.query_one("#f-classes", Input).value = "3a"
+        await press(pilot, "#save")
+        assert "Zara Ahmed | S100 | staff | 3A" in screen_text(app)
+        await pilot.click("#find")
+        await pilot.press(*"zara")
+        await settle(pilot)
+        await press(pilot, "#edit")
+        app.screen.query_one("#f-role", Input).value = "office"
+        await press(pilot, "#save")
+        assert "Zara Ahmed | S100 | office | 3A" in screen_text(app)
+    assert Staff.get(Staff.staff_id == "S100").role == "office"
+
+
+async def test_admin_adds_an_item(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#items")
+        await press(pilot, "#add")
+        for key, value in (("asset_tag", "CAM-3A"), ("name", "Class camera 3A"),
+                           ("kind", "camera"), ("home_class", "3a"), ("contents", "x")):
+            app.screen.query_one(f"#f-{key}", Input).value = value
+        await press(pilot, "#save")
+        assert "Contents: write each line as name=count" in screen_text(app)
+        app.screen.query_one("#f-contents", Input).value = ""
+        await press(pilot, "#save")
+        assert "Class camera 3A | CAM-3A | Class camera | available | NO" in screen_text(app)
+    assert Item.get(Item.asset_tag == "CAM-3A").home_class == "3A"
+
+
+async def test_failed_alerts_are_listed_and_counted_on_the_status_line(
+    app: KioskApp, clock: ManualClock,
+) -> None:
+    now = clock.now()
+    Outbox.create(key="x1", kind="lost", audience="slt", payload={"summary": "Camera 2A is lost"},
+                  created_at=now, dead_at=now, attempts=8, last_error="HTTP 500 from Teams")
+    Outbox.create(key="x2", kind="overdue", audience="office", payload={"summary": "s"},
+                  created_at=now, next_attempt_at=now)
+    Outbox.create(key="x3", kind="overdue", audience="office", payload={"summary": "s"},
+                  created_at=now, delivered_at=now - timedelta(minutes=5))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "Alerts: last sent 08:55, 1 waiting, 1 FAILED" in screen_text(app)
+        await open_admin(pilot, app)
+        await press(pilot, "#alerts")
+        text = screen_text(app)
+        assert "1 alerts could not be delivered." in text
+        assert "Camera 2A is lost | slt | 09:00 | HTTP 500 from Teams" in text
+
+
+class ThreadReader(Reader):
+    """A reader whose events come from its own thread, as the RC522 and evdev readers' do."""
+
+    name = "rc522"
+
+    def __init__(self) -> None:
+        self._emit: Emit | None = None
+
+    def start(self, emit: Emit) -> None:
+        self._emit = emit
+
+    def stop(self) -> None:
+        self._emit = None
+
+    def from_thread(self, *events: object) -> None:
+        emit = self._emit
+        assert emit is not None
+
+        def run() -> None:
+            for e in events:
+                emit(e)  # type: ignore[arg-type]
+
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+
+
+async def test_a_tag_seen_on_a_reader_thread_reaches_the_screen(school: LoanService) -> None:
+    reader, feedback = ThreadReader(), NullFeedback()
+    app = make_app(school, [reader], feedback)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert not app.screen.query("#tag")  # no keyboard reader: no typing box
+        reader.from_thread(TagSeen("B0000014", "rc522", time.monotonic()))
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        reader.from_thread(TagSeen("CA00005B", "rc522", time.monotonic()))
+        await settle(pilot)
+        assert isinstance(app.screen, DoneScreen)
+        assert "Class camera 5B is yours." in screen_text(app)
+        reader.from_thread(ReaderLost("rc522", "no answer on SPI", time.monotonic()))
+        await settle(pilot)
+        assert "Reader rc522: OFFLINE" in screen_text(app)
+        reader.from_thread(ReaderBack("rc522", time.monotonic()))
+        await settle(pilot)
+        assert "Reader rc522: ok" in screen_text(app)
+    assert feedback.calls[:4] == ["accepted", "accepted", "reader_lost", "reader_back"]
+    assert Event.select().where(Event.reader == "rc522", Event.action == "sign_out").count() == 1
+
+
+async def test_unsynchronised_clock_is_shown(school: LoanService, clock: ManualClock) -> None:
+    clock.synced = False
+    app = make_app(school)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert "Clock: NOT SET" in screen_text(app)
+        assert isinstance(app.screen, IdleScreen)
