@@ -39,16 +39,15 @@ class FailedAlert:
 
 def delivery_summary() -> DeliverySummary:
     """Counts of waiting and failed alerts, and the last delivery time."""
-    waiting = (
-        Outbox.select()
-        .where(Outbox.delivered_at.is_null(), Outbox.dead_at.is_null())
-        .count()
-    )
+    waiting = Outbox.select().where(Outbox.delivered_at.is_null(), Outbox.dead_at.is_null()).count()
     failed = Outbox.select().where(Outbox.dead_at.is_null(False)).count()
     last = Outbox.select(pw.fn.MAX(Outbox.delivered_at)).scalar()
     # Peewee may already convert MAX() through the field (a datetime) or not (text).
-    last_at = last if isinstance(last, datetime) or last is None else (
-        Outbox.delivered_at.python_value(last))
+    last_at = (
+        last
+        if isinstance(last, datetime) or last is None
+        else (Outbox.delivered_at.python_value(last))
+    )
     return DeliverySummary(waiting, failed, last_at)
 
 

@@ -91,25 +91,46 @@ def _items() -> list[dict[str, object]]:
     items: list[dict[str, object]] = []
     ipads = [{"name": "iPads", "count": 30}, {"name": "headphones", "count": 30}]
     for letter in "ABC":
-        items.append({
-            "asset_tag": f"KEY-IPAD-{letter}", "name": f"iPad trolley {letter} key",
-            "kind": "trolley_key", "tag_uid": f"AD00000{letter}", "contents": ipads,
-        })
-    items.append({
-        "asset_tag": "KEY-LAPTOP-1", "name": "Laptop trolley key", "kind": "trolley_key",
-        "tag_uid": "A1A00001", "contents": [{"name": "laptops", "count": 32}],
-    })
+        items.append(
+            {
+                "asset_tag": f"KEY-IPAD-{letter}",
+                "name": f"iPad trolley {letter} key",
+                "kind": "trolley_key",
+                "tag_uid": f"AD00000{letter}",
+                "contents": ipads,
+            }
+        )
+    items.append(
+        {
+            "asset_tag": "KEY-LAPTOP-1",
+            "name": "Laptop trolley key",
+            "kind": "trolley_key",
+            "tag_uid": "A1A00001",
+            "contents": [{"name": "laptops", "count": 32}],
+        }
+    )
     for cls in _CAMERA_CLASSES:
-        items.append({
-            "asset_tag": f"CAM-{cls}", "name": f"Class camera {cls}", "kind": "camera",
-            "tag_uid": f"CA0000{cls}", "home_class": cls,
-        })
-    for n, number in enumerate(("07700 900101", "07700 900102", "07700 900103",
-                                "07700 900104"), start=1):
-        items.append({
-            "asset_tag": f"PHONE-{n}", "name": f"Trip phone {n}", "kind": "trip_phone",
-            "tag_uid": f"F000000{n}", "phone_number": number,
-        })
+        items.append(
+            {
+                "asset_tag": f"CAM-{cls}",
+                "name": f"Class camera {cls}",
+                "kind": "camera",
+                "tag_uid": f"CA0000{cls}",
+                "home_class": cls,
+            }
+        )
+    for n, number in enumerate(
+        ("07700 900101", "07700 900102", "07700 900103", "07700 900104"), start=1
+    ):
+        items.append(
+            {
+                "asset_tag": f"PHONE-{n}",
+                "name": f"Trip phone {n}",
+                "kind": "trip_phone",
+                "tag_uid": f"F000000{n}",
+                "phone_number": number,
+            }
+        )
     return items
 
 
@@ -150,9 +171,13 @@ def seed_demo(path: Path, settings: Settings, clock: Clock, *, seed: int = 7) ->
     with store.write(db):
         for n, (sid, name, known, role, classes) in enumerate(_STAFF, start=1):
             Staff.create(
-                staff_id=sid, name=name, known_as=known, role=role, classes=classes,
+                staff_id=sid,
+                name=name,
+                known_as=known,
+                role=role,
+                classes=classes,
                 email=f"{name.split()[0][0].lower()}.{name.split()[-1].lower()}"
-                      "@oakfield.sch.example",
+                "@oakfield.sch.example",
                 badge_uid=badge_uid(n),
                 pin_hash=hash_pin(DEMO_PIN) if role == "admin" else "",
             )
@@ -184,46 +209,82 @@ def seed_demo(path: Path, settings: Settings, clock: Clock, *, seed: int = 7) ->
                     checklist: dict[str, object] = {"damage": ""}
                     if item.contents:
                         checklist["counts"] = {c["name"]: c["count"] for c in item.contents}
-                    loans.append({
-                        "item": item, "borrower": who, "out_at": taken,
-                        "out_clock_synced": True, "due_at": cal.end_of_day(day),
-                        "off_site": item.kind == "trip_phone",
-                        "trip": "Forest school" if item.kind == "trip_phone" else "",
-                        "closed_at": back, "closed_by": who, "outcome": "returned",
-                        "checklist": checklist,
-                    })
+                    loans.append(
+                        {
+                            "item": item,
+                            "borrower": who,
+                            "out_at": taken,
+                            "out_clock_synced": True,
+                            "due_at": cal.end_of_day(day),
+                            "off_site": item.kind == "trip_phone",
+                            "trip": "Forest school" if item.kind == "trip_phone" else "",
+                            "closed_at": back,
+                            "closed_by": who,
+                            "outcome": "returned",
+                            "checklist": checklist,
+                        }
+                    )
         day += timedelta(days=1)
     with store.write(db):
         for start in range(0, len(loans), 500):
-            Loan.insert_many(loans[start:start + 500]).execute()
+            Loan.insert_many(loans[start : start + 500]).execute()
         history: list[dict[str, Any]] = list(Loan.select().dicts())  # type: ignore[arg-type]
         for row in history:
             for action, at in (("sign_out", row["out_at"]), ("return", row["closed_at"])):
-                events.append({"at": at, "clock_synced": True, "action": action,
-                               "staff": row["borrower"], "item": row["item"], "loan": row["id"],
-                               "reader": "demo", "detail": {}})
+                events.append(
+                    {
+                        "at": at,
+                        "clock_synced": True,
+                        "action": action,
+                        "staff": row["borrower"],
+                        "item": row["item"],
+                        "loan": row["id"],
+                        "reader": "demo",
+                        "detail": {},
+                    }
+                )
         for start in range(0, len(events), 500):
-            Event.insert_many(events[start:start + 500]).execute()
+            Event.insert_many(events[start : start + 500]).execute()
 
     # What is out right now: two trolleys, two cameras, a trip phone, and one overdue camera.
-    def lend(tag: str, who_n: int, since: timedelta, due: datetime | None = None,
-            trip: str = "") -> None:
+    def lend(
+        tag: str, who_n: int, since: timedelta, due: datetime | None = None, trip: str = ""
+    ) -> None:
         item = Item.get(Item.tag_uid == tag)
         who = Staff.get(Staff.badge_uid == badge_uid(who_n))
         out_at = now - since
-        loan = Loan.create(item=item, borrower=who, out_at=out_at, out_clock_synced=synced,
-                           due_at=due or cal.default_due(out_at), trip=trip,
-                           off_site=item.kind == "trip_phone")
-        Event.create(at=out_at, clock_synced=synced, action="sign_out", staff=who, item=item,
-                     loan=loan, reader="demo", detail={})
+        loan = Loan.create(
+            item=item,
+            borrower=who,
+            out_at=out_at,
+            out_clock_synced=synced,
+            due_at=due or cal.default_due(out_at),
+            trip=trip,
+            off_site=item.kind == "trip_phone",
+        )
+        Event.create(
+            at=out_at,
+            clock_synced=synced,
+            action="sign_out",
+            staff=who,
+            item=item,
+            loan=loan,
+            reader="demo",
+            detail={},
+        )
 
     with store.write(db):
         lend("AD00000A", 13, timedelta(hours=1))  # Mrs Clarke, iPad trolley A
         lend("A1A00001", 15, timedelta(minutes=40))  # Mr Robinson, laptops
         lend("CA00001A", 5, timedelta(hours=2))  # Mr Byrne, camera 1A
         lend("CA00004B", 12, timedelta(minutes=25))  # Mr Walker, camera 4B
-        lend("F0000002", 11, timedelta(hours=1), due=now + timedelta(hours=3),
-            trip="Year 4 to the Science Museum")  # Mrs Hussain
+        lend(
+            "F0000002",
+            11,
+            timedelta(hours=1),
+            due=now + timedelta(hours=3),
+            trip="Year 4 to the Science Museum",
+        )  # Mrs Hussain
         # Overdue: Mr Davies took camera 3B on the last school day and has not brought it back.
         last_day = cal.local(now).date() - timedelta(days=1)
         while not cal.is_school_day(last_day):

@@ -124,9 +124,13 @@ def save_staff(service: LoanService, form: StaffForm, staff_pk: int | None = Non
         staff.staff_id, staff.name, staff.known_as = f.staff_id, f.name, f.known_as
         staff.role, staff.classes, staff.email = f.role, f.classes, f.email
         staff.save()
-        Event.create(at=service.clock.now(), clock_synced=service.clock.synchronised(),
-                     action="staff_added" if staff_pk is None else "staff_edited",
-                     staff=staff, detail={"role": f.role, "classes": f.classes})
+        Event.create(
+            at=service.clock.now(),
+            clock_synced=service.clock.synchronised(),
+            action="staff_added" if staff_pk is None else "staff_edited",
+            staff=staff,
+            detail={"role": f.role, "classes": f.classes},
+        )
     return service.staff_view(staff)
 
 
@@ -148,7 +152,11 @@ def save_item(service: LoanService, form: ItemForm, item_pk: int | None = None) 
         item.home_class, item.phone_number = f.home_class, f.phone_number
         item.contents, item.status = parse_contents(f.contents), f.status
         item.save()
-        Event.create(at=service.clock.now(), clock_synced=service.clock.synchronised(),
-                     action="item_added" if item_pk is None else "item_edited",
-                     item=item, detail={"kind": f.kind, "status": f.status})
+        Event.create(
+            at=service.clock.now(),
+            clock_synced=service.clock.synchronised(),
+            action="item_added" if item_pk is None else "item_edited",
+            item=item,
+            detail={"kind": f.kind, "status": f.status},
+        )
     return service.item_view(item)

@@ -16,10 +16,15 @@ from kiosk.commands import out
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help="the kiosk screen on a demo school (type tag numbers)")
-    p.add_argument("--db", type=Path, default=None,
-                   help="demo database file (default ~/.local/share/kiosk/demo.db)")
-    p.add_argument("--keep", action="store_true",
-                   help="keep the demo database as it was left last time")
+    p.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="demo database file (default ~/.local/share/kiosk/demo.db)",
+    )
+    p.add_argument(
+        "--keep", action="store_true", help="keep the demo database as it was left last time"
+    )
     p.add_argument("--exit-when-ready", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -42,8 +47,13 @@ def run(args: argparse.Namespace) -> int:
     if not (args.keep and path.exists()):
         seed_demo(path, settings, clock)
     open_database(path)
-    app = build_app(LoanService(settings, clock), [KeyboardReader()], NullFeedback(),
-                    clock=clock, exit_when_ready=args.exit_when_ready)
+    app = build_app(
+        LoanService(settings, clock),
+        [KeyboardReader()],
+        NullFeedback(),
+        clock=clock,
+        exit_when_ready=args.exit_when_ready,
+    )
     app.run(headless=args.exit_when_ready)
     if not args.exit_when_ready:
         out(f"Demo database: {path}  (admin PIN {DEMO_PIN})")

@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     ctx = open_context(args)
     readers, feedback = _open_hardware(ctx.settings)
-    app = build_app(ctx.service, readers, feedback, clock=ctx.clock,
-                    exit_when_ready=args.exit_when_ready)
+    app = build_app(
+        ctx.service, readers, feedback, clock=ctx.clock, exit_when_ready=args.exit_when_ready
+    )
     app.run(headless=args.exit_when_ready)
     return 0

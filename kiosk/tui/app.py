@@ -15,13 +15,15 @@ has decided, before the screen is redrawn.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from textual.app import App
 from textual.screen import Screen
@@ -44,6 +46,8 @@ from kiosk.tui.widgets import ConsoleScrollBar
 from kiosk.views import Outcome, TapResult
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=Screen[Any])
 
 #: How often the idle board and the status line are refreshed with no tap (overdue changes).
 REFRESH_SECONDS = 30.0
@@ -82,11 +86,15 @@ class KioskApp(App[None]):
         )
         self.reader_state: dict[str, tuple[bool, str]] = {r.name: (True, "") for r in readers}
         self.status = StatusInfo(clock_synced=True, delivery=None)
+        self._reusable: dict[tuple[type[Screen[Any]], Hashable], Screen[Any]] = {}
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._pending = 0
         self._stop = threading.Event()
-        #: Counts tap results drawn on screen (tests and the benchmark wait on it).
+        #: Counts tap results given to a screen (tests and the benchmark wait on it).
         self.taps_shown = 0
+        #: Counts screens drawn for the first time, and when the last one was (perf_counter).
+        self.screens_drawn = 0
+        self.last_drawn_at = 0.0
         self.ready = False
 
     # --- start and stop ---------------------------------------------------------------
@@ -120,10 +128,19 @@ class KioskApp(App[None]):
                 log.exception("reader %s did not stop cleanly", reader.name)
         self.feedback.close()
 
+    def screen_drawn(self) -> None:
+        """Called by each screen after its first refresh: the moment a person can read it."""
+        self.screens_drawn += 1
+        self.last_drawn_at = time.perf_counter()
+
     def idle_ready(self) -> None:
         """Called by the idle screen once its board is drawn."""
         if not self.ready:
             self.ready = True
+            # Everything loaded so far (Textual, the screens, the settings) lives as long as
+            # the app: move it out of the garbage collector's sight, so that a full
+            # collection in the middle of a tap does not hold the screen for tens of ms.
+            gc.freeze()
             log.info("idle screen ready")
             if self._exit_when_ready:
                 self.exit()
@@ -186,10 +203,13 @@ class KioskApp(App[None]):
     def keyboard_tap(self, text: str) -> None:
         """A tag number typed into a TagEntry box: it goes through the keyboard reader."""
         if self.keyboard_reader is None or not self.keyboard_reader.feed(text):
-            self.show_result(TapResult(
-                Outcome.REFUSED, "That is not a tag number.",
-                "Tag numbers are letters A-F and digits, like 04A22B1A.",
-            ))
+            self.show_result(
+                TapResult(
+                    Outcome.REFUSED,
+                    "That is not a tag number.",
+                    "Tag numbers are letters A-F and digits, like 04A22B1A.",
+                )
+            )
 
     def on_reader_reported(self, message: ReaderReported) -> None:
         event = message.event
@@ -198,8 +218,7 @@ class KioskApp(App[None]):
             if capture is not None:
                 capture(event.uid, event.reader)
                 return
-            self.call_service(lambda: self._tap(event.uid, event.reader),
-                              failed=self._tap_failed)
+            self.call_service(lambda: self._tap(event.uid, event.reader), failed=self._tap_failed)
         elif isinstance(event, ReaderLost):
             self.reader_state[event.reader] = (False, event.reason)
             self.feedback.reader_lost()
@@ -222,8 +241,11 @@ class KioskApp(App[None]):
 
     def _tap_failed(self, error: Exception) -> None:
         self.feedback.refused()
-        self.show_result(TapResult(Outcome.REFUSED, "That tap was not recorded.",
-                                   _explain(error) + " Tap again."))
+        self.show_result(
+            TapResult(
+                Outcome.REFUSED, "That tap was not recorded.", _explain(error) + " Tap again."
+            )
+        )
 
     def on_tag_handled(self, message: TagHandled) -> None:
         self.show_result(message.result)
@@ -233,24 +255,43 @@ class KioskApp(App[None]):
     def show_result(self, result: TapResult) -> None:
         from kiosk.tui.screens import flow
 
-        screen = flow.screen_for(result)
+        if flow.present(self, result):  # IGNORED (a badge held on the reader) shows nothing
+            self.taps_shown += 1
+
+    def reusable(
+        self, cls: type[S], key: Hashable = None, make: Callable[[], S] | None = None
+    ) -> S:
+        """The one kept instance of a screen (per ``key``) that is filled in again per tap."""
+        screen = self._reusable.get((cls, key))
         if screen is None:
-            return  # IGNORED: a badge held on the reader; show nothing
-        self.show(screen)
-        self.taps_shown += 1
-        self.refresh_status()
+            screen = make() if make is not None else cls()
+            self.install_screen(screen, f"reusable-{cls.__name__}-{len(self._reusable)}")
+            self._reusable[(cls, key)] = screen
+        return cast(S, screen)
 
     def show(self, screen: Screen[Any]) -> None:
-        """Replace whatever is above the idle screen with ``screen``."""
-        while len(self.screen_stack) > 1:
+        """Replace whatever is above the idle screen with ``screen``.
+
+        The top screen is switched, not popped, so the idle screen underneath is
+        not woken (and does not reload its board) for every tap.
+        """
+        while len(self.screen_stack) > 2 and self.screen is not screen:
             self.pop_screen()
-        self.push_screen(screen)
+        if self.screen is screen:
+            return  # already showing: it has been filled in again
+        if len(self.screen_stack) == 2:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def go_idle(self, *, end_session: bool = True) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
         if end_session:
             self.call_service(self.service.end_session)
+        # Back at rest: a good moment to re-read the alert counts (a loss or damage
+        # reported just now shows as "waiting" at once).
+        self.refresh_status()
 
     # --- status line ------------------------------------------------------------------
 
@@ -278,7 +319,7 @@ class KioskApp(App[None]):
     # --- formatting helpers for screens -----------------------------------------------
 
     def local_time(self, instant: datetime, now: datetime | None = None) -> str:
-        """"14:02" today, "Mon 24 Nov 14:02" otherwise, in the school's time zone."""
+        """ "14:02" today, "Mon 24 Nov 14:02" otherwise, in the school's time zone."""
         now = now or self.clock.now()
         local = self.calendar.local(instant)
         if local.date() == self.calendar.local(now).date():

@@ -100,11 +100,19 @@ class History(DataTable[Any]):
     def show_loans(self, loans: Iterable[LoanView], fmt: Any) -> None:
         self.clear()
         for v in loans:
-            other = v.item.name if self.what == "item" else (
-                v.borrower.name if v.borrower else "(removed)")
+            other = (
+                v.item.name
+                if self.what == "item"
+                else (v.borrower.name if v.borrower else "(removed)")
+            )
             back = fmt(v.closed_at) if v.closed_at else ("OVERDUE" if v.overdue else "still out")
-            how = {"returned": "returned", "handed_over": "passed on", "lost": "LOST",
-                   "undone": "undone", None: ""}.get(v.outcome, v.outcome or "")
+            how = {
+                "returned": "returned",
+                "handed_over": "passed on",
+                "lost": "LOST",
+                "undone": "undone",
+                None: "",
+            }.get(v.outcome, v.outcome or "")
             notes = "; ".join(x for x in (loan_note(v), _checklist_text(v.checklist)) if x)
             self.add_row(fmt(v.out_at), other, back, how, notes)
 
@@ -116,8 +124,11 @@ def _checklist_text(checklist: dict[str, object] | None) -> str:
     counts = checklist.get("counts")
     if isinstance(counts, dict):
         parts += [f"{n} {name}" for name, n in counts.items()]
-    for key, label in (("images_erased", "images erased"), ("charged", "charged"),
-                       ("personal_calls", "personal calls")):
+    for key, label in (
+        ("images_erased", "images erased"),
+        ("charged", "charged"),
+        ("personal_calls", "personal calls"),
+    ):
         if key in checklist:
             parts.append(f"{label}: {'yes' if checklist[key] else 'no'}")
     return ", ".join(parts)
@@ -143,8 +154,9 @@ class StatusLine(Static):
             text.append("  ")
         if clock_synced is not None:
             text.append("Clock: ")
-            text.append("ok" if clock_synced else "NOT SET", style="" if clock_synced else
-                        "bold yellow")
+            text.append(
+                "ok" if clock_synced else "NOT SET", style="" if clock_synced else "bold yellow"
+            )
             text.append("  ")
         if waiting is None:
             text.append("Alerts: unknown")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from textual.widgets import Input
+from tui_helpers import make_app, press, screen_text, settle, tap
 
 from hardware.base import NullFeedback
 from kiosk.clock import ManualClock
@@ -13,7 +13,6 @@ from kiosk.service import LoanService
 from kiosk.tui.app import KioskApp
 from kiosk.tui.screens.flow import ChecklistScreen, DoneScreen, RefusalScreen, SessionScreen
 from kiosk.tui.screens.idle import IdleScreen
-from tui_helpers import make_app, press, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
 
@@ -25,8 +24,7 @@ IPAD_A_OUT = "AD00000A"  # out with Mrs Clarke (B0000013)
 
 
 def open_loan(tag: str) -> Loan | None:
-    return (Loan.select().join(Item).where(Item.tag_uid == tag, Loan.closed_at.is_null())
-            .first())
+    return Loan.select().join(Item).where(Item.tag_uid == tag, Loan.closed_at.is_null()).first()
 
 
 async def test_idle_shows_prompt_board_overdue_first_and_status(app: KioskApp) -> None:
@@ -36,11 +34,12 @@ async def test_idle_shows_prompt_board_overdue_first_and_status(app: KioskApp) -
         text = screen_text(app)
         assert "Tap your badge" in text
         assert "Out now: 6, 1 OVERDUE" in text
-        board = text[text.index("Out now"):]
+        board = text[text.index("Out now") :]
         rows = [line for line in board.splitlines() if " | " in line]
         assert rows[0].startswith("OVERDUE Class camera 3B | Owen Davies")
-        assert ("Trip phone 2\n  07700 900102 | Fatima Hussain\nTrip: Year 4 to the Science..."
-                in board)
+        assert (
+            "Trip phone 2\n  07700 900102 | Fatima Hussain\nTrip: Year 4 to the Science..." in board
+        )
         assert "Reader keyboard: ok" in text
         assert "Clock: ok" in text
         assert "Alerts: 0 waiting" in text
@@ -75,8 +74,10 @@ async def test_undo_a_sign_out(app: KioskApp) -> None:
         await press(pilot, "#undo")
         assert "Undone: Class camera 5B is not signed out." in screen_text(app)
     assert open_loan(CAMERA_5B) is None
-    assert Loan.select().join(Item).where(Item.tag_uid == CAMERA_5B,
-                                          Loan.outcome == "undone").count() == 1
+    assert (
+        Loan.select().join(Item).where(Item.tag_uid == CAMERA_5B, Loan.outcome == "undone").count()
+        == 1
+    )
 
 
 async def test_a_refusal_says_why_and_what_to_do(app: KioskApp) -> None:
@@ -178,8 +179,13 @@ async def test_return_a_trolley_with_no_badge_and_count_short(app: KioskApp) -> 
         assert isinstance(app.screen, DoneScreen)
         text = screen_text(app)
         assert "Counted back 28 of 30 iPads. SLT have been told." in text
-    loan = Loan.select().join(Item).where(Item.tag_uid == IPAD_A_OUT).order_by(
-        Loan.closed_at.desc()).first()
+    loan = (
+        Loan.select()
+        .join(Item)
+        .where(Item.tag_uid == IPAD_A_OUT)
+        .order_by(Loan.closed_at.desc())
+        .first()
+    )
     assert loan.outcome == "returned"
     assert loan.checklist == {"counts": {"iPads": 28, "headphones": 30}, "damage": ""}
 
@@ -189,8 +195,10 @@ async def test_checklist_asks_every_question_before_saving(app: KioskApp) -> Non
         await settle(pilot)
         await tap(pilot, "CA00001A")  # out with Mr Byrne
         await press(pilot, "#save")
-        assert ("Please answer: Images moved to the staff drive and erased from the camera?"
-                in screen_text(app))
+        assert (
+            "Please answer: Images moved to the staff drive and erased from the camera?"
+            in screen_text(app)
+        )
         await press(pilot, "#images-yes")
         await press(pilot, "#damage-yes")
         await press(pilot, "#save")

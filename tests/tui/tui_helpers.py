@@ -16,11 +16,15 @@ from kiosk.tui.app import KioskApp, build_app
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def make_app(service: LoanService, readers: list[Reader] | None = None,
-             feedback: NullFeedback | None = None) -> KioskApp:
-    return build_app(service, readers if readers is not None else [KeyboardReader()],
-                     feedback or NullFeedback(), console_colours=False)
-
+def make_app(
+    service: LoanService, readers: list[Reader] | None = None, feedback: NullFeedback | None = None
+) -> KioskApp:
+    return build_app(
+        service,
+        readers if readers is not None else [KeyboardReader()],
+        feedback or NullFeedback(),
+        console_colours=False,
+    )
 
 
 async def settle(pilot: Pilot[Any]) -> None:

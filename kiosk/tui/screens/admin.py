@@ -19,6 +19,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from kiosk.board import FailedAlert, failed_alerts
 from kiosk.edits import ItemForm, StaffForm, format_contents, save_item, save_staff
 from kiosk.tui.screens.base import KioskScreen
+from kiosk.tui.screens.flow import focus_tag_entry
 from kiosk.views import ActionResult, ItemView, LoanView, StaffView
 
 
@@ -52,8 +53,9 @@ class PinScreen(KioskScreen):
     def _check(self) -> None:
         pin = self.query_one("#pin", Input).value
         staff_pk = self.staff.id
-        self.kapp.call_service(lambda: self.kapp.service.check_admin_pin(staff_pk, pin),
-                               self._checked, self._refused)
+        self.kapp.call_service(
+            lambda: self.kapp.service.check_admin_pin(staff_pk, pin), self._checked, self._refused
+        )
 
     def _checked(self, ok: bool) -> None:
         self.query_one("#pin", Input).value = ""
@@ -132,13 +134,6 @@ class SubScreen(KioskScreen):
         self.dismiss()
 
 
-def focus_tag_entry(screen: KioskScreen) -> None:
-    """Where a keyboard reader is used, typing goes to the tag box first."""
-    tag = screen.query("#tag")
-    if tag:
-        tag.first().focus()
-
-
 def _owners(service: Any, text: str) -> list[StaffView | ItemView]:
     return [*service.find_staff(text, limit=40), *service.find_items(text, limit=40)]
 
@@ -153,8 +148,7 @@ class EnrolScreen(SubScreen):
 
     def compose(self) -> ComposeResult:
         yield self.title_bar("Admin: enrol a tag")
-        yield Static("Tap the new badge or item tag on the reader.", id="tag-state",
-                     classes="big")
+        yield Static("Tap the new badge or item tag on the reader.", id="tag-state", classes="big")
         with Horizontal(classes="fields"):
             yield Input(placeholder="Find the person or item it is for", id="who")
         yield DataTable(cursor_type="row", id="owners")
@@ -282,17 +276,22 @@ class StockTakeScreen(SubScreen):
         for item, last in gone:
             who = "never borrowed"
             if last is not None:
-                who = (last.borrower.name if last.borrower else "(removed)") + \
-                    f", back {self.kapp.local_time(last.closed_at or last.out_at)}"
+                who = (
+                    last.borrower.name if last.borrower else "(removed)"
+                ) + f", back {self.kapp.local_time(last.closed_at or last.out_at)}"
             table.add_row(item.name, "MISSING", who)
         for item, last in out:
             assert last is not None
             who = last.borrower.name if last.borrower else "-"
-            table.add_row(item.name, "out on loan" + (" (OVERDUE)" if last.overdue else ""),
-                          f"{who}, back by {last.due_text}")
+            table.add_row(
+                item.name,
+                "out on loan" + (" (OVERDUE)" if last.overdue else ""),
+                f"{who}, back by {last.due_text}",
+            )
         self.query_one("#count", Static).update(
             f"{len(self.seen)} tags seen. {len(gone)} missing, {len(out)} out on loan."
-            if missing else f"{len(self.seen)} tags seen. Everything is here or out on loan."
+            if missing
+            else f"{len(self.seen)} tags seen. Everything is here or out on loan."
         )
         self.say("last", "")
 
@@ -324,21 +323,35 @@ class FailedAlertsScreen(SubScreen):
     def _loaded(self, alerts: list[FailedAlert]) -> None:
         table = self.query_one("#failed", DataTable)
         for a in alerts:
-            table.add_row(a.summary, a.audience, self.kapp.local_time(a.dead_at),
-                          a.last_error[:60])
-        self.say("summary", f"{len(alerts)} alerts could not be delivered. Check the alert "
-                 "settings and the network." if alerts else "No alert has failed.")
+            table.add_row(a.summary, a.audience, self.kapp.local_time(a.dead_at), a.last_error[:60])
+        self.say(
+            "summary",
+            f"{len(alerts)} alerts could not be delivered. Check the alert "
+            "settings and the network."
+            if alerts
+            else "No alert has failed.",
+        )
 
 
 # --- staff and items -----------------------------------------------------------------
 
-_STAFF_FIELDS = [("staff_id", "Staff ID"), ("name", "Full name"), ("known_as", "Known as"),
-                 ("role", "Role (staff, office, admin)"), ("classes", "Classes"),
-                 ("email", "Email")]
-_ITEM_FIELDS = [("asset_tag", "Asset tag"), ("name", "Name"), ("kind", "Kind"),
-                ("home_class", "Home class"), ("phone_number", "Phone number"),
-                ("contents", "Contents (iPads=30, ...)"),
-                ("status", "Status (available, damaged, lost, retired)")]
+_STAFF_FIELDS = [
+    ("staff_id", "Staff ID"),
+    ("name", "Full name"),
+    ("known_as", "Known as"),
+    ("role", "Role (staff, office, admin)"),
+    ("classes", "Classes"),
+    ("email", "Email"),
+]
+_ITEM_FIELDS = [
+    ("asset_tag", "Asset tag"),
+    ("name", "Name"),
+    ("kind", "Kind"),
+    ("home_class", "Home class"),
+    ("phone_number", "Phone number"),
+    ("contents", "Contents (iPads=30, ...)"),
+    ("status", "Status (available, damaged, lost, retired)"),
+]
 
 
 class RecordsScreen(SubScreen):
@@ -366,9 +379,11 @@ class RecordsScreen(SubScreen):
         yield self.status_line()
 
     def on_mount(self) -> None:
-        cols = (("Name", "Staff ID", "Role", "Classes", "Badge", "Active")
-                if self.what == "staff" else
-                ("Name", "Asset tag", "Kind", "Status", "Tag"))
+        cols = (
+            ("Name", "Staff ID", "Role", "Classes", "Badge", "Active")
+            if self.what == "staff"
+            else ("Name", "Asset tag", "Kind", "Status", "Tag")
+        )
         self.query_one("#records", DataTable).add_columns(*cols)
         self.say("result", "")
         self.query_one("#find", Input).focus()
@@ -389,11 +404,18 @@ class RecordsScreen(SubScreen):
         table.clear()
         for r in rows:
             if isinstance(r, StaffView):
-                table.add_row(r.name, r.staff_id, r.role, " ".join(r.classes),
-                              "yes" if r.has_badge else "NO", "yes" if r.active else "NO")
+                table.add_row(
+                    r.name,
+                    r.staff_id,
+                    r.role,
+                    " ".join(r.classes),
+                    "yes" if r.has_badge else "NO",
+                    "yes" if r.active else "NO",
+                )
             else:
-                table.add_row(r.name, r.asset_tag, r.kind_label, r.status,
-                              "yes" if r.has_tag else "NO")
+                table.add_row(
+                    r.name, r.asset_tag, r.kind_label, r.status, "yes" if r.has_tag else "NO"
+                )
 
     @on(Input.Changed, "#find")
     def _changed(self) -> None:
@@ -425,7 +447,8 @@ class RecordsScreen(SubScreen):
             reason = "" if active else "switched off at the kiosk"
             self.kapp.call_service(
                 lambda: self.kapp.service.set_staff_active(pk, active, reason),
-                self._switched, lambda e: self.say("result", str(e)),
+                self._switched,
+                lambda e: self.say("result", str(e)),
             )
 
     def _switched(self, result: ActionResult) -> None:
@@ -446,15 +469,27 @@ class FormScreen(SubScreen):
     def _values(self) -> dict[str, str]:
         r = self.record
         if isinstance(r, StaffView):
-            return {"staff_id": r.staff_id, "name": r.name,
-                    "known_as": r.greeting if r.greeting != r.name else "", "role": r.role,
-                    "classes": " ".join(r.classes), "email": r.email}
+            return {
+                "staff_id": r.staff_id,
+                "name": r.name,
+                "known_as": r.greeting if r.greeting != r.name else "",
+                "role": r.role,
+                "classes": " ".join(r.classes),
+                "email": r.email,
+            }
         if isinstance(r, ItemView):
-            return {"asset_tag": r.asset_tag, "name": r.name, "kind": r.kind,
-                    "home_class": r.home_class, "phone_number": r.phone_number,
-                    "contents": format_contents(r), "status": r.status}
-        return {"role": "staff"} if self.what == "staff" else {"kind": "other",
-                                                                 "status": "available"}
+            return {
+                "asset_tag": r.asset_tag,
+                "name": r.name,
+                "kind": r.kind,
+                "home_class": r.home_class,
+                "phone_number": r.phone_number,
+                "contents": format_contents(r),
+                "status": r.status,
+            }
+        return (
+            {"role": "staff"} if self.what == "staff" else {"kind": "other", "status": "available"}
+        )
 
     def compose(self) -> ComposeResult:
         action = "edit" if self.record else "add"

@@ -48,6 +48,7 @@ class KioskScreen(Screen[None]):
         if self.timeout is not None:
             self._idle_timer = self.set_timer(self.timeout, self.timed_out)
         self.draw_status()
+        self.call_after_refresh(self.kapp.screen_drawn)
 
     def on_screen_suspend(self) -> None:
         # A screen underneath another must not time out and pull the top one away.
@@ -101,4 +102,3 @@ class KioskScreen(Screen[None]):
         w.display = bool(text)
         if classes:
             w.set_classes(classes)
-

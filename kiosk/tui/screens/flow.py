@@ -8,7 +8,7 @@ result (the app's ``show``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,68 +21,144 @@ from kiosk.errors import Refused
 from kiosk.tui import when
 from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.widgets import LoanTable
-from kiosk.views import ActionResult, Checklist, LoanView, Outcome, StaffView, TapResult
+from kiosk.views import (
+    ActionResult,
+    Checklist,
+    ContentLine,
+    LoanView,
+    Outcome,
+    StaffView,
+    TapResult,
+)
+
+if TYPE_CHECKING:
+    from kiosk.tui.app import KioskApp
 
 
-def screen_for(result: TapResult) -> KioskScreen | None:
-    """The screen that shows a tap's result, or None for a tap that needs no answer."""
+def present(app: KioskApp, result: TapResult) -> bool:
+    """Show a tap's result; False for a tap that needs no answer (a badge held on the reader).
+
+    Hello, yours and refused are the screens of almost every tap: one instance
+    of each is kept and filled in again, so a tap costs an update, not a new
+    screen (the benchmark's tap-to-screen figure depends on it).
+    """
     o = result.outcome
     if o is Outcome.IGNORED:
-        return None
+        return False
     if o is Outcome.SESSION_STARTED and result.staff is not None:
-        return SessionScreen(result.staff, list(result.loans), result.message)
-    if o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER) and result.asks_return_time and result.loan:
-        return ReturnTimeScreen(result)
-    if o is Outcome.RETURNED and result.checklist and result.loan:
-        return ChecklistScreen(result)
-    if result.refused:
-        return RefusalScreen(result.message, result.detail)
-    return DoneScreen(result.message, result.detail,
-                      undo=o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER, Outcome.RETURNED))
+        session = app.reusable(SessionScreen)
+        session.present(result.staff, list(result.loans), result.message)
+        app.show(session)
+    elif o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER) and result.asks_return_time and result.loan:
+        app.show(ReturnTimeScreen(result))
+    elif o is Outcome.RETURNED and result.checklist and result.loan:
+        key = (result.checklist, result.loan.item.contents)
+        checklist = app.reusable(ChecklistScreen, key, lambda: ChecklistScreen(*key))
+        checklist.present(result)
+        app.show(checklist)
+    elif result.refused:
+        show_refusal(app, result.message, result.detail)
+    else:
+        show_done(
+            app,
+            result.message,
+            result.detail,
+            undo=o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER, Outcome.RETURNED),
+        )
+    return True
 
 
-class SessionScreen(KioskScreen):
-    """After a badge: hello, what you have out, tap an item."""
+def show_done(
+    app: KioskApp,
+    message: str,
+    detail: str = "",
+    *,
+    undo: bool = False,
+    warnings: tuple[str, ...] = (),
+) -> None:
+    done = app.reusable(DoneScreen)
+    done.present(message, detail, undo=undo, warnings=warnings)
+    app.show(done)
 
-    def __init__(self, staff: StaffView, loans: list[LoanView], greeting: str) -> None:
-        super().__init__()
-        self.staff = staff
-        self.loans = loans
-        self.greeting = greeting
 
-    def on_mount(self) -> None:
-        # The screen and the service's session end together.
-        self.timeout = self.kapp.settings.kiosk.session_seconds
+def show_refusal(app: KioskApp, message: str, detail: str) -> None:
+    refusal = app.reusable(RefusalScreen)
+    refusal.present(message, detail)
+    app.show(refusal)
+
+
+class ReusableScreen(KioskScreen):
+    """A screen kept between taps and filled in again by ``present``."""
+
+    def restart_timer(self, seconds: float) -> None:
         if self._idle_timer is not None:
             self._idle_timer.stop()
-        self._idle_timer = self.set_timer(self.timeout, self.timed_out)
-        if self.loans:
-            self.query_one(LoanTable).show(self.loans)
-        tag = self.query("#tag")
-        if tag:
-            tag.first().focus()
+        self._idle_timer = self.set_timer(seconds, self.timed_out)
+
+    def shown_again(self) -> None:
+        """After ``present`` on a screen already mounted: focus, and report when drawn."""
+        focus_tag_entry(self)
+        self.call_after_refresh(self.kapp.screen_drawn)
+
+
+def focus_tag_entry(screen: KioskScreen) -> None:
+    """Where a keyboard reader is used, typing goes to the tag box first."""
+    tag = screen.query("#tag")
+    if tag:
+        tag.first().focus()
+
+
+class SessionScreen(ReusableScreen):
+    """After a badge: hello, what you have out, tap an item."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.staff: StaffView | None = None
+        self.loans: list[LoanView] = []
+        self.greeting = ""
 
     def compose(self) -> ComposeResult:
         yield self.title_bar()
-        yield Static(self.greeting, id="hello", classes="big ok")
+        yield Static("", id="hello", classes="big ok")
         yield Static("Tap an item.", id="tap-item", classes="prompt")
-        if self.loans:
-            n = len(self.loans)
-            yield Static(f"You have {n} item{'s' if n != 1 else ''} out:", classes="heading")
-            yield LoanTable(with_borrower=False, id="mine")
-        else:
-            yield Static("You have nothing out.", classes="heading")
-            yield Static("", classes="filler")
+        yield Static("", id="mine-heading", classes="heading")
+        yield LoanTable(with_borrower=False, id="mine")
+        yield Static("", id="nothing", classes="filler")
         with Horizontal(classes="buttons"):
-            if self.loans:
-                yield Button("My items", id="my-items")
-            if self.staff.role in ("office", "admin"):
-                yield Button("Office board", id="office")
-            if self.staff.is_admin:
-                yield Button("Admin", id="admin")
+            yield Button("My items", id="my-items")
+            yield Button("Office board", id="office")
+            yield Button("Admin", id="admin")
             yield Button("Done", id="done", variant="primary")
         yield from self.tag_entry()
         yield self.status_line()
+
+    def present(self, staff: StaffView, loans: list[LoanView], greeting: str) -> None:
+        self.staff, self.loans, self.greeting = staff, loans, greeting
+        if self.is_mounted:
+            self._fill()
+            self.shown_again()
+
+    def on_mount(self) -> None:
+        self._fill()
+        focus_tag_entry(self)
+
+    def _fill(self) -> None:
+        # The screen and the service's session end together.
+        self.restart_timer(self.kapp.settings.kiosk.session_seconds)
+        self.query_one("#hello", Static).update(self.greeting)
+        n = len(self.loans)
+        self.query_one("#mine-heading", Static).update(
+            f"You have {n} item{'s' if n != 1 else ''} out:" if n else "You have nothing out."
+        )
+        table = self.query_one(LoanTable)
+        table.display = bool(n)
+        self.query_one("#nothing").display = not n
+        if n:
+            table.show(self.loans)
+        role = self.staff.role if self.staff else "staff"
+        self.query_one("#my-items").display = bool(n)
+        self.query_one("#office").display = role in ("office", "admin")
+        self.query_one("#admin").display = role == "admin"
 
     @on(Button.Pressed, "#done")
     def _done(self) -> None:
@@ -92,7 +168,8 @@ class SessionScreen(KioskScreen):
     def _my_items(self) -> None:
         from kiosk.tui.screens.myitems import MyItemsScreen
 
-        self.kapp.push_screen(MyItemsScreen(self.staff))
+        if self.staff is not None:
+            self.kapp.push_screen(MyItemsScreen(self.staff))
 
     @on(Button.Pressed, "#office")
     def _office(self) -> None:
@@ -104,62 +181,71 @@ class SessionScreen(KioskScreen):
     def _admin(self) -> None:
         from kiosk.tui.screens.admin import PinScreen
 
-        self.kapp.push_screen(PinScreen(self.staff))
+        if self.staff is not None:
+            self.kapp.push_screen(PinScreen(self.staff))
 
 
-class DoneScreen(KioskScreen):
+class DoneScreen(ReusableScreen):
     """A confirmation in words, with Undo for as long as the service allows it."""
 
-    def __init__(self, message: str, detail: str = "", *, undo: bool = False,
-                 warnings: tuple[str, ...] = (), refused: bool = False) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.message = message
-        self.detail = detail
-        self.undo = undo
-        self.warnings = warnings
-        self.refused = refused
+        self.message = ""
+        self.detail = ""
+        self.undo = False
+        self.warnings: tuple[str, ...] = ()
         self._left = 0
 
     def compose(self) -> ComposeResult:
         yield self.title_bar()
-        kind = "refused" if self.refused else ("warn" if self.warnings else "ok")
-        yield Static(self.message, id="message", classes=f"big {kind}")
-        yield Static(self.detail, id="detail", classes="prompt")
-        for w in self.warnings:
-            yield Static(w, classes="warning")
+        yield Static("", id="message", classes="big ok")
+        yield Static("", id="detail", classes="prompt")
+        yield Static("", id="warnings", classes="warning")
         with Horizontal(classes="buttons"):
-            if self.undo:
-                yield Button("Undo", id="undo", variant="warning")
+            yield Button("Undo", id="undo", variant="warning")
             yield Button("OK", id="ok", variant="primary")
         yield Static("", classes="filler")
         yield from self.tag_entry()
         yield self.status_line()
 
+    def present(
+        self, message: str, detail: str = "", *, undo: bool = False, warnings: tuple[str, ...] = ()
+    ) -> None:
+        self.message, self.detail, self.undo, self.warnings = message, detail, undo, warnings
+        if self.is_mounted:
+            self._fill()
+            self.shown_again()
+
     def on_mount(self) -> None:
-        self.query_one("#detail", Static).display = bool(self.detail)
+        self.set_interval(1.0, self._tick)
+        self._fill()
+        focus_tag_entry(self)
+
+    def _fill(self) -> None:
+        message = self.query_one("#message", Static)
+        message.update(self.message)
+        message.set_class(not self.warnings, "ok")
+        message.set_class(bool(self.warnings), "warn")
+        self.say("detail", self.detail)
+        self.say("warnings", "\n".join(self.warnings))
         seconds = self.kapp.settings.kiosk.undo_seconds if self.undo else 6.0
-        if self._idle_timer is not None:
-            self._idle_timer.stop()
-        self._idle_timer = self.set_timer(seconds, self.timed_out)
-        if self.undo:
-            self._left = int(seconds)
-            self._draw_undo()
-            self.set_interval(1.0, self._tick, repeat=self._left)
-        tag = self.query("#tag")
-        if tag:
-            tag.first().focus()
+        self.restart_timer(seconds)
+        self._left = int(seconds) if self.undo else 0
+        self.query_one("#undo").display = self.undo
+        self._draw_undo()
 
     def touch(self) -> None:
         pass  # the undo window does not grow because someone touched the screen
 
     def _tick(self) -> None:
-        self._left = max(0, self._left - 1)
-        self._draw_undo()
+        if self._left > 0:
+            self._left -= 1
+            self._draw_undo()
 
     def _draw_undo(self) -> None:
-        for b in self.query("#undo").results(Button):
-            b.label = f"Undo ({self._left} s)"
-            b.disabled = self._left <= 0
+        b = self.query_one("#undo", Button)
+        b.label = f"Undo ({self._left} s)"
+        b.disabled = self._left <= 0
 
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
@@ -170,35 +256,47 @@ class DoneScreen(KioskScreen):
         self.kapp.call_service(self.kapp.service.undo, self._undone, self._not_undone)
 
     def _undone(self, result: TapResult) -> None:
-        self.kapp.show(DoneScreen(result.message, "Nothing else to do."))
+        show_done(self.kapp, result.message, "Nothing else to do.")
 
     def _not_undone(self, error: Exception) -> None:
-        self.kapp.show(RefusalScreen(str(error), ""))
+        show_refusal(self.kapp, str(error), "")
 
 
-class RefusalScreen(KioskScreen):
+class RefusalScreen(ReusableScreen):
     """Why not, and what to do instead."""
-
-    def __init__(self, message: str, detail: str) -> None:
-        super().__init__()
-        self.message = message
-        self.detail = detail
 
     timeout = 8.0
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.message = ""
+        self.detail = ""
+
     def compose(self) -> ComposeResult:
         yield self.title_bar()
-        yield Static(self.message, id="message", classes="big refused")
-        yield Static(self.detail, id="detail", classes="prompt")
+        yield Static("", id="message", classes="big refused")
+        yield Static("", id="detail", classes="prompt")
         with Horizontal(classes="buttons"):
             yield Button("OK", id="ok", variant="primary")
         yield Static("", classes="filler")
         yield from self.tag_entry()
         yield self.status_line()
 
+    def present(self, message: str, detail: str) -> None:
+        self.message, self.detail = message, detail
+        if self.is_mounted:
+            self._fill()
+            self.shown_again()
+
     def on_mount(self) -> None:
+        self._fill()
         tag = self.query("#tag")
         (tag.first() if tag else self.query_one("#ok")).focus()
+
+    def _fill(self) -> None:
+        self.query_one("#message", Static).update(self.message)
+        self.say("detail", self.detail)
+        self.restart_timer(self.timeout or 8.0)
 
     @on(Button.Pressed, "#ok")
     def _ok(self) -> None:
@@ -239,13 +337,15 @@ class ReturnTimeScreen(KioskScreen):
         phone = self.loan.item.phone_number
         yield Static(
             "When will you be back?" + (f"  (This phone's number: {phone})" if phone else ""),
-            id="question", classes="prompt",
+            id="question",
+            classes="prompt",
         )
         yield TimeChoice(self.kapp.calendar, self.kapp.clock.now(), id="times")
         with Horizontal(classes="fields"):
             yield Label("Trip (optional):", classes="field-label")
-            yield Input(placeholder="where to, e.g. Year 4 to the museum", id="trip",
-                        value=self.loan.trip)
+            yield Input(
+                placeholder="where to, e.g. Year 4 to the museum", id="trip", value=self.loan.trip
+            )
         yield Static("", id="error", classes="error")
         with Horizontal(classes="buttons"):
             yield Button("Undo", id="undo", variant="warning")
@@ -289,7 +389,7 @@ class ReturnTimeScreen(KioskScreen):
         detail = f"Back by {lv.due_text}." if lv else result.message
         if lv and lv.trip:
             detail += f" Trip: {lv.trip}."
-        self.kapp.show(DoneScreen(self.result.message, detail, undo=True))
+        show_done(self.kapp, self.result.message, detail, undo=True)
 
     def _failed(self, error: Exception) -> None:
         self.say("error", str(error))
@@ -299,7 +399,7 @@ class ReturnTimeScreen(KioskScreen):
         self.kapp.call_service(self.kapp.service.undo, self._undone, self._failed)
 
     def _undone(self, result: TapResult) -> None:
-        self.kapp.show(DoneScreen(result.message, "Nothing else to do."))
+        show_done(self.kapp, result.message, "Nothing else to do.")
 
 
 class YesNo(Horizontal):
@@ -324,6 +424,11 @@ class YesNo(Horizontal):
             b.set_class(b is event.button, "chosen")
         self.post_message(YesNo.Answered(self))
 
+    def clear(self) -> None:
+        self.value = None
+        for b in self.query(".answer").results(Button):
+            b.remove_class("chosen")
+
     class Answered(Message):
         """Sent when the question is answered."""
 
@@ -340,28 +445,37 @@ _QUESTIONS = {
 }
 
 
-class ChecklistScreen(KioskScreen):
-    """The item is back (already recorded): a few quick checks for its kind."""
+class ChecklistScreen(ReusableScreen):
+    """The item is back (already recorded): a few quick checks for its kind.
+
+    One instance is kept per set of questions (kind and contents) and cleared
+    for each return.
+    """
 
     timeout = 120.0
 
-    def __init__(self, result: TapResult) -> None:
+    def __init__(self, checks: tuple[str, ...], contents: tuple[ContentLine, ...]) -> None:
         super().__init__()
-        assert result.loan is not None
-        self.result = result
-        self.loan = result.loan
-        self.checks = result.checklist
+        self.checks = checks
+        self.contents = contents
+        self.result: TapResult | None = None
+
+    @property
+    def loan(self) -> LoanView:
+        assert self.result is not None and self.result.loan is not None
+        return self.result.loan
 
     def compose(self) -> ComposeResult:
         yield self.title_bar()
-        yield Static(self.result.message, id="message", classes="big ok")
+        yield Static("", id="message", classes="big ok")
         with VerticalScroll(id="checks"):
             if "count" in self.checks:
-                for i, line in enumerate(self.loan.item.contents):
+                for i, line in enumerate(self.contents):
                     with Horizontal(classes="count"):
                         yield Label(f"{line.name} back:", classes="question")
-                        yield Input(str(line.count), id=f"count-{i}", type="integer",
-                                    classes="number")
+                        yield Input(
+                            str(line.count), id=f"count-{i}", type="integer", classes="number"
+                        )
                         yield Label(f"of {line.count}", classes="of")
             for key in ("images", "charged", "personal_calls", "damage"):
                 if key in self.checks:
@@ -369,8 +483,7 @@ class ChecklistScreen(KioskScreen):
                 if key == "personal_calls" and key in self.checks:
                     with Horizontal(id="call", classes="fields"):
                         yield Input(placeholder="when", id="call-when", classes="short")
-                        yield Input(placeholder="number called", id="call-number",
-                                    classes="short")
+                        yield Input(placeholder="number called", id="call-number", classes="short")
                         yield Input(placeholder="reason", id="call-reason")
                 if key == "damage" and key in self.checks:
                     yield Input(placeholder="What is damaged? A few words.", id="damage-note")
@@ -380,17 +493,39 @@ class ChecklistScreen(KioskScreen):
             yield Button("Undo return", id="undo", variant="warning")
         yield self.status_line()
 
+    def present(self, result: TapResult) -> None:
+        self.result = result
+        if self.is_mounted:
+            self._fill()
+            self.shown_again()
+
     def on_mount(self) -> None:
-        self.query_one("#error").display = False
+        self._fill()
+
+    def _fill(self) -> None:
+        self.restart_timer(self.timeout or 120.0)
+        self.query_one("#message", Static).update(self.result.message if self.result else "")
+        self.say("error", "")
+        for i, line in enumerate(self.contents):
+            for w in self.query(f"#count-{i}").results(Input):
+                w.value = str(line.count)
+        for q in self.query(YesNo).results(YesNo):
+            q.clear()
         for wid in ("#call", "#damage-note"):
-            for w in self.query(wid):
-                w.display = False
+            for panel in self.query(wid):
+                panel.display = False
+        for wid in ("#call-number", "#call-reason", "#damage-note"):
+            for box in self.query(wid).results(Input):
+                box.value = ""
         now = self.kapp.calendar.local(self.kapp.clock.now())
         for w in self.query("#call-when").results(Input):
             w.value = now.strftime("%d/%m %H:%M")
         first = self.query(".number, .answer")
         if first:
             first.first().focus()
+
+    def shown_again(self) -> None:
+        self.call_after_refresh(self.kapp.screen_drawn)
 
     @on(YesNo.Answered)
     def _answered(self, event: YesNo.Answered) -> None:
@@ -430,8 +565,11 @@ class ChecklistScreen(KioskScreen):
                 if int(raw) > line.count:
                     raise Refused(f"There should be at most {line.count} {line.name}.")
                 counts[line.name] = int(raw)
-        unanswered = [_QUESTIONS[k] for k in ("images", "charged", "personal_calls", "damage")
-                      if k in self.checks and self._answer(k) is None]
+        unanswered = [
+            _QUESTIONS[k]
+            for k in ("images", "charged", "personal_calls", "damage")
+            if k in self.checks and self._answer(k) is None
+        ]
         if unanswered:
             raise Refused(f"Please answer: {unanswered[0]}")
         call = None
@@ -439,8 +577,11 @@ class ChecklistScreen(KioskScreen):
             number = self.query_one("#call-number", Input).value.strip()
             if not number:
                 raise Refused("Type the number called, or answer No to personal calls.")
-            call = (self.query_one("#call-when", Input).value,
-                    number, self.query_one("#call-reason", Input).value)
+            call = (
+                self.query_one("#call-when", Input).value,
+                number,
+                self.query_one("#call-reason", Input).value,
+            )
         damage: str | None = None
         if "damage" in self.checks:
             damage = ""
@@ -453,7 +594,8 @@ class ChecklistScreen(KioskScreen):
             images_erased=self._answer("images") if "images" in self.checks else None,
             charged=self._answer("charged") if "charged" in self.checks else None,
             personal_calls=self._answer("personal_calls")
-            if "personal_calls" in self.checks else None,
+            if "personal_calls" in self.checks
+            else None,
             damage=damage,
         ), call
 
@@ -479,10 +621,9 @@ class ChecklistScreen(KioskScreen):
 
     def _saved(self, result: ActionResult) -> None:
         if result.warnings:
-            self.kapp.show(DoneScreen(f"{self.loan.item.name} is back.", "",
-                                      warnings=result.warnings))
+            show_done(self.kapp, f"{self.loan.item.name} is back.", warnings=result.warnings)
         else:
-            self.kapp.show(DoneScreen(f"{self.loan.item.name} is back.", result.message))
+            show_done(self.kapp, f"{self.loan.item.name} is back.", result.message)
 
     def _failed(self, error: Exception) -> None:
         self.say("error", str(error))
@@ -492,4 +633,4 @@ class ChecklistScreen(KioskScreen):
         self.kapp.call_service(self.kapp.service.undo, self._undone, self._failed)
 
     def _undone(self, result: TapResult) -> None:
-        self.kapp.show(DoneScreen(result.message, "Nothing else to do."))
+        show_done(self.kapp, result.message, "Nothing else to do.")

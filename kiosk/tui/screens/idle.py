@@ -18,7 +18,8 @@ class IdleScreen(KioskScreen):
         yield Static("Tap your badge", id="prompt", classes="big")
         yield Static(
             "then tap the item you want.  To give something back, just tap it.",
-            id="subprompt", classes="hint",
+            id="subprompt",
+            classes="hint",
         )
         yield from self.tag_entry()
         yield Static("", id="count", classes="heading")
@@ -42,9 +43,7 @@ class IdleScreen(KioskScreen):
         now = self.kapp.clock.now()
         local = self.kapp.calendar.local(now)
         when = f"{local.strftime('%a')} {local.day} {local.strftime('%b  %H:%M')}"
-        self.query_one("#titlebar", Static).update(
-            f"{self.kapp.settings.school.name}  |  {when}"
-        )
+        self.query_one("#titlebar", Static).update(f"{self.kapp.settings.school.name}  |  {when}")
 
     def refresh_board(self) -> None:
         self.kapp.call_service(self.kapp.service.board, self.show_board)

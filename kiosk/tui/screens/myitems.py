@@ -102,8 +102,9 @@ class MyItemsScreen(KioskScreen):
         loan = self._chosen()
         if loan:
             item_id, by = loan.item.id, self.staff.id
-            self.kapp.call_service(lambda: self.kapp.service.report_lost(item_id, by),
-                                   self._reported, self._failed)
+            self.kapp.call_service(
+                lambda: self.kapp.service.report_lost(item_id, by), self._reported, self._failed
+            )
 
     @on(Button.Pressed, "#damage")
     def _damage(self) -> None:
@@ -118,8 +119,9 @@ class MyItemsScreen(KioskScreen):
         loan = self._chosen()
         if loan:
             loan_id, note = loan.id, event.value
-            self.kapp.call_service(lambda: self.kapp.service.report_damage(loan_id, note),
-                                   self._reported, self._failed)
+            self.kapp.call_service(
+                lambda: self.kapp.service.report_damage(loan_id, note), self._reported, self._failed
+            )
 
     @on(Button.Pressed, "#time")
     def _time(self) -> None:
@@ -147,8 +149,9 @@ class MyItemsScreen(KioskScreen):
         loan = self._chosen()
         if loan:
             loan_id = loan.id
-            self.kapp.call_service(lambda: self.kapp.service.set_due(loan_id, due),
-                                   self._reported, self._failed)
+            self.kapp.call_service(
+                lambda: self.kapp.service.set_due(loan_id, due), self._reported, self._failed
+            )
 
     @on(Button.Pressed, "#cancel-lost, #cancel-damage")
     def _cancel(self) -> None:

@@ -51,15 +51,16 @@ class OfficeScreen(KioskScreen):
     def load(self) -> None:
         kind, overdue = self.kind, self.overdue_only
         text = self.query_one("#search", Input).value
-        self.kapp.call_service(
-            lambda: self.kapp.service.board(kind, overdue, text), self._loaded
-        )
+        self.kapp.call_service(lambda: self.kapp.service.board(kind, overdue, text), self._loaded)
 
     def _loaded(self, loans: list[LoanView]) -> None:
         overdue = sum(v.overdue for v in loans)
         label = "overdue" if self.overdue_only else "out"
-        self.say("count", f"{len(loans)} {label}" + (f", {overdue} OVERDUE" if overdue and
-                                                      not self.overdue_only else ""))
+        self.say(
+            "count",
+            f"{len(loans)} {label}"
+            + (f", {overdue} OVERDUE" if overdue and not self.overdue_only else ""),
+        )
         self.query_one(LoanTable).show(loans)
 
     @on(Button.Pressed, ".kind")

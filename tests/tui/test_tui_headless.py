@@ -1,0 +1,175 @@
+"""The parts of the screen's work that need no screen: return times, alert counts, edits, demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tui_helpers import MONDAY_9AM
+
+from kiosk.board import delivery_summary, failed_alerts
+from kiosk.calendar import SchoolCalendar
+from kiosk.clock import ManualClock
+from kiosk.db import Event, Item, Loan, Outbox, Staff
+from kiosk.demo import DEMO_PIN, is_demo_database, seed_demo
+from kiosk.edits import ItemForm, StaffForm, save_item, save_staff
+from kiosk.errors import KioskError, Refused
+from kiosk.service import LoanService
+from kiosk.settings import Settings
+from kiosk.tui.when import BadTime, parse_time, presets
+
+
+@pytest.fixture
+def cal() -> SchoolCalendar:
+    return SchoolCalendar(Settings().school)
+
+
+def test_presets_on_a_school_morning(cal: SchoolCalendar) -> None:
+    p = {x.key: x for x in presets(cal, MONDAY_9AM)}
+    assert p["end_of_day"].label == "End of day, 15:30 today"
+    assert p["plus_2h"].due == MONDAY_9AM + timedelta(hours=2)
+    assert p["tomorrow"].label == "Tomorrow, 15:30 tomorrow"
+
+
+def test_presets_after_school_and_on_friday(cal: SchoolCalendar) -> None:
+    friday_evening = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    p = {x.key: x for x in presets(cal, friday_evening)}
+    assert p["end_of_day"].label == "End of day, 15:30 on Mon 30 Nov"
+    assert p["tomorrow"].label == "Next school day, 15:30 on Tue 1 Dec"
+
+
+@pytest.mark.parametrize(
+    ("text", "hour", "minute", "day"),
+    [
+        ("14:30", 14, 30, 23),
+        ("2:30pm", 14, 30, 23),
+        ("1430", 14, 30, 23),
+        ("9", 9, 0, 23),
+        ("tomorrow 12:00", 12, 0, 24),
+        ("Tomorrow", 15, 30, 24),
+        ("12am", 0, 0, 23),
+    ],
+)
+def test_parse_time(cal: SchoolCalendar, text: str, hour: int, minute: int, day: int) -> None:
+    got = parse_time(text, cal, MONDAY_9AM)
+    assert (got.hour, got.minute, got.day) == (hour, minute, day)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "25:00", "14:75", "next week"])
+def test_parse_time_says_what_to_type(cal: SchoolCalendar, text: str) -> None:
+    with pytest.raises(BadTime, match="14:"):
+        parse_time(text, cal, MONDAY_9AM)
+
+
+def test_delivery_summary_and_failed_list(school: LoanService) -> None:
+    assert delivery_summary().waiting == 0 and delivery_summary().last_delivered_at is None
+    now = MONDAY_9AM
+    Outbox.create(
+        key="a",
+        kind="lost",
+        audience="slt",
+        payload={"summary": "A is lost"},
+        created_at=now,
+        dead_at=now,
+        last_error="timeout",
+    )
+    Outbox.create(key="b", kind="lost", audience="slt", payload={}, created_at=now)
+    Outbox.create(
+        key="c", kind="lost", audience="slt", payload={}, created_at=now, delivered_at=now
+    )
+    s = delivery_summary()
+    assert (s.waiting, s.failed, s.last_delivered_at) == (1, 1, now)
+    [f] = failed_alerts()
+    assert (f.summary, f.last_error) == ("A is lost", "timeout")
+
+
+def test_save_staff_checks_fields_and_records_an_event(school: LoanService) -> None:
+    with pytest.raises(Refused, match="Staff ID S014 already belongs to Amira Khan"):
+        save_staff(school, StaffForm("S014", "Someone Else"))
+    with pytest.raises(Refused, match="Role: must be one of"):
+        save_staff(school, StaffForm("S200", "A Person", role="boss"))
+    with pytest.raises(Refused, match="Classes: '5-B'"):
+        save_staff(school, StaffForm("S200", "A Person", classes="5-B"))
+    view = save_staff(school, StaffForm("S200", "  A   Person ", classes="5b, 5a"))
+    assert (view.name, view.classes) == ("A Person", ("5B", "5A"))
+    assert Event.select().where(Event.action == "staff_added").count() == 1
+    khan = Staff.get(Staff.staff_id == "S014")
+    save_staff(school, StaffForm("S014", "Amira Khan", "Ms Khan", "office", "5B"), khan.get_id())
+    assert Staff.get(Staff.staff_id == "S014").role == "office"
+
+
+def test_save_item_checks_kind_phone_and_contents(school: LoanService) -> None:
+    with pytest.raises(Refused, match="Kind: must be one of"):
+        save_item(school, ItemForm("X1", "Thing", kind="spaceship"))
+    with pytest.raises(Refused, match="Phone number"):
+        save_item(school, ItemForm("X1", "Phone", kind="trip_phone", phone_number="call me"))
+    view = save_item(
+        school,
+        ItemForm(
+            "X1", "Visualiser trolley", kind="trolley_key", contents="visualisers=6, cables = 6"
+        ),
+    )
+    assert [(c.name, c.count) for c in view.contents] == [("visualisers", 6), ("cables", 6)]
+
+
+def test_demo_school_is_realistic(school: LoanService) -> None:
+    assert Staff.select().count() == 25
+    assert Staff.select().where(Staff.role == "admin").count() == 1
+    assert Item.select().where(Item.kind == "camera").count() == 8
+    assert Item.select().where(Item.kind == "trip_phone", Item.phone_number != "").count() == 4
+    assert Item.select().where(Item.kind == "trolley_key").count() == 4
+    board = school.board()
+    assert len(board) == 6 and sum(v.overdue for v in board) == 1
+    assert Loan.select().where(Loan.closed_at.is_null(False)).count() > 100  # four weeks
+    admin = Staff.get(Staff.role == "admin")
+    assert school.check_admin_pin(admin.get_id(), DEMO_PIN)
+
+
+def test_demo_never_overwrites_a_database_that_is_not_a_demo(tmp_path: Path) -> None:
+    real = tmp_path / "kiosk.db"
+    from kiosk.db import open_database
+
+    open_database(real).close()
+    with pytest.raises(KioskError, match="not a demo database"):
+        seed_demo(real, Settings(), ManualClock())
+    assert not is_demo_database(real)
+
+
+def test_headless_modules_do_not_load_textual() -> None:
+    code = (
+        "import sys; import kiosk.service, kiosk.board, kiosk.edits, kiosk.demo, kiosk.cli, "
+        "kiosk.tui.when, hardware.base; "
+        "assert 'textual' not in sys.modules, 'textual was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_kiosk_demo_starts_and_reaches_the_idle_screen(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    kiosk = Path(sys.executable).parent / "kiosk"
+    done = subprocess.run(
+        [str(kiosk), "demo", "--db", str(db), "--exit-when-ready"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert is_demo_database(db)
+
+
+def test_kiosk_run_starts_on_the_settings_database(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    kiosk = Path(sys.executable).parent / "kiosk"
+    done = subprocess.run(
+        [str(kiosk), "run", "--db", str(db), "--exit-when-ready"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "KIOSK_CONFIG": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no hardware factory" in done.stderr
+    assert db.exists() and not is_demo_database(db)
