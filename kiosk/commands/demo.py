@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.service import LoanService
     from kiosk.settings import Settings
     from kiosk.tui.app import build_app
+    from kiosk.tui.logs import log_away_from_screen
 
     path = args.db or DEFAULT_DEMO_DB
     settings = Settings()
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.keep and path.exists()):
         seed_demo(path, settings, clock)
     open_database(path)
+    log_away_from_screen(path.with_suffix(".log"))
     app = build_app(
         LoanService(settings, clock),
         [KeyboardReader()],

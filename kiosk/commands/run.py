@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any
 
 from hardware.base import Feedback, Reader
@@ -40,9 +41,11 @@ def _open_hardware(settings: Settings) -> tuple[list[Reader], Feedback]:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.tui.app import build_app
+    from kiosk.tui.logs import log_away_from_screen
 
     ctx = open_context(args)
     readers, feedback = _open_hardware(ctx.settings)
+    log_away_from_screen(Path(ctx.settings.kiosk.db).with_suffix(".log"))
     app = build_app(
         ctx.service, readers, feedback, clock=ctx.clock, exit_when_ready=args.exit_when_ready
     )

@@ -173,3 +173,28 @@ def test_kiosk_run_starts_on_the_settings_database(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "no hardware factory" in done.stderr
     assert db.exists() and not is_demo_database(db)
+
+
+def test_logs_go_to_a_file_not_the_screen(tmp_path: Path) -> None:
+    import logging
+
+    from kiosk.tui.logs import log_away_from_screen
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    try:
+        root.addHandler(logging.StreamHandler())
+        handler = log_away_from_screen(tmp_path / "kiosk.log")
+        assert not any(type(h) is logging.StreamHandler for h in root.handlers)
+        logging.getLogger("kiosk.test").warning("reader gone")
+        handler.flush()
+        if isinstance(handler, logging.FileHandler):
+            assert "reader gone" in (tmp_path / "kiosk.log").read_text()
+    finally:
+        for h in list(root.handlers):
+            if h not in saved:
+                root.removeHandler(h)
+                h.close()
+        for h in saved:
+            if h not in root.handlers:
+                root.addHandler(h)

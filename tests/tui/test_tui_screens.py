@@ -345,3 +345,14 @@ async def test_unsynchronised_clock_is_shown(school: LoanService, clock: ManualC
         await settle(pilot)
         assert "Clock: NOT SET" in screen_text(app)
         assert isinstance(app.screen, IdleScreen)
+
+
+async def test_the_linux_console_gets_the_16_colour_theme(school: LoanService) -> None:
+    from hardware.base import KeyboardReader
+    from kiosk.tui.app import build_app
+
+    app = build_app(school, [KeyboardReader()], NullFeedback(), console_colours=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.theme == "ansi-dark"
+        assert "Tap your badge" in screen_text(app)

@@ -72,7 +72,10 @@ class KioskScreen(Screen[None]):
         self.touch()
 
     def timed_out(self) -> None:
-        self.kapp.go_idle()
+        # Only the screen in front may send the kiosk back to idle: a kept screen that has
+        # been replaced must not end someone else's session.
+        if self.kapp.screen is self:
+            self.kapp.go_idle()
 
     def action_back(self) -> None:
         self.kapp.go_idle()

@@ -440,7 +440,7 @@ class YesNo(Horizontal):
 _QUESTIONS = {
     "images": "Images moved to the staff drive and erased from the camera?",
     "charged": "Is it charged?",
-    "personal_calls": "Any personal calls, texts or emails made on it?",
+    "personal_calls": "Personal calls, texts or emails made?",
     "damage": "Any damage?",
 }
 
