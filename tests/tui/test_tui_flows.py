@@ -9,6 +9,7 @@ from tui_helpers import make_app, press, screen_text, settle, tap
 from hardware.base import NullFeedback
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, PersonalCall
+from kiosk.errors import StorageError
 from kiosk.service import LoanService
 from kiosk.tui.app import KioskApp
 from kiosk.tui.screens.flow import ChecklistScreen, DoneScreen, RefusalScreen, SessionScreen
@@ -261,3 +262,19 @@ async def test_badge_held_on_the_reader_shows_nothing_new(app: KioskApp) -> None
         assert app.taps_shown == shown
         assert isinstance(app.screen, SessionScreen)
     assert Event.select().where(Event.action == "badge").count() == 1
+
+
+async def test_a_tap_the_database_could_not_record_is_said_plainly(
+    app: KioskApp, school: LoanService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(uid: str, reader: str = "keyboard") -> None:
+        raise StorageError("The database kiosk.db is busy (another program holds it).")
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(school, "tap", busy)
+        await tap(pilot, KHAN)
+        text = screen_text(app)
+        assert "That tap was not recorded." in text
+        assert "The database kiosk.db is busy (another program holds it). Tap again." in text
+        assert app.feedback.calls[-1] == "refused"  # type: ignore[attr-defined]
