@@ -29,7 +29,7 @@ from typing import Any
 log = logging.getLogger("bench.tui")
 
 DATA = Path(__file__).parent / "data"
-DB = DATA / "tui-1m-loans.db"
+DB = DATA / "tui-1m-loans-v2.db"
 LOANS, STAFF, ITEMS, OPEN = 1_000_000, 2_000, 500, 100
 
 #: Items with these pks are free to borrow in the tap benchmark (the others have open loans).
@@ -65,10 +65,12 @@ def build_database(path: Path = DB) -> Path:
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ITEMS})
         INSERT INTO item (id, asset_tag, name, kind, tag_uid, home_class, contents,
                           phone_number, status, notes)
-        SELECT i, 'A' || i, 'Item ' || i, CASE i % 2 WHEN 0 THEN 'trolley_key' ELSE 'other' END,
+        SELECT i, 'A' || i, 'Item ' || i,
+               CASE i % 3 WHEN 0 THEN 'trolley_key' WHEN 1 THEN 'other' ELSE 'trip_phone' END,
                printf('1%07X', i), '',
-               CASE i % 2 WHEN 0 THEN '[{{"count": 30, "name": "iPads"}}]' ELSE '[]' END,
-               '', 'available', '' FROM n;
+               CASE i % 3 WHEN 0 THEN '[{{"count": 30, "name": "iPads"}}]' ELSE '[]' END,
+               CASE i % 3 WHEN 2 THEN '07700 ' || (900000 + i) ELSE '' END,
+               'available', '' FROM n;
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {LOANS})
         INSERT INTO loan (item_id, borrower_id, out_at, out_clock_synced, due_at, trip, off_site,
                           closed_at, closed_by_id, outcome, checklist, condition_note, anonymised)
@@ -89,10 +91,12 @@ def build_database(path: Path = DB) -> Path:
     return path
 
 
-async def _taps(db: Path, rounds: int, warmup: int = 2) -> tuple[list[float], list[float]]:
+async def _taps(db: Path, rounds: int, warmup: int = 3) -> tuple[list[float], list[float]]:
     """Badge + item (sign-out), then the item alone (return): each tap timed to the screen.
 
-    The first ``warmup`` rounds (one of each item kind) build the screens that later
+    Items are trolley keys, other items and trip phones in turn (a trip phone's
+    sign-out shows the return-time screen). The first ``warmup`` rounds (one of
+    each kind) build the screens that later
     taps fill in again; they are returned separately: (warm-up times, timed times).
     """
     import asyncio

@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=Screen[Any])
 
+#: Young collections between two full ones while the app runs (Python's default is 10).
+FULL_GC_EVERY = 50
+
 #: How often the idle board and the status line are refreshed with no tap (overdue changes).
 REFRESH_SECONDS = 30.0
 
@@ -141,6 +144,10 @@ class KioskApp(App[None]):
             # the app: move it out of the garbage collector's sight, so that a full
             # collection in the middle of a tap does not hold the screen for tens of ms.
             gc.freeze()
+            # Full collections still cost tens of ms on a Pi; make them rare during taps and
+            # run one when the kiosk is back at rest instead (``go_idle``).
+            gen0, gen1, _ = gc.get_threshold()
+            gc.set_threshold(gen0, gen1, FULL_GC_EVERY)
             log.info("idle screen ready")
             if self._exit_when_ready:
                 self.exit()
@@ -290,8 +297,13 @@ class KioskApp(App[None]):
         if end_session:
             self.call_service(self.service.end_session)
         # Back at rest: a good moment to re-read the alert counts (a loss or damage
-        # reported just now shows as "waiting" at once).
+        # reported just now shows as "waiting" at once), and to collect garbage.
         self.refresh_status()
+        self.set_timer(1.0, self._collect_at_rest)
+
+    def _collect_at_rest(self) -> None:
+        if len(self.screen_stack) == 1:  # still idle: nobody is waiting for the screen
+            gc.collect()
 
     # --- status line ------------------------------------------------------------------
 

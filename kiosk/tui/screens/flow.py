@@ -50,7 +50,9 @@ def present(app: KioskApp, result: TapResult) -> bool:
         session.present(result.staff, list(result.loans), result.message)
         app.show(session)
     elif o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER) and result.asks_return_time and result.loan:
-        app.show(ReturnTimeScreen(result))
+        when_back = app.reusable(ReturnTimeScreen)
+        when_back.present(result)
+        app.show(when_back)
     elif o is Outcome.RETURNED and result.checklist and result.loan:
         key = (result.checklist, result.loan.item.contents)
         checklist = app.reusable(ChecklistScreen, key, lambda: ChecklistScreen(*key))
@@ -319,41 +321,65 @@ class TimeChoice(Vertical):
             yield Label("Other time:", classes="field-label")
             yield Input(placeholder="e.g. 14:45 or tomorrow 12:00", id="custom")
 
+    def refresh_presets(self, calendar: SchoolCalendar, now: datetime) -> None:
+        """Recompute the choices for ``now`` and clear the typed time."""
+        self.presets = when.presets(calendar, now)
+        for p in self.presets:
+            first, _, second = p.label.partition(", ")
+            self.query_one(f"#preset-{p.key}", Button).label = f"{first}\n{second}"
+        self.query_one("#custom", Input).value = ""
 
-class ReturnTimeScreen(KioskScreen):
+
+class ReturnTimeScreen(ReusableScreen):
     """A trip phone is out (already, until the end of the day): when will it be back?"""
 
     timeout = 90.0
 
-    def __init__(self, result: TapResult) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        assert result.loan is not None
-        self.result = result
-        self.loan = result.loan
+        self.result: TapResult | None = None
+
+    @property
+    def loan(self) -> LoanView:
+        assert self.result is not None and self.result.loan is not None
+        return self.result.loan
 
     def compose(self) -> ComposeResult:
         yield self.title_bar()
-        yield Static(self.result.message, id="message", classes="big ok")
-        phone = self.loan.item.phone_number
-        yield Static(
-            "When will you be back?" + (f"  (This phone's number: {phone})" if phone else ""),
-            id="question",
-            classes="prompt",
-        )
+        yield Static("", id="message", classes="big ok")
+        yield Static("", id="question", classes="prompt")
         yield TimeChoice(self.kapp.calendar, self.kapp.clock.now(), id="times")
         with Horizontal(classes="fields"):
             yield Label("Trip (optional):", classes="field-label")
-            yield Input(
-                placeholder="where to, e.g. Year 4 to the museum", id="trip", value=self.loan.trip
-            )
+            yield Input(placeholder="where to, e.g. Year 4 to the museum", id="trip")
         yield Static("", id="error", classes="error")
         with Horizontal(classes="buttons"):
             yield Button("Undo", id="undo", variant="warning")
         yield self.status_line()
 
+    def present(self, result: TapResult) -> None:
+        self.result = result
+        if self.is_mounted:
+            self._fill()
+            self.shown_again()
+
     def on_mount(self) -> None:
-        self.query_one("#error").display = False
+        self._fill()
+
+    def _fill(self) -> None:
+        self.restart_timer(self.timeout or 90.0)
+        self.query_one("#message", Static).update(self.result.message if self.result else "")
+        phone = self.loan.item.phone_number
+        self.query_one("#question", Static).update(
+            "When will you be back?" + (f"  (This phone's number: {phone})" if phone else "")
+        )
+        self.query_one(TimeChoice).refresh_presets(self.kapp.calendar, self.kapp.clock.now())
+        self.query_one("#trip", Input).value = self.loan.trip
+        self.say("error", "")
         self.query_one("#preset-end_of_day", Button).focus()
+
+    def shown_again(self) -> None:
+        self.call_after_refresh(self.kapp.screen_drawn)
 
     def _trip(self) -> str:
         return self.query_one("#trip", Input).value
@@ -389,7 +415,7 @@ class ReturnTimeScreen(KioskScreen):
         detail = f"Back by {lv.due_text}." if lv else result.message
         if lv and lv.trip:
             detail += f" Trip: {lv.trip}."
-        show_done(self.kapp, self.result.message, detail, undo=True)
+        show_done(self.kapp, self.result.message if self.result else "", detail, undo=True)
 
     def _failed(self, error: Exception) -> None:
         self.say("error", str(error))
