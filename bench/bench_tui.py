@@ -133,7 +133,12 @@ async def _taps(db: Path, rounds: int, warmup: int = 3) -> tuple[list[float], li
     settings = Settings()
     reader = ThreadReader()
     app = build_app(
-        LoanService(settings, clock), [reader], NullFeedback(), clock=clock, console_colours=False
+        LoanService(settings, clock),
+        [reader],
+        NullFeedback(),
+        clock=clock,
+        console_colours=False,
+        tune_gc=True,
     )
     times: list[float] = []
     first: list[float] = []

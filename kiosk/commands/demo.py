@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         NullFeedback(),
         clock=clock,
         exit_when_ready=args.exit_when_ready,
+        tune_gc=True,
     )
     app.run(headless=args.exit_when_ready)
     if not args.exit_when_ready:

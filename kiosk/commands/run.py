@@ -47,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
     readers, feedback = _open_hardware(ctx.settings)
     log_away_from_screen(Path(ctx.settings.kiosk.db).with_suffix(".log"))
     app = build_app(
-        ctx.service, readers, feedback, clock=ctx.clock, exit_when_ready=args.exit_when_ready
+        ctx.service,
+        readers,
+        feedback,
+        clock=ctx.clock,
+        exit_when_ready=args.exit_when_ready,
+        tune_gc=True,
     )
     app.run(headless=args.exit_when_ready)
     return 0

@@ -73,6 +73,7 @@ class KioskApp(App[None]):
         delivery: Callable[[], DeliverySummary] = delivery_summary,
         exit_when_ready: bool = False,
         console_colours: bool = False,
+        tune_gc: bool = False,
     ) -> None:
         super().__init__()
         self.service = service
@@ -84,6 +85,7 @@ class KioskApp(App[None]):
         self._delivery = delivery
         self._exit_when_ready = exit_when_ready
         self._console_colours = console_colours
+        self._tune_gc = tune_gc
         self.keyboard_reader = next(
             (r for r in self.readers if isinstance(r, KeyboardReader)), None
         )
@@ -140,14 +142,8 @@ class KioskApp(App[None]):
         """Called by the idle screen once its board is drawn."""
         if not self.ready:
             self.ready = True
-            # Everything loaded so far (Textual, the screens, the settings) lives as long as
-            # the app: move it out of the garbage collector's sight, so that a full
-            # collection in the middle of a tap does not hold the screen for tens of ms.
-            gc.freeze()
-            # Full collections still cost tens of ms on a Pi; make them rare during taps and
-            # run one when the kiosk is back at rest instead (``go_idle``).
-            gen0, gen1, _ = gc.get_threshold()
-            gc.set_threshold(gen0, gen1, FULL_GC_EVERY)
+            if self._tune_gc:
+                keep_gc_out_of_taps()
             log.info("idle screen ready")
             if self._exit_when_ready:
                 self.exit()
@@ -339,6 +335,19 @@ class KioskApp(App[None]):
         return f"{local.strftime('%a')} {local.day} {local.strftime('%b %H:%M')}"
 
 
+def keep_gc_out_of_taps() -> None:
+    """Tune the garbage collector for a process that is the kiosk (process-wide).
+
+    Everything loaded by start-up (Textual, the screens, the settings) lives as long
+    as the app: ``gc.freeze`` moves it out of the collector's sight. Full collections
+    still cost tens of ms on a Pi, so they are made rarer while people tap, and the
+    app runs one when it is back at rest (``go_idle``).
+    """
+    gc.freeze()
+    gen0, gen1, _ = gc.get_threshold()
+    gc.set_threshold(gen0, gen1, FULL_GC_EVERY)
+
+
 def _explain(error: Exception) -> str:
     if isinstance(error, KioskError):
         return str(error)
@@ -359,6 +368,7 @@ def build_app(
     delivery: Callable[[], DeliverySummary] = delivery_summary,
     exit_when_ready: bool = False,
     console_colours: bool | None = None,
+    tune_gc: bool = False,
 ) -> KioskApp:
     """The one way to make the kiosk app: the CLI (demo and run), the tests and the bench."""
     return KioskApp(
@@ -369,4 +379,5 @@ def build_app(
         delivery=delivery,
         exit_when_ready=exit_when_ready,
         console_colours=console_is_16_colours() if console_colours is None else console_colours,
+        tune_gc=tune_gc,
     )
