@@ -9,6 +9,7 @@ theirs (``capture_tag``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from textual import on
@@ -276,24 +277,29 @@ class StockTakeScreen(SubScreen):
         for item, last in gone:
             who = "never borrowed"
             if last is not None:
-                who = (
-                    last.borrower.name if last.borrower else "(removed)"
-                ) + f", back {self.kapp.local_time(last.closed_at or last.out_at)}"
+                name = last.borrower.name if last.borrower else "(removed)"
+                who = f"{name}, back {self._day(last.closed_at or last.out_at)}"
             table.add_row(item.name, "MISSING", who)
         for item, last in out:
             assert last is not None
             who = last.borrower.name if last.borrower else "-"
-            table.add_row(
-                item.name,
-                "out on loan" + (" (OVERDUE)" if last.overdue else ""),
-                f"{who}, back by {last.due_text}",
-            )
+            where = "OVERDUE" if last.overdue else "out on loan"
+            table.add_row(item.name, where, f"{who}, due {self._day(last.due_at)}")
         self.query_one("#count", Static).update(
             f"{len(self.seen)} tags seen. {len(gone)} missing, {len(out)} out on loan."
             if missing
-            else f"{len(self.seen)} tags seen. Everything is here or out on loan."
+            else f"{len(self.seen)} tags seen. Everything is here."
         )
         self.say("last", "")
+
+    def _day(self, instant: datetime | None) -> str:
+        """ "14:05" today, else "Fri 20 Nov": short enough for 80 columns."""
+        if instant is None:
+            return "-"
+        local = self.kapp.calendar.local(instant)
+        if local.date() == self.kapp.calendar.local(self.kapp.clock.now()).date():
+            return local.strftime("%H:%M")
+        return f"{local.strftime('%a')} {local.day} {local.strftime('%b')}"
 
     @on(Button.Pressed, "#again")
     def _again(self) -> None:
