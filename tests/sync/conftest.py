@@ -171,11 +171,28 @@ def deliverer_factory(settings: Settings, clock: ManualClock) -> Iterator[Any]:
         d.close()
 
 
-@pytest.fixture
-def hook_server() -> Iterator[HTTPServer]:
+@pytest.fixture(scope="session")
+def _shared_hook_server() -> Iterator[HTTPServer]:
+    # One server for the session: stopping a threaded werkzeug server takes half a second.
     server = HTTPServer(host="127.0.0.1", threaded=True)
     server.start()
     yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
+    server.stop()
+
+
+@pytest.fixture
+def hook_server(_shared_hook_server: HTTPServer) -> Iterator[HTTPServer]:
+    _shared_hook_server.clear()
+    yield _shared_hook_server
+    _shared_hook_server.clear()
+
+
+def write_config(path: Path, db_path: Path, url: str, **sync: object) -> Path:
+    options = {"lease_seconds": 30, "timeout_seconds": 5, "workers": 2, "batch_size": 8,
+               "interval_seconds": 60, **sync}
+    lines = ["[kiosk]", f'db = "{db_path}"', "", "[sync]"]
+    lines += [f"{k} = {v}" for k, v in options.items()]
+    lines += ["", "[sync.channels.slt_hook]", 'type = "webhook"', f'url = "{url}"',
+              f'secret = "{SECRET}"', "", "[sync.routes]", 'slt = ["slt_hook"]', ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
