@@ -220,7 +220,9 @@ class Sync:
                     f"{at} type: expected one of {', '.join(CHANNEL_TYPES)}, got {ch.type!r}"
                 )
             if ch.type in ("webhook", "teams") and not ch.url.startswith(("https://", "http://")):
-                raise ConfigError(f"{at} url: expected an address starting https://, got {ch.url!r}")
+                raise ConfigError(
+                    f"{at} url: expected an address starting https://, got {ch.url!r}"
+                )
             if ch.type == "webhook" and not _is_webhook_secret(ch.secret):
                 raise ConfigError(
                     f"{at} secret: expected a signing secret like \"whsec_\" followed by base64 "
@@ -230,7 +232,9 @@ class Sync:
                 if not ch.to or any("@" not in a for a in ch.to):
                     raise ConfigError(f"{at} to: expected a list of email addresses, got {ch.to!r}")
                 if not self.smtp.host:
-                    raise ConfigError(f"{where}: [sync.smtp] host: needed by email channel {name!r}")
+                    raise ConfigError(
+                        f"{where}: [sync.smtp] host: needed by email channel {name!r}"
+                    )
                 if "@" not in self.smtp.from_address:
                     raise ConfigError(
                         f"{where}: [sync.smtp] from_address: needed by email channel {name!r}"

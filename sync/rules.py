@@ -115,17 +115,13 @@ def _raise_overdue(
                 note += f" Trip: {loan.trip}."
             if not loan.out_clock_synced:
                 note += " Signed out while the kiosk's clock was not set: times may be wrong."
-            payload = alert_payload(
-                level.kind, loan=loan, note=note, school=settings.school.name
-            )
+            payload = alert_payload(level.kind, loan=loan, note=note, school=settings.school.name)
             if _insert_alert(clock, key, level.kind, level.audience, payload, loan=loan):
                 raised += 1
     return raised
 
 
-def _raise_summary(
-    settings: Settings, clock: Clock, calendar: SchoolCalendar, today: date
-) -> int:
+def _raise_summary(settings: Settings, clock: Clock, calendar: SchoolCalendar, today: date) -> int:
     now = clock.now()
     at = calendar.at(today, settings.alerts.summary_at)
     if now < at:
@@ -136,17 +132,19 @@ def _raise_summary(
     with store.write():
         items: list[dict[str, Any]] = []
         for loan in iter_open_loans():
-            items.append({
-                "item": loan.item.name,
-                "kind": settings.kind(loan.item.kind).label,
-                "person": loan.borrower.name if loan.borrower is not None else None,
-                "out_at": loan.out_at.isoformat(),
-                "due_at": loan.due_at.isoformat() if loan.due_at else None,
-                "due": calendar.describe(loan.due_at, now) if loan.due_at else "no due time",
-                "overdue": bool(loan.due_at and loan.due_at < now),
-                "trip": loan.trip,
-                "phone_number": loan.item.phone_number,
-            })
+            items.append(
+                {
+                    "item": loan.item.name,
+                    "kind": settings.kind(loan.item.kind).label,
+                    "person": loan.borrower.name if loan.borrower is not None else None,
+                    "out_at": loan.out_at.isoformat(),
+                    "due_at": loan.due_at.isoformat() if loan.due_at else None,
+                    "due": calendar.describe(loan.due_at, now) if loan.due_at else "no due time",
+                    "overdue": bool(loan.due_at and loan.due_at < now),
+                    "trip": loan.trip,
+                    "phone_number": loan.item.phone_number,
+                }
+            )
         hhmm = settings.alerts.summary_at.strftime("%H:%M")
         payload = alert_payload("summary", school=settings.school.name)
         overdue = sum(1 for i in items if i["overdue"])

@@ -46,8 +46,9 @@ def run_pass(settings: Settings, clock: Clock, deliverer: Deliverer) -> PassRepo
         summary = delivery_summary()
     except (pw.OperationalError, sqlite3.OperationalError) as exc:
         raise StorageError(store.explain_sqlite_error(exc, database.obj.database)) from exc
-    return PassReport(raised, report.delivered, report.retried, report.dead,
-                      tuple(report.errors), summary)
+    return PassReport(
+        raised, report.delivered, report.retried, report.dead, tuple(report.errors), summary
+    )
 
 
 def run_forever(

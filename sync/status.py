@@ -28,10 +28,7 @@ class DeliverySummary:
 
     def describe(self, calendar: SchoolCalendar, now: datetime) -> str:
         """``Alerts: last delivered 14:02 today, 3 waiting, 1 failed``."""
-        last = (
-            calendar.describe(self.last_delivered_at, now)
-            if self.last_delivered_at else "never"
-        )
+        last = calendar.describe(self.last_delivered_at, now) if self.last_delivered_at else "never"
         return f"Alerts: last delivered {last}, {self.waiting} waiting, {self.failed} failed"
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,9 +96,12 @@ def retry_dead(outbox_id: int, clock: Clock | None = None) -> int:
 
 def retry_all_dead(clock: Clock | None = None) -> int:
     """Retry every failed alert; returns how many channel deliveries were reset."""
-    ids = [row[0] for row in database.execute_sql(
-        "SELECT id FROM outbox WHERE dead_at IS NOT NULL"
-    ).fetchall()]
+    ids = [
+        row[0]
+        for row in database.execute_sql(
+            "SELECT id FROM outbox WHERE dead_at IS NOT NULL"
+        ).fetchall()
+    ]
     return _reset(ids, clock) if ids else 0
 
 

@@ -26,15 +26,20 @@ def add_parser(sub: Any) -> None:
     add_common(p)
     p.add_argument("--once", action="store_true", help="run one pass, then exit")
     p.add_argument(
-        "--interval", type=float, default=None, metavar="SECONDS",
+        "--interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="seconds between passes (default [sync] interval_seconds)",
     )
     p.add_argument(
-        "--retry-failed", action="store_true",
+        "--retry-failed",
+        action="store_true",
         help="give every failed alert a fresh set of attempts first",
     )
     p.add_argument(
-        "--new-secret", action="store_true",
+        "--new-secret",
+        action="store_true",
         help="print a new webhook signing secret for the settings and exit",
     )
     p.set_defaults(func=run)

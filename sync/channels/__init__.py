@@ -38,7 +38,11 @@ def build_senders(
             senders[name] = TeamsSender(name, ch, session, clock, timeout, tz)
         elif ch.type == "email":
             senders[name] = EmailSender(
-                name, ch, settings.sync.smtp, timeout, tz,
+                name,
+                ch,
+                settings.sync.smtp,
+                timeout,
+                tz,
                 smtp_factory=smtp_factory or smtplib.SMTP,
             )
     return senders

@@ -83,8 +83,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
-            log.warning("ignoring a Retry-After header that is neither seconds nor a date: %r",
-                        value)
+            log.warning(
+                "ignoring a Retry-After header that is neither seconds nor a date: %r", value
+            )
             return None
         if when.tzinfo is None:
             return None

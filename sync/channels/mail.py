@@ -56,9 +56,11 @@ def message_for(alert: Alert, channel: Channel, smtp: Smtp, tz: ZoneInfo) -> Ema
     e = html.escape
     parts = [f"<h2>{e(r.title)}</h2>"]
     if r.facts:
-        parts.append("<table>" + "".join(
-            f"<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in r.facts
-        ) + "</table>")
+        parts.append(
+            "<table>"
+            + "".join(f"<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in r.facts)
+            + "</table>"
+        )
     if r.note:
         parts.append(f"<p>{e(r.note)}</p>")
     if r.rows:
@@ -141,7 +143,8 @@ class EmailSender:
                 f"{what}: the mail server {server} refused the username or password "
                 f"({exc.smtp_code} {_text(exc.smtp_error)}). Check [sync.smtp] username and "
                 "password; the alert will be sent once they are right.",
-                status=exc.smtp_code, channel_down=True,
+                status=exc.smtp_code,
+                channel_down=True,
             )
         except smtplib.SMTPNotSupportedError as exc:
             self._drop()
@@ -155,7 +158,8 @@ class EmailSender:
             self._drop()
             who = ", ".join(f"{a} ({c} {_text(m)})" for a, (c, m) in exc.recipients.items())
             return SendResult(
-                Outcome.RETRY, f"{what}: the mail server refused every address: {who}.",
+                Outcome.RETRY,
+                f"{what}: the mail server refused every address: {who}.",
             )
         except smtplib.SMTPResponseException as exc:
             self._drop()
@@ -163,19 +167,25 @@ class EmailSender:
                 Outcome.RETRY,
                 f"{what}: the mail server {server} answered {exc.smtp_code} "
                 f"{_text(exc.smtp_error)}.",
-                status=exc.smtp_code, channel_down=exc.smtp_code >= 400,
+                status=exc.smtp_code,
+                channel_down=exc.smtp_code >= 400,
             )
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else exc
             return SendResult(
-                Outcome.RETRY, f"{what}: cannot reach the mail server {server} ({reason}).",
+                Outcome.RETRY,
+                f"{what}: cannot reach the mail server {server} ({reason}).",
                 channel_down=True,
             )
         if refused:
             # The server took the message for some addresses: it is delivered, but say so.
-            log.warning("%s: the mail server refused some addresses for %s: %s",
-                        what, alert.key, ", ".join(refused))
+            log.warning(
+                "%s: the mail server refused some addresses for %s: %s",
+                what,
+                alert.key,
+                ", ".join(refused),
+            )
         return SendResult(Outcome.DELIVERED, status=250)
 
     def close(self) -> None:

@@ -55,12 +55,14 @@ def render(payload: dict[str, Any], tz: ZoneInfo) -> Rendered:
         flag = "OVERDUE" if entry.get("overdue") else ""
         if entry.get("trip"):
             flag = (flag + " " if flag else "") + f"trip: {entry['trip']}"
-        rows.append([
-            entry.get("item", ""),
-            entry.get("person") or "-",
-            local_time(entry.get("due_at"), tz) if entry.get("due_at") else "no due time",
-            flag,
-        ])
+        rows.append(
+            [
+                entry.get("item", ""),
+                entry.get("person") or "-",
+                local_time(entry.get("due_at"), tz) if entry.get("due_at") else "no due time",
+                flag,
+            ]
+        )
     return Rendered(
         title=str(payload.get("summary") or payload.get("kind", "Alert")),
         facts=facts,

@@ -14,6 +14,11 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def environment_proxies(url: str) -> dict[str, str]:
+    """The proxy for ``url`` from HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read once."""
+    return dict(requests.utils.get_environ_proxies(url))
+
+
 def post(
     session: requests.Session,
     url: str,
@@ -23,24 +28,28 @@ def post(
     timeout: float,
     clock: Clock,
     what: str,
+    proxies: dict[str, str] | None = None,
 ) -> SendResult:
     """POST ``body`` and classify the answer; ``what`` names the channel in messages."""
     host = host_of(url)
     try:
-        response = session.post(url, data=body, headers=headers, timeout=timeout)
+        response = session.post(url, data=body, headers=headers, timeout=timeout, proxies=proxies)
     except requests.Timeout:
         return SendResult(
-            Outcome.RETRY, f"{what}: no answer from {host} within {timeout:g} seconds.",
+            Outcome.RETRY,
+            f"{what}: no answer from {host} within {timeout:g} seconds.",
             channel_down=True,
         )
     except requests.ConnectionError as exc:
         return SendResult(
-            Outcome.RETRY, f"{what}: cannot connect to {host} ({_reason(exc)}).",
+            Outcome.RETRY,
+            f"{what}: cannot connect to {host} ({_reason(exc)}).",
             channel_down=True,
         )
     except requests.RequestException as exc:
-        return SendResult(Outcome.RETRY, f"{what}: request to {host} failed: {exc}.",
-                          channel_down=True)
+        return SendResult(
+            Outcome.RETRY, f"{what}: request to {host} failed: {exc}.", channel_down=True
+        )
     status = response.status_code
     text = response.text[:200].strip()
     response.close()

@@ -15,7 +15,7 @@ import requests
 from kiosk.clock import Clock
 from kiosk.settings import Channel
 from sync.channels.base import Alert, SendResult
-from sync.channels.web import post
+from sync.channels.web import environment_proxies, post
 from sync.signing import headers_for
 
 
@@ -30,11 +30,16 @@ def body_for(alert: Alert) -> bytes:
 
 class WebhookSender:
     def __init__(
-        self, name: str, channel: Channel, session: requests.Session, clock: Clock,
+        self,
+        name: str,
+        channel: Channel,
+        session: requests.Session,
+        clock: Clock,
         timeout: float,
     ) -> None:
         self.name = name
         self.url = channel.url
+        self.proxies = environment_proxies(channel.url)
         self.secret = channel.secret
         self.session = session
         self.clock = clock
@@ -51,8 +56,16 @@ class WebhookSender:
         body = body_for(alert)
         timestamp = int(self.clock.now().timestamp())
         headers = headers_for(self.secret, alert.key, body, timestamp)
-        return post(self.session, self.url, body, headers, timeout=self.timeout,
-                    clock=self.clock, what=f"webhook {self.name}")
+        return post(
+            self.session,
+            self.url,
+            body,
+            headers,
+            timeout=self.timeout,
+            clock=self.clock,
+            what=f"webhook {self.name}",
+            proxies=self.proxies,
+        )
 
     def close(self) -> None:
         """The shared requests session is closed by the delivery loop."""

@@ -93,28 +93,51 @@ class School:
 @pytest.fixture
 def school(db: pw.SqliteDatabase, settings: Settings, clock: ManualClock) -> School:
     staff = {
-        "amira": Staff.create(staff_id="S1", name="Amira Khan", known_as="Ms Khan",
-                              classes="5B", email="a.khan@hillside.example",
-                              badge_uid="04A1B2C3"),
-        "ben": Staff.create(staff_id="S2", name="Ben Ortiz", classes="3A",
-                            badge_uid="04D4E5F6"),
+        "amira": Staff.create(
+            staff_id="S1",
+            name="Amira Khan",
+            known_as="Ms Khan",
+            classes="5B",
+            email="a.khan@hillside.example",
+            badge_uid="04A1B2C3",
+        ),
+        "ben": Staff.create(staff_id="S2", name="Ben Ortiz", classes="3A", badge_uid="04D4E5F6"),
     }
     items = {
-        "trolley": Item.create(asset_tag="TK1", name="iPad trolley key 1", kind="trolley_key",
-                               tag_uid="0499AA01",
-                               contents=[{"name": "iPads", "count": 30}]),
-        "camera": Item.create(asset_tag="CAM5B", name="Class camera 5B", kind="camera",
-                              tag_uid="0499AA02", home_class="5B"),
-        "laptops": Item.create(asset_tag="LK1", name="Laptop trolley key", kind="trolley_key",
-                               tag_uid="0499AA03"),
-        "phone": Item.create(asset_tag="TP1", name="Trip phone 1", kind="trip_phone",
-                             tag_uid="0499AA04", phone_number="07700 900123"),
+        "trolley": Item.create(
+            asset_tag="TK1",
+            name="iPad trolley key 1",
+            kind="trolley_key",
+            tag_uid="0499AA01",
+            contents=[{"name": "iPads", "count": 30}],
+        ),
+        "camera": Item.create(
+            asset_tag="CAM5B",
+            name="Class camera 5B",
+            kind="camera",
+            tag_uid="0499AA02",
+            home_class="5B",
+        ),
+        "laptops": Item.create(
+            asset_tag="LK1", name="Laptop trolley key", kind="trolley_key", tag_uid="0499AA03"
+        ),
+        "phone": Item.create(
+            asset_tag="TP1",
+            name="Trip phone 1",
+            kind="trip_phone",
+            tag_uid="0499AA04",
+            phone_number="07700 900123",
+        ),
     }
     return School(LoanService(settings, clock), staff, items)
 
 
-def add_webhook(settings: Settings, url: str, name: str = "slt_hook",
-                audiences: tuple[str, ...] = ("office", "slt", "it")) -> None:
+def add_webhook(
+    settings: Settings,
+    url: str,
+    name: str = "slt_hook",
+    audiences: tuple[str, ...] = ("office", "slt", "it"),
+) -> None:
     settings.sync.channels[name] = Channel(type="webhook", url=url, secret=SECRET)
     for audience in audiences:
         settings.sync.routes.setdefault(audience, []).append(name)
@@ -188,11 +211,26 @@ def hook_server(_shared_hook_server: HTTPServer) -> Iterator[HTTPServer]:
 
 
 def write_config(path: Path, db_path: Path, url: str, **sync: object) -> Path:
-    options = {"lease_seconds": 30, "timeout_seconds": 5, "workers": 2, "batch_size": 8,
-               "interval_seconds": 60, **sync}
+    options = {
+        "lease_seconds": 30,
+        "timeout_seconds": 5,
+        "workers": 2,
+        "batch_size": 8,
+        "interval_seconds": 60,
+        **sync,
+    }
     lines = ["[kiosk]", f'db = "{db_path}"', "", "[sync]"]
     lines += [f"{k} = {v}" for k, v in options.items()]
-    lines += ["", "[sync.channels.slt_hook]", 'type = "webhook"', f'url = "{url}"',
-              f'secret = "{SECRET}"', "", "[sync.routes]", 'slt = ["slt_hook"]', ""]
+    lines += [
+        "",
+        "[sync.channels.slt_hook]",
+        'type = "webhook"',
+        f'url = "{url}"',
+        f'secret = "{SECRET}"',
+        "",
+        "[sync.routes]",
+        'slt = ["slt_hook"]',
+        "",
+    ]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -33,8 +33,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_sync_once_then_status(
-    tmp_path: Path, db_path: Path, school: School, receiver: Receiver,
-    hook_server: HTTPServer, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
     school.service.report_lost(school.items["camera"].id, None, "Not on the shelf")
@@ -55,8 +59,12 @@ def test_sync_once_then_status(
 
 
 def test_retry_failed_from_the_command_line(
-    tmp_path: Path, db_path: Path, school: School, receiver: Receiver,
-    hook_server: HTTPServer, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
     school.service.report_lost(school.items["camera"].id, None)
@@ -74,7 +82,9 @@ def test_retry_failed_from_the_command_line(
 
 
 def test_bad_settings_exit_3_naming_the_key(
-    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "kiosk.toml", db_path, "https://slt.example/hook")
     config.write_text(config.read_text().replace('slt = ["slt_hook"]', 'slt = ["slt_hok"]'))

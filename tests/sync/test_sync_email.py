@@ -36,10 +36,13 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                  auth_data: Any) -> AuthResult:
+def authenticator(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        b"kiosk@hillside.example", b"right password")
+        b"kiosk@hillside.example",
+        b"right password",
+    )
     return AuthResult(success=ok, handled=False)
 
 
@@ -49,8 +52,9 @@ def inbox() -> Inbox:
 
 
 def start_smtp(inbox: Inbox, **kwargs: Any) -> Controller:
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
-                            authenticator=authenticator, **kwargs)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, **kwargs
+    )
     controller.start()
     return controller
 
@@ -67,14 +71,17 @@ def use_email(settings: Settings, port: int, password: str, *, starttls: bool = 
     smtp.host, smtp.port, smtp.starttls = "127.0.0.1", port, starttls
     smtp.username, smtp.password = "kiosk@hillside.example", password
     smtp.from_address = "kiosk@hillside.example"
-    settings.sync.channels["office_mail"] = Channel(type="email",
-                                                    to=["office@hillside.example"])
+    settings.sync.channels["office_mail"] = Channel(type="email", to=["office@hillside.example"])
     settings.sync.routes["office"] = ["office_mail"]
 
 
 def test_bad_password_is_a_clear_error_and_the_alert_waits(
-    school: School, settings: Settings, clock: ManualClock, inbox: Inbox,
-    smtp_server: Controller, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    inbox: Inbox,
+    smtp_server: Controller,
+    deliverer_factory,
 ) -> None:
     use_email(settings, smtp_server.port, "wrong password")
     school.sign_out("amira", "camera")
@@ -107,7 +114,11 @@ def test_bad_password_is_a_clear_error_and_the_alert_waits(
 
 
 def test_starttls_then_login(
-    school: School, settings: Settings, clock: ManualClock, inbox: Inbox, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    inbox: Inbox,
+    deliverer_factory,
 ) -> None:
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(DATA / "smtp-test.crt", DATA / "smtp-test.key")
@@ -115,9 +126,14 @@ def test_starttls_then_login(
     try:
         use_email(settings, controller.port, "right password", starttls=True)
         client_tls = ssl.create_default_context(cafile=str(DATA / "smtp-test.crt"))
-        sender = EmailSender("office_mail", settings.sync.channels["office_mail"],
-                             settings.sync.smtp, 5.0, ZoneInfo("Europe/London"),
-                             tls_context=client_tls)
+        sender = EmailSender(
+            "office_mail",
+            settings.sync.channels["office_mail"],
+            settings.sync.smtp,
+            5.0,
+            ZoneInfo("Europe/London"),
+            tls_context=client_tls,
+        )
         school.sign_out("amira", "camera")
         school.service.set_staff_active(school.staff["amira"].id, False, "long absence")
         report = deliverer_factory(senders={"office_mail": sender}).run()
@@ -128,7 +144,10 @@ def test_starttls_then_login(
 
 
 def test_without_starttls_a_server_that_demands_it_is_reported(
-    school: School, settings: Settings, inbox: Inbox, deliverer_factory,
+    school: School,
+    settings: Settings,
+    inbox: Inbox,
+    deliverer_factory,
 ) -> None:
     controller = start_smtp(inbox)  # AUTH only after STARTTLS (aiosmtpd's default)
     try:
@@ -143,7 +162,9 @@ def test_without_starttls_a_server_that_demands_it_is_reported(
 
 
 def test_mail_server_down_waits(
-    school: School, settings: Settings, deliverer_factory,
+    school: School,
+    settings: Settings,
+    deliverer_factory,
 ) -> None:
     use_email(settings, free_port(), "right password")
     school.sign_out("amira", "camera")

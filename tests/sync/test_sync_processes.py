@@ -38,7 +38,10 @@ def sync_process(config: Path, *args: str) -> subprocess.Popen[str]:
     env["KIOSK_ASSUME_CLOCK_SYNCED"] = "1"
     return subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "sync", "--config", str(config), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -60,12 +63,17 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def test_killed_after_the_2xx_before_marking_delivered_is_sent_again_with_the_same_id(
-    tmp_path: Path, db_path: Path, school: School, receiver: Receiver,
-    hook_server: HTTPServer, processes: list[subprocess.Popen[str]],
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    processes: list[subprocess.Popen[str]],
 ) -> None:
     [key] = lost_items(school, 1)
-    config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"),
-                          lease_seconds=1)
+    config = write_config(
+        tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"), lease_seconds=1
+    )
     answered = threading.Event()
     held: list[sqlite3.Connection] = []
 
@@ -73,15 +81,13 @@ def test_killed_after_the_2xx_before_marking_delivered_is_sent_again_with_the_sa
         response = receiver.handle(request)
         # Take the database's write lock before answering 200: the sync process gets
         # its 2xx, then waits for the lock to record it, and is killed while waiting.
-        conn = sqlite3.connect(db_path, timeout=10, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(db_path, timeout=10, isolation_level=None, check_same_thread=False)
         conn.execute("BEGIN IMMEDIATE")
         held.append(conn)
         answered.set()
         return response
 
-    hook_server.expect_oneshot_request("/hook").respond_with_handler(
-        accept_then_hold_the_database)
+    hook_server.expect_oneshot_request("/hook").respond_with_handler(accept_then_hold_the_database)
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
     first = sync_process(config, "--once")
     processes.append(first)
@@ -111,8 +117,12 @@ def test_killed_after_the_2xx_before_marking_delivered_is_sent_again_with_the_sa
 
 
 def test_two_sync_processes_never_send_the_same_row_at_once(
-    tmp_path: Path, db_path: Path, school: School, receiver: Receiver,
-    hook_server: HTTPServer, processes: list[subprocess.Popen[str]],
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    processes: list[subprocess.Popen[str]],
 ) -> None:
     keys = lost_items(school, 60)
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
@@ -145,8 +155,12 @@ def test_two_sync_processes_never_send_the_same_row_at_once(
 
 
 def test_sigterm_stops_the_running_process_cleanly(
-    tmp_path: Path, db_path: Path, school: School, receiver: Receiver,
-    hook_server: HTTPServer, processes: list[subprocess.Popen[str]],
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    processes: list[subprocess.Popen[str]],
 ) -> None:
     [key] = lost_items(school, 1)
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))

@@ -74,9 +74,7 @@ def test_returned_items_raise_nothing(
     assert run_rules(settings, clock) == 0
 
 
-def test_weekend_waits_for_monday(
-    school: School, settings: Settings, clock: ManualClock
-) -> None:
+def test_weekend_waits_for_monday(school: School, settings: Settings, clock: ManualClock) -> None:
     clock.wall = MONDAY_9AM - timedelta(days=3)  # Friday 20th, 09:00
     loan = school.sign_out("amira", "trolley")  # due Friday 15:30; nobody ran sync on Friday
     for day, hh in ((21, 10), (21, 18), (22, 12)):  # Saturday and Sunday
@@ -117,7 +115,9 @@ def test_unsynchronised_clock_raises_nothing_until_it_is_set(
     clock.synced = True
     assert run_rules(settings, clock) == 3
     assert [a[2] for a in alerts()] == [
-        f"overdue:loan:{loan}", f"overdue_escalated:loan:{loan}", "summary:2026-11-23",
+        f"overdue:loan:{loan}",
+        f"overdue_escalated:loan:{loan}",
+        "summary:2026-11-23",
     ]
 
 

@@ -71,16 +71,24 @@ def test_environment_overrides_a_sync_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('slt = ["slt_hook", "slt_teams"]', 'slt = ["slt_hook", "slt_temas"]'),
-         "kiosk.toml: [sync.routes] slt: 'slt_temas' is not a channel"),
+        (
+            ('slt = ["slt_hook", "slt_teams"]', 'slt = ["slt_hook", "slt_temas"]'),
+            "kiosk.toml: [sync.routes] slt: 'slt_temas' is not a channel",
+        ),
         (("lost = [", "stolen = ["), "[sync.routes] stolen: unknown"),
-        (('type = "teams"', 'type = "slack"'),
-         "[sync.channels.slt_teams] type: expected one of webhook, teams, email"),
-        ((f'secret = "{SECRET}"', 'secret = "hunter2"'),
-         "[sync.channels.slt_hook] secret: expected a signing secret"),
+        (
+            ('type = "teams"', 'type = "slack"'),
+            "[sync.channels.slt_teams] type: expected one of webhook, teams, email",
+        ),
+        (
+            (f'secret = "{SECRET}"', 'secret = "hunter2"'),
+            "[sync.channels.slt_hook] secret: expected a signing secret",
+        ),
         (('url = "https://slt', 'url = "slt'), "[sync.channels.slt_hook] url"),
-        (('host = "smtp.office365.com"', 'host = ""'),
-         "[sync.smtp] host: needed by email channel 'office_mail'"),
+        (
+            ('host = "smtp.office365.com"', 'host = ""'),
+            "[sync.smtp] host: needed by email channel 'office_mail'",
+        ),
         (('to = ["office@hillside.example"]', "to = []"), "[sync.channels.office_mail] to"),
         (("max_attempts = 8", "max_attempts = 0"), "[sync] max_attempts: must be at least 1"),
         (("max_attempts = 8", "max_attempts = 8\nretries = 3"), "[sync] retries: unknown key"),

@@ -75,8 +75,9 @@ def test_verify_accepts_any_of_several_signatures_during_a_secret_rotation() -> 
     body = b"{}"
     old = new_secret()
     headers = signed(body)
-    headers["webhook-signature"] = f"{sign(old, 'lost:loan:42', NOW, body)} " + headers[
-        "webhook-signature"]
+    headers["webhook-signature"] = (
+        f"{sign(old, 'lost:loan:42', NOW, body)} " + headers["webhook-signature"]
+    )
     assert verify(SECRET, headers, body, now=NOW) == {}
     assert verify(old, headers, body, now=NOW) == {}
 

@@ -15,11 +15,15 @@ from sync.status import delivery_summary
 
 
 def test_card_is_an_adaptive_card_message(
-    school: School, settings: Settings, clock: ManualClock, hook_server: HTTPServer,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    settings.sync.channels["slt_teams"] = Channel(type="teams",
-                                                  url=hook_server.url_for("/workflow"))
+    settings.sync.channels["slt_teams"] = Channel(
+        type="teams", url=hook_server.url_for("/workflow")
+    )
     settings.sync.routes["slt"] = ["slt_teams"]
     hook_server.expect_request("/workflow", method="POST").respond_with_data("", status=202)
     loan = school.sign_out("ben", "phone")
@@ -50,12 +54,17 @@ def test_card_is_an_adaptive_card_message(
 
 
 def test_one_channel_down_does_not_hold_back_another(
-    school: School, settings: Settings, clock: ManualClock, receiver: Receiver,
-    hook_server: HTTPServer, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    deliverer_factory,
 ) -> None:
     add_webhook(settings, hook_server.url_for("/hook"), audiences=("slt",))
-    settings.sync.channels["slt_teams"] = Channel(type="teams",
-                                                  url=hook_server.url_for("/workflow"))
+    settings.sync.channels["slt_teams"] = Channel(
+        type="teams", url=hook_server.url_for("/workflow")
+    )
     settings.sync.routes["slt"].append("slt_teams")
     hook_server.expect_request("/hook").respond_with_data("down", status=502)
     hook_server.expect_request("/workflow").respond_with_data("", status=202)
@@ -76,7 +85,10 @@ def test_one_channel_down_does_not_hold_back_another(
 
 
 def test_a_kind_route_wins_and_a_renamed_channel_is_rerouted(
-    school: School, settings: Settings, clock: ManualClock, hook_server: HTTPServer,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
     settings.sync.channels["it_teams"] = Channel(type="teams", url=hook_server.url_for("/it"))

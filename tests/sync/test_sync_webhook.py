@@ -39,7 +39,10 @@ def keys_by_loan() -> dict[int, list[str]]:
 
 
 def test_receiver_down_for_many_passes_then_up(
-    school: School, settings: Settings, clock: ManualClock, receiver: Receiver,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
     deliverer_factory,
 ) -> None:
     port = free_port()
@@ -83,8 +86,12 @@ def test_receiver_down_for_many_passes_then_up(
 
 
 def test_500_is_retried_with_backoff(
-    school: School, settings: Settings, clock: ManualClock, receiver: Receiver,
-    hook_server: HTTPServer, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    deliverer_factory,
 ) -> None:
     add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("database down", status=500)
@@ -108,16 +115,22 @@ def test_500_is_retried_with_backoff(
 
 
 def test_429_retry_after_seconds_and_http_date_are_honoured(
-    school: School, settings: Settings, clock: ManualClock, receiver: Receiver,
-    hook_server: HTTPServer, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    deliverer_factory,
 ) -> None:
     settings.sync.workers = 1  # one at a time, so the second alert is not already in flight
     add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "120"})
+        "slow down", status=429, headers={"Retry-After": "120"}
+    )
     later = format_datetime(clock.now() + timedelta(seconds=120 + 300), usegmt=True)
     hook_server.expect_oneshot_request("/hook").respond_with_data(
-        "slow down", status=429, headers={"Retry-After": later})
+        "slow down", status=429, headers={"Retry-After": later}
+    )
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
     school.service.report_lost(school.items["camera"].id, None)
     school.service.report_lost(school.items["laptops"].id, None)
@@ -142,8 +155,12 @@ def test_429_retry_after_seconds_and_http_date_are_honoured(
 
 
 def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
-    school: School, settings: Settings, clock: ManualClock, receiver: Receiver,
-    hook_server: HTTPServer, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    deliverer_factory,
 ) -> None:
     settings.sync.timeout_seconds = 0.3
     add_webhook(settings, hook_server.url_for("/hook"))
@@ -171,8 +188,12 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
 
 
 def test_410_stops_that_channel_and_admin_can_retry(
-    school: School, settings: Settings, clock: ManualClock, receiver: Receiver,
-    hook_server: HTTPServer, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    deliverer_factory,
 ) -> None:
     add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("gone", status=410)
@@ -200,7 +221,10 @@ def test_410_stops_that_channel_and_admin_can_retry(
 
 
 def test_dead_letter_after_max_attempts(
-    school: School, settings: Settings, clock: ManualClock, hook_server: HTTPServer,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
     settings.sync.max_attempts = 3
@@ -223,8 +247,12 @@ def test_dead_letter_after_max_attempts(
 
 
 def test_unsynchronised_clock_holds_webhooks(
-    school: School, settings: Settings, clock: ManualClock, receiver: Receiver,
-    hook_server: HTTPServer, deliverer_factory,
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    deliverer_factory,
 ) -> None:
     add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
