@@ -38,11 +38,16 @@ class PassReport:
     summary: DeliverySummary
 
 
-def run_pass(settings: Settings, clock: Clock, deliverer: Deliverer) -> PassReport:
+def run_pass(
+    settings: Settings,
+    clock: Clock,
+    deliverer: Deliverer,
+    stop: threading.Event | None = None,
+) -> PassReport:
     """Raise the alerts that are due, then deliver what is waiting."""
     try:
         raised = run_rules(settings, clock)
-        report: DeliveryReport = deliverer.run()
+        report: DeliveryReport = deliverer.run(stop)
         summary = delivery_summary()
     except (pw.OperationalError, sqlite3.OperationalError) as exc:
         raise StorageError(store.explain_sqlite_error(exc, database.obj.database)) from exc
@@ -66,7 +71,7 @@ def run_forever(
     passes = 0
     while not stop.is_set():
         try:
-            report = run_pass(settings, clock, deliverer)
+            report = run_pass(settings, clock, deliverer, stop)
         except StorageError as exc:
             log.error("sync pass failed, will try again: %s", exc)
         else:

@@ -134,8 +134,14 @@ class EmailSender:
         server = f"{self.smtp.host}:{self.smtp.port}"
         msg = message_for(alert, self.channel, self.smtp, self.tz)
         try:
-            conn = self._connection()
-            refused = conn.send_message(msg, self.smtp.from_address, list(self.channel.to))
+            try:
+                conn = self._connection()
+                refused = conn.send_message(msg, self.smtp.from_address, list(self.channel.to))
+            except smtplib.SMTPServerDisconnected:
+                # A kept connection the server has since closed: one fresh try.
+                self._drop()
+                conn = self._connection()
+                refused = conn.send_message(msg, self.smtp.from_address, list(self.channel.to))
         except smtplib.SMTPAuthenticationError as exc:
             self._drop()
             return SendResult(
