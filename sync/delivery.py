@@ -427,7 +427,9 @@ class Deliverer:
                 log.error("alert %s via %s failed for good: %s", row.alert.key, row.channel, error)
             else:
                 report.retried += 1
-            failed.append((attempts, _ts(next_at), error, result.status, dead_at, row.id))
+            failed.append(
+                (attempts, _ts(next_at), error, result.status, dead_at, row.id, self.name)
+            )
         released: list[tuple[Any, ...]] = []
         for row in batch:
             if row.id in results:
@@ -449,7 +451,9 @@ class Deliverer:
                 cursor.executemany(
                     "UPDATE delivery SET attempts = ?, next_attempt_at = ?, last_error = ?,"
                     " last_status = ?, dead_at = ?, claimed_by = NULL, claimed_until = NULL"
-                    " WHERE id = ? AND delivered_at IS NULL",
+                    # Only while the lease is still ours: if it ran out and another
+                    # process took the row, that process records the outcome.
+                    " WHERE id = ? AND delivered_at IS NULL AND claimed_by = ?",
                     failed,
                 )
             if released:

@@ -17,6 +17,7 @@ from typing import Any
 
 from kiosk.cli import add_common, open_context
 from kiosk.commands import out
+from kiosk.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if args.new_secret:
         out(new_secret())
         return 0
+    if args.interval is not None and args.interval <= 0:
+        raise Refused("--interval must be more than 0 seconds.")
     ctx = open_context(args)
     settings = ctx.settings
     if args.interval is not None:
-        if args.interval <= 0:
-            from kiosk.errors import Refused
-
-            raise Refused("--interval must be more than 0 seconds.")
         settings.sync.interval_seconds = args.interval
     if not settings.sync.channels:
         log.warning("no alert channels are set up ([sync.channels]): alerts will wait")

@@ -96,3 +96,8 @@ def test_bad_settings_exit_3_naming_the_key(
 def test_new_secret(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sync", "--new-secret"]) == 0
     assert capsys.readouterr().out.startswith("whsec_")
+
+
+def test_a_bad_interval_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync", "--interval", "0"]) == 1
+    assert "--interval must be more than 0 seconds." in capsys.readouterr().err

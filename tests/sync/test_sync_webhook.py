@@ -264,3 +264,39 @@ def test_unsynchronised_clock_holds_webhooks(
     assert Delivery.get().attempts == 0
     clock.synced = True
     assert deliverer.run().delivered == 1
+
+
+def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    deliverer_factory,
+) -> None:
+    add_webhook(settings, hook_server.url_for("/hook"))
+    first = school.sign_out("amira", "trolley")
+    school.sign_out("ben", "laptops")
+    settings.alerts.summary_at = time(23, 59)
+    clock.wall = clock.wall.replace(hour=17, minute=45)
+    assert run_rules(settings, clock) == 4
+    refused: list[str] = []
+
+    def refuse_once(request: Request) -> Response:
+        if request.headers["webhook-id"] == f"overdue:loan:{first}" and not refused:
+            refused.append(request.headers["webhook-id"])
+            return Response("validation failed", status=422)  # about this request only
+        return receiver.handle(request)
+
+    hook_server.expect_request("/hook").respond_with_handler(refuse_once)
+    deliverer = deliverer_factory()
+    report = deliverer.run()
+    assert (report.delivered, report.retried) == (2, 1)
+    held = Delivery.get(
+        Delivery.outbox == Outbox.get(Outbox.key == f"overdue_escalated:loan:{first}")
+    )
+    assert held.attempts == 0 and held.delivered_at is None  # waited behind the failure
+    clock.advance(settings.sync.backoff_cap_seconds)
+    assert deliverer.run().delivered == 2
+    mine = [k for k in receiver.accepted if k.endswith(f":loan:{first}")]
+    assert mine == [f"overdue:loan:{first}", f"overdue_escalated:loan:{first}"]
