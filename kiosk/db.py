@@ -56,9 +56,9 @@ class UTCDateTimeField(pw.Field):
             raise ValueError(f"{self.name}: a naive datetime cannot be stored; use UTC")
         return value.astimezone(UTC).strftime(_TS_FORMAT)
 
-    def python_value(self, value: str | None) -> datetime | None:
-        if value is None:
-            return None
+    def python_value(self, value: str | datetime | None) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value  # aggregates (MAX) may already be converted by Peewee
         return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=UTC)
 
 
