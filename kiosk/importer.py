@@ -160,10 +160,10 @@ def _changes(model: Any, record: Any, skip: Iterable[str] = ()) -> dict[str, Any
 
 
 def _tag_owners() -> dict[str, str]:
-    owners = {s.badge_uid: f"{s.name}'s badge (staff_id {s.staff_id})"
+    owners = {str(s.badge_uid): f"{s.name}'s badge (staff_id {s.staff_id})"
               for s in Staff.select(Staff.badge_uid, Staff.name, Staff.staff_id)
               .where(Staff.badge_uid.is_null(False))}
-    owners.update({i.tag_uid: f"the tag on {i.name} (asset_tag {i.asset_tag})"
+    owners.update({str(i.tag_uid): f"the tag on {i.name} (asset_tag {i.asset_tag})"
                    for i in Item.select(Item.tag_uid, Item.name, Item.asset_tag)
                    .where(Item.tag_uid.is_null(False))})
     return owners

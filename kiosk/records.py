@@ -108,7 +108,7 @@ def parse_bool(text: str, what: str) -> bool:
 
 
 def parse_contents(text: str) -> list[dict[str, object]]:
-    """"iPads:30; headphones:30" or "30 iPads; 30 headphones" -> [{"name": "iPads", "count": 30}, ...]."""
+    """Parse "iPads:30; headphones:30" (or "30 iPads; ...") into [{"name", "count"}, ...]."""
     lines: list[dict[str, object]] = []
     for part in (p.strip() for p in text.split(";")):
         if not part:

@@ -137,7 +137,7 @@ class LoanService:
         return LoanView(
             id=loan.id,
             item=self.item_view(loan.item),
-            borrower=self.staff_view(loan.borrower) if loan.borrower_id else None,
+            borrower=self.staff_view(loan.borrower) if loan.borrower is not None else None,
             out_at=loan.out_at,
             due_at=due,
             due_text=self.calendar.describe(due, now) if due else "no due time",
@@ -373,7 +373,7 @@ class LoanService:
             )
             self.record_event(
                 "sign_out", staff=to, item=item, loan=new, reader=reader,
-                detail={"handed_over_from": old.borrower.staff_id},
+                detail={"handed_over_from": old.borrower.staff_id if old.borrower else None},
             )
         self._undo = _Undo("hand_over", new.id, old.id,
                            mono + self.settings.kiosk.undo_seconds, to.id)
@@ -549,7 +549,9 @@ class LoanService:
                     open_loan.outcome = "lost"
                     open_loan.condition_note = note
                     open_loan.save()
-                ev = self.record_event("lost", staff=by, item=item, loan=open_loan, detail={"note": note})
+                ev = self.record_event(
+                    "lost", staff=by, item=item, loan=open_loan, detail={"note": note}
+                )
                 key = (f"lost:loan:{open_loan.id}" if open_loan is not None
                        else f"lost:item:{item.id}:{ev.id}")
                 alert = self._alert(key, "lost", "slt", ev, open_loan, note=note, item=item)
@@ -731,7 +733,7 @@ class LoanService:
 
     # --- queries ------------------------------------------------------------------------
 
-    def _open_loans(self) -> pw.ModelSelect:
+    def _open_loans(self) -> pw.ModelSelect[Loan]:
         return (
             Loan.select(Loan, Item, Staff)
             .join(Item, on=(Loan.item == Item.id))

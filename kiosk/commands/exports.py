@@ -1,4 +1,4 @@
-"""``kiosk export loans|person``: loans to CSV for the office, everything about one person for a SAR."""
+"""``kiosk export loans|person``: loans as CSV for the office; one person's data for a SAR."""
 
 from __future__ import annotations
 

@@ -41,9 +41,8 @@ def test_write_transactions_begin_immediate(db, school):
     db.execute_sql("PRAGMA busy_timeout = 200")  # keep the test quick
     other = sqlite3.connect(db.database, timeout=0.1, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    with pytest.raises(StorageError, match="busy"):
-        with store.write():
-            pass
+    with pytest.raises(StorageError, match="busy"), store.write():
+        pass
     other.execute("ROLLBACK")
     other.close()
 
@@ -107,15 +106,14 @@ def test_database_from_a_newer_kiosk_is_refused(tmp_path):
 def test_a_file_that_is_not_a_database_says_restore_a_backup(tmp_path):
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(StorageError, match="damaged. Restore last night's backup"):
+    with pytest.raises(StorageError, match=r"damaged\. Restore last night's backup"):
         open_database(path)
 
 
 def test_read_only_database_gives_a_clear_message(school, db):
     db.execute_sql("PRAGMA query_only = 1")  # SQLite now refuses writes as for a read-only file
-    with pytest.raises(StorageError, match="cannot be written"):
-        with store.write():
-            Staff.create(staff_id="X", name="X")
+    with pytest.raises(StorageError, match="cannot be written"), store.write():
+        Staff.create(staff_id="X", name="X")
     assert Staff.select().where(Staff.staff_id == "X").count() == 0
 
 

@@ -87,7 +87,7 @@ def test_unreadable_settings_path_is_an_error(tmp_path):
     # where a chmod 000 file would still be readable).
     folder = tmp_path / "kiosk.toml"
     folder.mkdir()
-    with pytest.raises(ConfigError, match="kiosk.toml: cannot read the settings file"):
+    with pytest.raises(ConfigError, match=r"kiosk\.toml: cannot read the settings file"):
         load_settings(folder, env={})
 
 
