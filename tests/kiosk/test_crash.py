@@ -18,7 +18,6 @@ import select
 import signal
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
