@@ -137,7 +137,7 @@ class LoanService:
         return LoanView(
             id=loan.id,
             item=self.item_view(loan.item),
-            borrower=self.staff_view(loan.borrower) if loan.borrower_id else None,
+            borrower=self.staff_view(loan.borrower) if loan.borrower is not None else None,
             out_at=loan.out_at,
             due_at=due,
             due_text=self.calendar.describe(due, now) if due else "no due time",
@@ -203,7 +203,7 @@ class LoanService:
         if not staff.active:
             self._session = None
             with store.write():
-                self._event("refused", staff=staff, reader=reader, detail={"why": "inactive"})
+                self.record_event("refused", staff=staff, reader=reader, detail={"why": "inactive"})
             return TapResult(
                 Outcome.REFUSED,
                 "This badge is switched off.",
@@ -212,7 +212,7 @@ class LoanService:
             )
         self._session = _Session(staff.id, mono)
         with store.write():
-            self._event("badge", staff=staff, reader=reader)
+            self.record_event("badge", staff=staff, reader=reader)
         return TapResult(
             Outcome.SESSION_STARTED,
             f"Hello, {sv.greeting}",
@@ -272,7 +272,7 @@ class LoanService:
     ) -> TapResult:
         if record:
             with store.write():
-                self._event(
+                self.record_event(
                     "refused", staff=staff, item=item, reader=reader, detail={"why": message}
                 )
         return TapResult(
@@ -299,7 +299,7 @@ class LoanService:
                     due_at=due,
                     off_site=rule.off_site,
                 )
-                self._event("sign_out", staff=staff, item=item, loan=loan, reader=reader)
+                self.record_event("sign_out", staff=staff, item=item, loan=loan, reader=reader)
         except pw.IntegrityError:
             # Another process (or a second kiosk) signed it out between our read and write.
             return TapResult(
@@ -330,7 +330,7 @@ class LoanService:
             loan.closed_by = by
             loan.outcome = "returned"
             loan.save()
-            self._event(
+            self.record_event(
                 "return", staff=by or loan.borrower, item=loan.item, loan=loan, reader=reader,
                 detail={"badge": by is not None},
             )
@@ -358,7 +358,7 @@ class LoanService:
             old.closed_by = to
             old.outcome = "handed_over"
             old.save()
-            self._event(
+            self.record_event(
                 "return", staff=to, item=item, loan=old, reader=reader,
                 detail={"handed_over_to": to.staff_id},
             )
@@ -371,9 +371,9 @@ class LoanService:
                 trip=old.trip,
                 off_site=rule.off_site,
             )
-            self._event(
+            self.record_event(
                 "sign_out", staff=to, item=item, loan=new, reader=reader,
-                detail={"handed_over_from": old.borrower.staff_id},
+                detail={"handed_over_from": old.borrower.staff_id if old.borrower else None},
             )
         self._undo = _Undo("hand_over", new.id, old.id,
                            mono + self.settings.kiosk.undo_seconds, to.id)
@@ -396,7 +396,7 @@ class LoanService:
         with store.write():
             item.status = "available"
             item.save()
-            self._event("found", staff=by, item=item, reader=reader)
+            self.record_event("found", staff=by, item=item, reader=reader)
         return TapResult(
             Outcome.FOUND,
             f"{item.name} was reported lost: now marked as found.",
@@ -412,7 +412,7 @@ class LoanService:
             .where(UnknownTag.uid == uid)
             .scalar()
         )
-        latest_at = UnknownTag.seen_at.python_value(latest) if latest else None
+        latest_at = UnknownTag.seen_at.python_value(latest)
         if latest_at is None or (now - latest_at).total_seconds() >= quiet:
             with store.write():
                 UnknownTag.create(uid=uid, reader=reader, seen_at=now)
@@ -456,7 +456,7 @@ class LoanService:
                     prev.outcome = None
                     prev.save()
                     loan = prev
-                self._event(
+                self.record_event(
                     "undo", staff=loan.borrower, item=loan.item, loan=loan,
                     detail={"undid": u.action, "loan": u.loan_id},
                 )
@@ -492,7 +492,7 @@ class LoanService:
                 if answers.damage:
                     loan.condition_note = answers.damage
                 loan.save()
-                ev = self._event("checklist", staff=loan.borrower, item=item, loan=loan,
+                ev = self.record_event("checklist", staff=loan.borrower, item=item, loan=loan,
                                  detail=answers.as_dict())
                 short = self._short_counts(item, answers.counts or {})
                 if short:
@@ -549,7 +549,9 @@ class LoanService:
                     open_loan.outcome = "lost"
                     open_loan.condition_note = note
                     open_loan.save()
-                ev = self._event("lost", staff=by, item=item, loan=open_loan, detail={"note": note})
+                ev = self.record_event(
+                    "lost", staff=by, item=item, loan=open_loan, detail={"note": note}
+                )
                 key = (f"lost:loan:{open_loan.id}" if open_loan is not None
                        else f"lost:item:{item.id}:{ev.id}")
                 alert = self._alert(key, "lost", "slt", ev, open_loan, note=note, item=item)
@@ -568,7 +570,7 @@ class LoanService:
                 loan.item.save()
                 loan.condition_note = note.strip()
                 loan.save()
-                ev = self._event("damaged", staff=loan.borrower, item=loan.item, loan=loan,
+                ev = self.record_event("damaged", staff=loan.borrower, item=loan.item, loan=loan,
                                  detail={"note": note.strip()})
                 alert = self._alert(f"damaged:loan:{loan.id}", "damaged", "it", ev, loan,
                                     note=note.strip())
@@ -589,7 +591,7 @@ class LoanService:
                 if trip is not None:
                     loan.trip = trip.strip()
                 loan.save()
-                self._event("due_changed", staff=loan.borrower, item=loan.item, loan=loan,
+                self.record_event("due_changed", staff=loan.borrower, item=loan.item, loan=loan,
                             detail={"due_at": due.isoformat(), "trip": loan.trip})
             lv = self.loan_view(loan, now)
             return ActionResult(f"{lv.item.name}: back by {lv.due_text}.", loan=lv)
@@ -607,7 +609,7 @@ class LoanService:
                     loan=loan, made_at=made_at.strip(), number=number.strip(),
                     reason=reason.strip(), recorded_at=self.clock.now(),
                 )
-                self._event("personal_call", staff=loan.borrower, item=loan.item, loan=loan)
+                self.record_event("personal_call", staff=loan.borrower, item=loan.item, loan=loan)
             return ActionResult("Personal call recorded.")
 
     def set_staff_active(self, staff_pk: int, active: bool, reason: str = "") -> ActionResult:
@@ -621,10 +623,10 @@ class LoanService:
                 staff.active = active
                 staff.inactive_reason = "" if active else reason
                 staff.save()
-                ev = self._event("staff_active" if active else "staff_inactive", staff=staff,
+                ev = self.record_event("staff_active" if active else "staff_inactive", staff=staff,
                                  detail={"reason": reason})
                 if not active:
-                    alerts.extend(self._leaver_alerts(staff, ev))
+                    alerts.extend(self.leaver_alerts(staff, ev))
             if not active and self._session and self._session.staff_id == staff.id:
                 self._session = None
             msg = f"{staff.name} is {'active' if active else 'inactive'}."
@@ -632,7 +634,7 @@ class LoanService:
                 msg += " They still have items out: the office has been told."
             return ActionResult(msg, tuple(alerts))
 
-    def _leaver_alerts(self, staff: Staff, ev: Event) -> list[AlertRaised]:
+    def leaver_alerts(self, staff: Staff, ev: Event) -> list[AlertRaised]:
         """Called inside a write transaction when someone becomes inactive."""
         open_loans = list(
             Loan.select().where(Loan.borrower == staff, Loan.closed_at.is_null())
@@ -665,7 +667,7 @@ class LoanService:
             ok = bool(staff and staff.role == "admin" and staff.pin_hash
                       and check_pin(pin, staff.pin_hash))
             with store.write():
-                self._event("admin_login" if ok else "admin_pin_wrong", staff=staff)
+                self.record_event("admin_login" if ok else "admin_pin_wrong", staff=staff)
             if ok:
                 self._pin_failures = 0
                 return True
@@ -688,7 +690,7 @@ class LoanService:
             staff = Staff.get_by_id(staff_pk)
             staff.pin_hash = hash_pin(pin)
             staff.save()
-            self._event("pin_set", staff=staff)
+            self.record_event("pin_set", staff=staff)
 
     def enrol_tag(self, uid: str, *, staff_pk: int | None = None,
                   item_pk: int | None = None) -> str:
@@ -706,7 +708,7 @@ class LoanService:
                 with store.write():
                     staff.badge_uid = uid
                     staff.save()
-                    self._event("enrol", staff=staff, detail={"uid": uid})
+                    self.record_event("enrol", staff=staff, detail={"uid": uid})
                 return f"Badge enrolled for {staff.name}."
             if item_pk is not None:
                 item = Item.get_by_id(item_pk)
@@ -715,7 +717,7 @@ class LoanService:
                 with store.write():
                     item.tag_uid = uid
                     item.save()
-                    self._event("enrol", item=item, detail={"uid": uid})
+                    self.record_event("enrol", item=item, detail={"uid": uid})
                 return f"Tag enrolled for {item.name}."
             raise Refused("Choose a person or an item for this tag.")
 
@@ -731,7 +733,7 @@ class LoanService:
 
     # --- queries ------------------------------------------------------------------------
 
-    def _open_loans(self) -> pw.ModelSelect:
+    def _open_loans(self) -> pw.ModelSelect[Loan]:
         return (
             Loan.select(Loan, Item, Staff)
             .join(Item, on=(Loan.item == Item.id))
@@ -818,7 +820,7 @@ class LoanService:
 
     # --- records ------------------------------------------------------------------------
 
-    def _event(
+    def record_event(
         self,
         action: str,
         *,

@@ -200,7 +200,10 @@ def _convert(value: Any, tp: Any, file: str, keys: tuple[str, ...]) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
         (inner,) = typing.get_args(tp)
-        return [_convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]")) for i, v in enumerate(value)]
+        return [
+            _convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]"))
+            for i, v in enumerate(value)
+        ]
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
