@@ -149,7 +149,9 @@ def run() -> dict[str, dict[str, Any]]:
     ours_held, base_held = held_events()
     figures = {
         "rc522_idle_spi_transfers_per_s": _figure(tps, "transfers/s", "<= 200"),
-        "rc522_idle_spi_transfers_per_s_mfrc522_baseline": _figure(base_tps, "transfers/s", "report"),
+        "rc522_idle_spi_transfers_per_s_mfrc522_baseline": _figure(
+            base_tps, "transfers/s", "report"
+        ),
         "rc522_idle_cpu_percent_of_one_core": _figure(cpu, "%", "<= 2"),
         "rc522_idle_cpu_percent_mfrc522_baseline": _figure(base_cpu, "%", "report"),
         "rc522_tap_to_event_median_ms": _figure(statistics.median(latencies), "ms", "<= 150"),
