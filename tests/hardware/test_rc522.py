@@ -25,6 +25,14 @@ def test_a_tap_is_one_tag_seen(driven: Driven, emu: Emulator) -> None:
     assert isinstance(driven.events[0], TagSeen) and driven.events[0].reader == "RFID reader"
 
 
+def test_a_read_card_is_halted_and_answers_every_probe(driven: Driven, emu: Emulator) -> None:
+    card = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(1)
+    assert card.state == "HALT"  # HLTA after the read: REQA no longer wakes it
+    driven.run(5)
+    assert driven.reader._misses == 0  # each WUPA probe found it again
+
+
 def test_card_held_sixty_seconds_is_exactly_one_event(driven: Driven, emu: Emulator) -> None:
     emu.place(Card.from_hex("04A22B1A"), hold=60.0)
     driven.run(65)
