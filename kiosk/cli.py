@@ -38,6 +38,7 @@ COMMANDS = [
     "kiosk.commands.imports",
     "kiosk.commands.exports",
     "kiosk.commands.admin",
+    "kiosk.commands.hardware_check",
 ]
 
 

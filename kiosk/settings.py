@@ -23,6 +23,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, Union
 
+from hardware.config import HardwareConfig
 from kiosk.errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -139,6 +140,7 @@ class Settings:
     kinds: dict[str, KindRule] = field(default_factory=_default_kinds)
     alerts: Alerts = field(default_factory=Alerts)
     retention: Retention = field(default_factory=Retention)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
 
@@ -295,6 +297,9 @@ def _validate(s: Settings, where: str) -> None:
     for key in ("session_seconds", "double_tap_seconds", "undo_seconds"):
         if getattr(s.kiosk, key) <= 0:
             raise ConfigError(f"{where}: [kiosk] {key}: must be more than 0")
+    for key, problem in s.hardware.problems():
+        section, _, name = f"hardware.{key}".rpartition(".")
+        raise ConfigError(f"{where}: [{section}] {name}: {problem}")
     if s.alerts.escalate_after_minutes < s.alerts.overdue_grace_minutes:
         raise ConfigError(
             f"{where}: [alerts] escalate_after_minutes: must not be less than "
