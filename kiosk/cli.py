@@ -35,6 +35,7 @@ log = logging.getLogger("kiosk")
 #: Modules that each add one or more subcommands, in the order ``--help`` lists them.
 COMMANDS = [
     "kiosk.commands.status",
+    "kiosk.commands.backup",
 ]
 
 
