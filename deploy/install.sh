@@ -66,8 +66,8 @@ PURGE=0
 START=1
 while [ $# -gt 0 ]; do
     case "$1" in
-        --touch) SCREEN=touch ;;
-        --console) SCREEN=console ;;
+        --touch) SCREEN="touch" ;;
+        --console) SCREEN="console" ;;
         --rollback) MODE=rollback ;;
         --uninstall) MODE=uninstall ;;
         --purge) PURGE=1 ;;
@@ -223,15 +223,14 @@ prune_releases() {
     if [ -L "$ROOT$PREFIX/previous" ]; then
         keep_prev="$(basename "$(dirname "$(readlink "$ROOT$PREFIX/previous")")")"
     fi
-    local count=0
-    # Newest first (ids start with a UTC time stamp).
-    while read -r rel; do
-        [ -n "$rel" ] || continue
-        count=$((count + 1))
-        if [ "$rel" != "$keep_now" ] && [ "$rel" != "$keep_prev" ] && [ "$count" -gt "$KEEP_RELEASES" ]; then
+    # Release ids start with a UTC time stamp: the glob lists them oldest first.
+    local all=("$ROOT$PREFIX"/releases/*/) i rel
+    for ((i = 0; i < ${#all[@]} - KEEP_RELEASES; i++)); do
+        rel="$(basename "${all[$i]}")"
+        if [ "$rel" != "$keep_now" ] && [ "$rel" != "$keep_prev" ]; then
             rm -rf "$ROOT$PREFIX/releases/$rel"
         fi
-    done < <(ls -1 "$ROOT$PREFIX/releases" | sort -r)
+    done
 }
 
 backup_before_upgrade() {
@@ -281,7 +280,7 @@ EOF
 
 choose_screen() {
     if [ -n "$SCREEN" ]; then return; fi
-    if sctl is-enabled --quiet kiosk-touch.service 2>/dev/null; then SCREEN=touch; else SCREEN=console; fi
+    if sctl is-enabled --quiet kiosk-touch.service 2>/dev/null; then SCREEN="touch"; else SCREEN="console"; fi
 }
 
 enable_units() {

@@ -226,12 +226,19 @@ def test_install_upgrade_rollback_uninstall(inst: Installer) -> None:
         {rel1, rel2, rel3}
     )
 
+    # A fourth install: only the newest three releases are kept.
+    assert inst.run("--no-start").returncode == 0
+    rel4 = inst.release()
+    assert sorted(p.name for p in inst.path("opt/kiosk/releases").iterdir()) == sorted(
+        {rel2, rel3, rel4}
+    )
+
     # --- roll back, and forward again ---------------------------------------------------
     back = inst.run("--rollback")
     assert back.returncode == 0, back.stderr
-    assert inst.release() == rel2 and inst.release("opt/kiosk/previous") == rel3
+    assert inst.release() == rel3 and inst.release("opt/kiosk/previous") == rel4
     assert inst.run("--rollback").returncode == 0
-    assert inst.release() == rel3
+    assert inst.release() == rel4
 
     # --- uninstall keeps the data; purge removes it -----------------------------------------
     gone = inst.run("--uninstall")
