@@ -384,3 +384,14 @@ def test_backup_runs_under_memory_deny_write_execute(db_path: Path, tmp_path: Pa
         pytest.skip(f"this kernel ({os.uname().release}) has no PR_SET_MDWE (needs Linux 6.3+)")
     assert proc.returncode == 0, proc.stderr
     assert len(bk.backups_in(tmp_path / "b")) == 1
+
+
+def test_restore_onto_a_new_card(db_path: Path, tmp_path: Path) -> None:
+    """No database yet (a fresh install): the backup becomes the database."""
+    made = bk.backup(db_path, tmp_path / "backups")
+    fresh = tmp_path / "new-card" / "var" / "kiosk.db"
+    result = bk.restore(fresh, made.path, keep_dir=fresh.parent / "backups")
+    assert result.previous is None
+    assert rows(fresh) == rows(db_path)
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in fresh.parent.iterdir()) == ["kiosk.db"]
