@@ -181,9 +181,16 @@ build_release() {
     # pip installs into it with --python.
     "$PYTHON" -m venv --system-site-packages --without-pip "$rel/venv" \
         || { rm -rf "$rel"; die "could not create a venv (is python3-venv installed?)"; }
+    # The Pi's own driver packages, when the project lists them as the "pi" extra.
+    local target="$SRC"
+    if "$PYTHON" -c 'import sys, tomllib
+extras = tomllib.load(open(sys.argv[1], "rb"))["project"].get("optional-dependencies", {})
+sys.exit(0 if "pi" in extras else 1)' "$SRC/pyproject.toml"; then
+        target="${SRC}[pi]"
+    fi
     # shellcheck disable=SC2086  # KIOSK_PIP_ARGS is a list of options
     if ! "$PYTHON" -m pip --python "$rel/venv/bin/python" install --quiet \
-            --disable-pip-version-check $KIOSK_PIP_ARGS "$SRC"; then
+            --disable-pip-version-check $KIOSK_PIP_ARGS "$target"; then
         rm -rf "$rel"
         die "pip install failed; the installed version was not changed"
     fi

@@ -275,7 +275,7 @@ def rotate(folder: Path, keep_daily: int, keep_weekly: int) -> list[Path]:
             path.unlink(missing_ok=True)
             removed.append(path)
     # Left-overs of a backup interrupted by a power cut.
-    for partial in folder.glob("*.partial"):
+    for partial in folder.glob("kiosk-*.db.partial"):
         partial.unlink(missing_ok=True)
     return removed
 

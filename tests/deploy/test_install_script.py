@@ -171,7 +171,7 @@ def test_install_upgrade_rollback_uninstall(inst: Installer) -> None:
     assert enabled(inst, "multi-user.target", "kiosk.service")
     assert enabled(inst, "timers.target", "kiosk-sync.timer")
     assert enabled(inst, "timers.target", "kiosk-backup.timer")
-    assert not enabled(inst, "graphical.target", "kiosk-touch.service")
+    assert not enabled(inst, "multi-user.target", "kiosk-touch.service")
 
     groups = inst.path("etc/group").read_text()
     assert all(f"\n{g}:" in groups for g in ("spi", "gpio", "kiosk"))
@@ -207,7 +207,7 @@ def test_install_upgrade_rollback_uninstall(inst: Installer) -> None:
     assert len(before) == 1, "the database was backed up before the upgrade"
     assert inst.path("boot/firmware/config.txt").read_text().count("dtparam=spi=on") == 1
     assert inst.path("boot/firmware/cmdline.txt").read_text().count("consoleblank=0") == 1
-    assert enabled(inst, "graphical.target", "kiosk-touch.service")
+    assert enabled(inst, "multi-user.target", "kiosk-touch.service")
     assert not enabled(inst, "multi-user.target", "kiosk.service")
     calls = inst.calls()
     assert not any(c.startswith("useradd") for c in calls), "the user already exists"
@@ -220,7 +220,7 @@ def test_install_upgrade_rollback_uninstall(inst: Installer) -> None:
     third = inst.run("--no-start")
     assert third.returncode == 0, third.stderr
     rel3 = inst.release()
-    assert enabled(inst, "graphical.target", "kiosk-touch.service")
+    assert enabled(inst, "multi-user.target", "kiosk-touch.service")
     assert inst.release("opt/kiosk/previous") == rel2
     assert sorted(p.name for p in inst.path("opt/kiosk/releases").iterdir()) == sorted(
         {rel1, rel2, rel3}
@@ -245,7 +245,7 @@ def test_install_upgrade_rollback_uninstall(inst: Installer) -> None:
     assert gone.returncode == 0, gone.stderr
     for unit in UNITS:
         assert not inst.path(f"etc/systemd/system/{unit}").exists()
-    assert not inst.path("etc/systemd/system/graphical.target.wants/kiosk-touch.service").exists()
+    assert not inst.path("etc/systemd/system/multi-user.target.wants/kiosk-touch.service").exists()
     assert not inst.path("etc/systemd/system/timers.target.wants/kiosk-sync.timer").exists()
     assert not inst.path("opt/kiosk").exists()
     assert not inst.path("usr/local/bin/kiosk").exists()
