@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,27 @@ def watchdog_interval(env: Mapping[str, str] | None = None) -> float | None:
     if pid and pid != str(os.getpid()):
         return None
     return usec / 2_000_000
+
+
+class Heartbeat:
+    """Liveness of a loop that is not a reader: the screen's event loop, say.
+
+    The loop calls ``beat()`` (e.g. from a one-second timer); ``alive()`` is
+    true while the last beat is at most ``max_age`` seconds old. A frozen UI
+    then stops the watchdog just as a stuck reader does:
+    ``Watchdog(lambda: ui.alive() and all(r.alive() for r in readers))``.
+    """
+
+    def __init__(self, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age = max_age
+        self._clock = clock
+        self._last = clock()
+
+    def beat(self) -> None:
+        self._last = self._clock()
+
+    def alive(self) -> bool:
+        return self._clock() - self._last <= self.max_age
 
 
 class Watchdog:

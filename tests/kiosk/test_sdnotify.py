@@ -178,3 +178,15 @@ def test_watchdog_meant_for_another_process_is_left_alone() -> None:
     assert sdnotify.watchdog_interval(env) is None
     assert sdnotify.watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
     assert sdnotify.watchdog_interval({"WATCHDOG_USEC": "soon"}) is None
+
+
+def test_heartbeat_goes_stale_without_beats() -> None:
+    now = [100.0]
+    ui = sdnotify.Heartbeat(10, clock=lambda: now[0])
+    assert ui.alive()
+    now[0] += 9
+    ui.beat()
+    now[0] += 10
+    assert ui.alive()
+    now[0] += 0.5
+    assert not ui.alive()
