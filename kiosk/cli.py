@@ -39,6 +39,7 @@ COMMANDS = [
     "kiosk.commands.exports",
     "kiosk.commands.admin",
     "kiosk.commands.hardware_check",
+    "kiosk.commands.backup",
 ]
 
 

@@ -134,6 +134,18 @@ class Retention:
 
 
 @dataclass
+class Backup:
+    dir: Path | None = None
+    """Where ``kiosk backup`` keeps its copies (default: ``backups`` beside the database)."""
+    keep_daily: int = 7
+    """Keep the newest backup of each of this many days."""
+    keep_weekly: int = 4
+    """And the newest backup of each of this many weeks."""
+    copy_to: Path | None = None
+    """A mounted network share or USB drive to copy each backup to as well (optional)."""
+
+
+@dataclass
 class Settings:
     school: School = field(default_factory=School)
     kiosk: Kiosk = field(default_factory=Kiosk)
@@ -141,6 +153,7 @@ class Settings:
     alerts: Alerts = field(default_factory=Alerts)
     retention: Retention = field(default_factory=Retention)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    backup: Backup = field(default_factory=Backup)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
 
