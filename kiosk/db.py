@@ -56,9 +56,9 @@ class UTCDateTimeField(pw.Field):
             raise ValueError(f"{self.name}: a naive datetime cannot be stored; use UTC")
         return value.astimezone(UTC).strftime(_TS_FORMAT)
 
-    def python_value(self, value: str | None) -> datetime | None:
-        if value is None:
-            return None
+    def python_value(self, value: str | datetime | None) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value  # aggregates (MAX) may already be converted by Peewee
         return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=UTC)
 
 
@@ -73,6 +73,8 @@ class JSONField(pw.TextField):
 
 
 class BaseModel(pw.Model):
+    id = pw.AutoField()
+
     class Meta:
         database = database
         legacy_table_names = False
@@ -135,6 +137,11 @@ class Loan(BaseModel):
     condition_note = pw.TextField(default="")
     anonymised = pw.BooleanField(default=False)
 
+    # Peewee adds the raw foreign-key columns; declared here for the type checker.
+    item_id: int
+    borrower_id: int | None
+    closed_by_id: int | None
+
 
 class Event(BaseModel):
     """Append-only audit log: one row for every action, in UTC, with the clock's state."""
@@ -147,6 +154,10 @@ class Event(BaseModel):
     loan = pw.ForeignKeyField(Loan, null=True, on_delete="RESTRICT")
     reader = pw.CharField(default="")
     detail = JSONField(default=dict)
+
+    staff_id: int | None
+    item_id: int | None
+    loan_id: int | None
 
 
 class Outbox(BaseModel):
@@ -308,7 +319,10 @@ def explain_sqlite_error(exc: BaseException, path: str | Path) -> str:
     if "disk is full" in text or "database or disk is full" in text:
         return f"The disk holding {path} is full. Free some space (old backups?) and try again."
     if "readonly" in text or "read-only" in text or "attempt to write" in text:
-        return f"The database {path} cannot be written (read-only). Check its owner and permissions."
+        return (
+            f"The database {path} cannot be written (read-only). "
+            "Check its owner and permissions."
+        )
     if "unable to open" in text:
         return f"The database {path} cannot be opened. Check the folder exists and is writable."
     if "malformed" in text or "not a database" in text:

@@ -23,6 +23,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, Union
 
+from hardware.config import HardwareConfig
 from kiosk.errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -270,12 +271,26 @@ def _is_webhook_secret(secret: str) -> bool:
 
 
 @dataclass
+class Backup:
+    dir: Path | None = None
+    """Where ``kiosk backup`` keeps its copies (default: ``backups`` beside the database)."""
+    keep_daily: int = 7
+    """Keep the newest backup of each of this many days."""
+    keep_weekly: int = 4
+    """And the newest backup of each of this many weeks."""
+    copy_to: Path | None = None
+    """A mounted network share or USB drive to copy each backup to as well (optional)."""
+
+
+@dataclass
 class Settings:
     school: School = field(default_factory=School)
     kiosk: Kiosk = field(default_factory=Kiosk)
     kinds: dict[str, KindRule] = field(default_factory=_default_kinds)
     alerts: Alerts = field(default_factory=Alerts)
     retention: Retention = field(default_factory=Retention)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    backup: Backup = field(default_factory=Backup)
     sync: Sync = field(default_factory=Sync)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
@@ -336,7 +351,10 @@ def _convert(value: Any, tp: Any, file: str, keys: tuple[str, ...]) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
         (inner,) = typing.get_args(tp)
-        return [_convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]")) for i, v in enumerate(value)]
+        return [
+            _convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]"))
+            for i, v in enumerate(value)
+        ]
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
@@ -430,6 +448,9 @@ def _validate(s: Settings, where: str) -> None:
     for key in ("session_seconds", "double_tap_seconds", "undo_seconds"):
         if getattr(s.kiosk, key) <= 0:
             raise ConfigError(f"{where}: [kiosk] {key}: must be more than 0")
+    for key, problem in s.hardware.problems():
+        section, _, name = f"hardware.{key}".rpartition(".")
+        raise ConfigError(f"{where}: [{section}] {name}: {problem}")
     if s.alerts.escalate_after_minutes < s.alerts.overdue_grace_minutes:
         raise ConfigError(
             f"{where}: [alerts] escalate_after_minutes: must not be less than "
