@@ -17,7 +17,7 @@ from kiosk.settings import KindRule, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "kiosk.toml"
 
-_SECTION = re.compile(r"^#? ?\[([a-z_.]+)\]\s*$")
+_SECTION = re.compile(r"^#? ?\[([a-z0-9_.]+)\]\s*$")
 _KEY = re.compile(r"^#? ?([a-z_]+) = ")
 
 
@@ -67,6 +67,25 @@ def test_every_commented_example_is_valid(tmp_path: Path) -> None:
     assert len(settings.school.terms) == 2
 
 
+def _missing(section: str, tp: type, found: dict[str, set[str]]) -> list[str]:
+    """Keys of the dataclass ``tp`` not mentioned under ``[section]``; nested tables recurse."""
+    if section not in found:
+        return [f"[{section}]"]
+    out: list[str] = []
+    hints = typing.get_type_hints(tp)
+    for g in dataclasses.fields(tp):
+        if dataclasses.is_dataclass(hints[g.name]):
+            out += _missing(f"{section}.{g.name}", hints[g.name], found)
+        elif typing.get_origin(hints[g.name]) is dict:
+            # A table of named entries ([sync.channels.NAME], [sync.routes]).
+            table = f"{section}.{g.name}"
+            if not any(k == table or k.startswith(f"{table}.") for k in found):
+                out.append(f"[{table}]")
+        elif g.name not in found[section]:
+            out.append(f"[{section}] {g.name}")
+    return out
+
+
 def test_every_setting_is_documented() -> None:
     found = mentioned(EXAMPLE.read_text())
     hints = typing.get_type_hints(Settings)
@@ -81,12 +100,7 @@ def test_every_setting_is_documented() -> None:
             names = [g.name for g in dataclasses.fields(KindRule)]
             missing += [f"[{f.name}.*] {n}" for n in names if n not in keys]
             continue
-        if f.name not in found:
-            missing.append(f"[{f.name}]")
-            continue
-        missing += [
-            f"[{f.name}] {g.name}" for g in dataclasses.fields(tp) if g.name not in found[f.name]
-        ]
+        missing += _missing(f.name, tp, found)
     assert not missing, "deploy/kiosk.toml does not mention: " + ", ".join(missing)
 
 

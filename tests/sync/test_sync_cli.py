@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Receiver, School, write_config
 from pytest_httpserver import HTTPServer
 
 from kiosk.cli import main
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Outbox
+from tests.sync.conftest import Receiver, School, write_config
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from conftest import School, free_port
 
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Outbox
 from kiosk.settings import Channel, Settings
 from sync.channels.mail import EmailSender
 from sync.status import delivery_summary
+from tests.sync.conftest import School, free_port
 
 DATA = Path(__file__).parent / "data"
 

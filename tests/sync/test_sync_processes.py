@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Receiver, School, write_config
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Item, Outbox
+from tests.sync.conftest import Receiver, School, write_config
 
 
 @pytest.fixture

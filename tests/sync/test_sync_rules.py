@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 
-from conftest import MONDAY_9AM, School
-
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Outbox
 from kiosk.settings import Settings, Term
 from sync.rules import run_rules
+from tests.sync.conftest import MONDAY_9AM, School
 
 
 def at(clock: ManualClock, day: int, hh: int, mm: int = 0) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SECRET
 
 from kiosk.errors import ConfigError
 from kiosk.settings import Settings, load_settings
+from tests.sync.conftest import SECRET
 
 GOOD = f"""
 [sync]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 
-from conftest import Receiver, School, add_webhook
 from pytest_httpserver import HTTPServer
 
 from kiosk.clock import ManualClock
@@ -12,6 +11,7 @@ from kiosk.db import Delivery, Outbox
 from kiosk.settings import Channel, Settings
 from sync.rules import run_rules
 from sync.status import delivery_summary
+from tests.sync.conftest import Receiver, School, add_webhook
 
 
 def test_card_is_an_adaptive_card_message(

@@ -6,7 +6,6 @@ import time as walltime
 from datetime import time, timedelta
 from email.utils import format_datetime
 
-from conftest import Receiver, School, add_webhook, free_port
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -15,6 +14,7 @@ from kiosk.db import Delivery, Outbox
 from kiosk.settings import Settings
 from sync.rules import run_rules
 from sync.status import delivery_summary, failed_alerts, retry_dead
+from tests.sync.conftest import Receiver, School, add_webhook, free_port
 
 
 def raise_overdue_alerts(school: School, settings: Settings, clock: ManualClock) -> list[int]:
