@@ -105,11 +105,11 @@ def _raise_overdue(
             .join(Item, on=Loan.item)
             .switch(Loan)
             .join(Staff, pw.JOIN.LEFT_OUTER, on=Loan.borrower)
-            .where(Loan._meta.combined["id"].in_(ids), Loan.closed_at.is_null())
+            .where(Loan.id.in_(ids), Loan.closed_at.is_null())
             .order_by(Loan.due_at)
         )
         for loan in loans:
-            key = overdue_key(level.kind, loan.get_id())
+            key = overdue_key(level.kind, loan.id)
             note = f"Due back {calendar.describe(loan.due_at, now)}."
             if loan.trip:
                 note += f" Trip: {loan.trip}."

@@ -74,7 +74,7 @@ def failed_alerts(limit: int = 100) -> list[FailedAlert]:
     )
     return [
         FailedAlert(
-            outbox_id=o.get_id(),
+            outbox_id=o.id,
             kind=o.kind,
             summary=str((o.payload or {}).get("summary", o.kind)),
             created_at=o.created_at,
@@ -89,7 +89,7 @@ def retry_dead(outbox_id: int, clock: Clock | None = None) -> int:
 
     Returns how many channel deliveries were reset (0 if the alert had not failed).
     """
-    if Outbox.get_or_none(Outbox._meta.primary_key == outbox_id) is None:
+    if Outbox.get_or_none(Outbox.id == outbox_id) is None:
         raise NotFound(f"There is no alert number {outbox_id}.")
     return _reset([outbox_id], clock)
 

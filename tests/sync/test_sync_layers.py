@@ -1,4 +1,5 @@
-"""Layering: sync never loads the TUI, and ``kiosk status`` never loads HTTP."""
+"""``kiosk status`` shows the alerts line without loading HTTP (tests/test_layers.py
+checks that sync never loads the TUI)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,6 @@ def loaded_after(statement: str) -> set[str]:
     code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return set(done.stdout.split())
-
-
-def test_sync_does_not_import_textual() -> None:
-    modules = loaded_after("import sync.runner, sync.delivery, sync.rules, sync.channels")
-    assert "textual" not in modules
-    assert "requests" in modules
 
 
 def test_status_summary_does_not_import_requests() -> None:
