@@ -75,18 +75,19 @@ def run(args: argparse.Namespace) -> int:
         for error in report.errors:
             out(f"  {error}")
 
+    # SIGTERM (systemd stopping the service, or its start time-out on a --once run)
+    # ends the pass after the batch in hand is recorded, so no 2xx goes unrecorded.
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after this batch", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if args.once:
-            show(run_pass(settings, ctx.clock, deliverer))
+            show(run_pass(settings, ctx.clock, deliverer, stop))
             return 0
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            log.info("signal %d: stopping after this pass", signum)
-            stop.set()
-
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
 
         def log_pass(report: PassReport) -> None:
             if report.raised or report.delivered or report.retried or report.dead:
@@ -96,5 +97,7 @@ def run(args: argparse.Namespace) -> int:
         out("Stopped.")
         return 0
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         deliverer.close()
         ctx.db.close()

@@ -178,3 +178,35 @@ def test_sigterm_stops_the_running_process_cleanly(
     assert proc.returncode == 0, err
     assert "Stopped." in out
     assert "1 delivered" in out
+
+
+def test_sigterm_during_a_once_pass_records_every_2xx_before_exiting(
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    lost_items(school, 120)
+    config = write_config(
+        tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"), workers=1, batch_size=8
+    )
+
+    def slow(request: Request) -> Response:
+        time.sleep(0.02)
+        return receiver.handle(request)
+
+    hook_server.expect_request("/hook").respond_with_handler(slow)
+    proc = sync_process(config, "--once")
+    processes.append(proc)
+    deadline = time.monotonic() + 30
+    while len(receiver.received) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)  # systemd's time-out, or a shutdown
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    delivered = Delivery.select().where(Delivery.delivered_at.is_null(False)).count()
+    assert 10 <= delivered < 120  # it stopped early...
+    assert delivered == len(receiver.received)  # ...with every answered request recorded
+    assert Delivery.select().where(Delivery.claimed_by.is_null(False)).count() == 0
