@@ -172,3 +172,51 @@ def test_mail_server_down_waits(
     report = deliverer_factory().run()
     assert "cannot reach the mail server" in report.errors[0]
     assert delivery_summary().waiting == 1
+
+
+class DropsKeptConnections(Inbox):
+    """A mail server that closes a connection as soon as it is used for a second message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions = 0
+
+    async def handle_MAIL(
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        used = getattr(session, "kiosk_used", False)
+        if used:
+            assert server.transport is not None
+            server.transport.close()
+            return "421 closing"
+        session.kiosk_used = True  # type: ignore[attr-defined]
+        self.sessions += 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+
+def test_a_kept_connection_the_server_closed_is_opened_again(
+    school: School,
+    settings: Settings,
+    deliverer_factory,
+) -> None:
+    inbox = DropsKeptConnections()
+    controller = start_smtp(inbox, auth_require_tls=False)
+    try:
+        use_email(settings, controller.port, "right password")
+        settings.sync.workers = 1  # both messages on one kept connection
+        for who, what in (("amira", "camera"), ("ben", "laptops")):
+            school.sign_out(who, what)
+            school.service.set_staff_active(school.staff[who].id, False, "left")
+        report = deliverer_factory().run()
+        assert report.delivered == 2, report.errors
+        assert len(inbox.messages) == 2
+        assert inbox.sessions == 2  # the second message came on a fresh connection
+    finally:
+        controller.stop()
