@@ -54,6 +54,8 @@ from sync.channels.mail import SmtpFactory
 
 log = logging.getLogger(__name__)
 
+# The raw SQL below stores and compares times exactly as the models do (fixed-width
+# UTC text, so that "<=" on text is "<=" in time).
 _TIME = UTCDateTimeField()
 _TIME.name = "time"
 
