@@ -35,6 +35,12 @@ log = logging.getLogger("kiosk")
 #: Modules that each add one or more subcommands, in the order ``--help`` lists them.
 COMMANDS = [
     "kiosk.commands.status",
+    "kiosk.commands.imports",
+    "kiosk.commands.exports",
+    "kiosk.commands.admin",
+    "kiosk.commands.hardware_check",
+    "kiosk.commands.backup",
+    "kiosk.commands.sync",
     "kiosk.commands.demo",
     "kiosk.commands.run",
 ]

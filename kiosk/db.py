@@ -56,9 +56,9 @@ class UTCDateTimeField(pw.Field):
             raise ValueError(f"{self.name}: a naive datetime cannot be stored; use UTC")
         return value.astimezone(UTC).strftime(_TS_FORMAT)
 
-    def python_value(self, value: str | None) -> datetime | None:
-        if value is None:
-            return None
+    def python_value(self, value: str | datetime | None) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value  # aggregates (MAX) may already be converted by Peewee
         return datetime.strptime(value, _TS_FORMAT).replace(tzinfo=UTC)
 
 
@@ -73,6 +73,8 @@ class JSONField(pw.TextField):
 
 
 class BaseModel(pw.Model):
+    id = pw.AutoField()
+
     class Meta:
         database = database
         legacy_table_names = False
@@ -135,6 +137,11 @@ class Loan(BaseModel):
     condition_note = pw.TextField(default="")
     anonymised = pw.BooleanField(default=False)
 
+    # Peewee adds the raw foreign-key columns; declared here for the type checker.
+    item_id: int
+    borrower_id: int | None
+    closed_by_id: int | None
+
 
 class Event(BaseModel):
     """Append-only audit log: one row for every action, in UTC, with the clock's state."""
@@ -147,6 +154,10 @@ class Event(BaseModel):
     loan = pw.ForeignKeyField(Loan, null=True, on_delete="RESTRICT")
     reader = pw.CharField(default="")
     detail = JSONField(default=dict)
+
+    staff_id: int | None
+    item_id: int | None
+    loan_id: int | None
 
 
 class Outbox(BaseModel):
@@ -171,6 +182,34 @@ class Outbox(BaseModel):
     last_error = pw.TextField(default="")
 
 
+class Delivery(BaseModel):
+    """One alert on one channel: its own attempts, back-off, lease and outcome.
+
+    An alert routed to Teams and email is delivered, retried and failed on each
+    separately, so a dead webhook cannot hold back the email. ``claimed_by`` /
+    ``claimed_until`` is the lease a sync process takes (in a BEGIN IMMEDIATE
+    transaction) before sending, so two processes never send a row at once.
+    ``loan_id`` is copied from the alert so that alerts about one loan can be
+    sent in order of creation (an index covers it).
+    """
+
+    outbox = pw.ForeignKeyField(Outbox, backref="deliveries", on_delete="CASCADE")
+    channel = pw.CharField()  # a name from [sync.channels]
+    loan_id = pw.IntegerField(null=True)
+    created_at = UTCDateTimeField()
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField()
+    claimed_by = pw.CharField(null=True)
+    claimed_until = UTCDateTimeField(null=True)
+    delivered_at = UTCDateTimeField(null=True)
+    dead_at = UTCDateTimeField(null=True)
+    last_error = pw.TextField(default="")
+    last_status = pw.IntegerField(null=True)  # HTTP status or SMTP reply code of the last try
+
+    class Meta:
+        indexes = ((("outbox", "channel"), True),)
+
+
 class PersonalCall(BaseModel):
     """A personal call, text or email from a trip phone (the policy's Appendix 5 form)."""
 
@@ -189,7 +228,9 @@ class UnknownTag(BaseModel):
     seen_at = UTCDateTimeField(index=True)
 
 
-MODELS: list[type[BaseModel]] = [Staff, Item, Loan, Event, Outbox, PersonalCall, UnknownTag]
+MODELS: list[type[BaseModel]] = [
+    Staff, Item, Loan, Event, Outbox, PersonalCall, UnknownTag, Delivery,
+]
 
 
 # --- migrations -------------------------------------------------------------------------
@@ -218,7 +259,32 @@ def _v0_to_v1(db: pw.SqliteDatabase) -> None:
     _run_sql_file(db, "schema_v1.sql")
 
 
-MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_v0_to_v1]
+def _v1_to_v2(db: pw.SqliteDatabase) -> None:
+    # Per-channel delivery state for the outbox (sync). Frozen as SQL like v1.
+    statements = [
+        'CREATE TABLE "delivery" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"outbox_id" INTEGER NOT NULL, "channel" VARCHAR(255) NOT NULL, "loan_id" INTEGER, '
+        '"created_at" TEXT NOT NULL, "attempts" INTEGER NOT NULL DEFAULT 0, '
+        '"next_attempt_at" TEXT NOT NULL, "claimed_by" VARCHAR(255), "claimed_until" TEXT, '
+        '"delivered_at" TEXT, "dead_at" TEXT, "last_error" TEXT NOT NULL DEFAULT \'\', '
+        '"last_status" INTEGER, '
+        'FOREIGN KEY ("outbox_id") REFERENCES "outbox" ("id") ON DELETE CASCADE)',
+        'CREATE UNIQUE INDEX "delivery_outbox_id_channel" ON "delivery" ("outbox_id", "channel")',
+        # What is due, in order of creation (the claim query walks this).
+        "CREATE INDEX delivery_pending ON delivery (outbox_id) "
+        "WHERE delivered_at IS NULL AND dead_at IS NULL",
+        # Is an earlier alert about the same loan still waiting on this channel?
+        "CREATE INDEX delivery_chain ON delivery (loan_id, channel, outbox_id) "
+        "WHERE delivered_at IS NULL AND dead_at IS NULL AND loan_id IS NOT NULL",
+        "CREATE INDEX delivery_delivered_at ON delivery (delivered_at) "
+        "WHERE delivered_at IS NOT NULL",
+        "CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL",
+    ]
+    for statement in statements:
+        db.execute_sql(statement)
+
+
+MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_v0_to_v1, _v1_to_v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -253,7 +319,10 @@ def explain_sqlite_error(exc: BaseException, path: str | Path) -> str:
     if "disk is full" in text or "database or disk is full" in text:
         return f"The disk holding {path} is full. Free some space (old backups?) and try again."
     if "readonly" in text or "read-only" in text or "attempt to write" in text:
-        return f"The database {path} cannot be written (read-only). Check its owner and permissions."
+        return (
+            f"The database {path} cannot be written (read-only). "
+            "Check its owner and permissions."
+        )
     if "unable to open" in text:
         return f"The database {path} cannot be opened. Check the folder exists and is writable."
     if "malformed" in text or "not a database" in text:

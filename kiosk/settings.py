@@ -23,6 +23,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, Union
 
+from hardware.config import HardwareConfig
 from kiosk.errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/kiosk/kiosk.toml")
@@ -132,6 +133,155 @@ class Retention:
     """Delivered alerts older than this are deleted from the outbox."""
 
 
+#: Alert kinds the rules and the loan service raise; a [sync.routes] key may name one.
+ALERT_KINDS = (
+    "overdue",
+    "overdue_escalated",
+    "lost",
+    "damaged",
+    "images_not_erased",
+    "leaver_with_items",
+    "summary",
+)
+#: Who an alert is for; every alert has one, and [sync.routes] maps each to channels.
+AUDIENCES = ("office", "slt", "it")
+CHANNEL_TYPES = ("webhook", "teams", "email")
+
+
+@dataclass
+class Channel:
+    type: str = ""
+    """webhook (signed JSON), teams (a Workflows webhook URL) or email."""
+    url: str = ""
+    """webhook and teams: the https:// address alerts are POSTed to."""
+    secret: str = ""
+    """webhook: the signing secret shared with the receiver, "whsec_" then base64."""
+    to: list[str] = field(default_factory=list)
+    """email: the addresses this channel writes to."""
+
+
+@dataclass
+class Smtp:
+    host: str = ""
+    """The mail server for email channels ("smtp.office365.com")."""
+    port: int = 587
+    """Its port: 587 with STARTTLS, 25 without."""
+    starttls: bool = True
+    """Encrypt the connection with STARTTLS before logging in."""
+    username: str = ""
+    """Log in with this user name (empty: no login)."""
+    password: str = ""
+    """The password for ``username``. Keep this file readable by the kiosk user only."""
+    from_address: str = ""
+    """The sender address alerts come from ("kiosk@school.example")."""
+
+
+@dataclass
+class Sync:
+    interval_seconds: float = 60.0
+    """``kiosk sync`` runs the rules and delivers alerts this often."""
+    timeout_seconds: float = 10.0
+    """Each request to a webhook, Teams or the mail server gives up after this long."""
+    max_attempts: int = 10
+    """After this many failed attempts on one channel an alert is marked failed."""
+    backoff_base_seconds: float = 30.0
+    """Wait before the second attempt (at most; random, "full jitter"); doubles each time."""
+    backoff_cap_seconds: float = 3600.0
+    """The longest wait between two attempts (unless the receiver asks for longer)."""
+    lease_seconds: float = 300.0
+    """How long a sync process holds the alerts it is sending before another may take them."""
+    batch_size: int = 64
+    """Alerts taken (claimed) at once by one sync process."""
+    workers: int = 4
+    """Alerts sent at the same time (alerts about one loan still go one after another)."""
+    channels: dict[str, Channel] = field(default_factory=dict)
+    """Named places alerts go: [sync.channels.slt_teams] type = "teams", url = ..."""
+    routes: dict[str, list[str]] = field(default_factory=dict)
+    """Channel names per audience (office, slt, it) or per alert kind (a kind's list wins)."""
+    smtp: Smtp = field(default_factory=Smtp)
+    """The mail server used by every email channel."""
+
+    def check(self, where: str) -> None:
+        """Refuse routes to missing channels and channels missing what they need."""
+        for key in ("interval_seconds", "timeout_seconds", "backoff_base_seconds",
+                    "lease_seconds"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"{where}: [sync] {key}: must be more than 0")
+        for key in ("max_attempts", "batch_size", "workers"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{where}: [sync] {key}: must be at least 1")
+        if self.backoff_cap_seconds < self.backoff_base_seconds:
+            raise ConfigError(
+                f"{where}: [sync] backoff_cap_seconds: must not be less than backoff_base_seconds"
+            )
+        for name, ch in self.channels.items():
+            at = f"{where}: [sync.channels.{name}]"
+            if ch.type not in CHANNEL_TYPES:
+                raise ConfigError(
+                    f"{at} type: expected one of {', '.join(CHANNEL_TYPES)}, got {ch.type!r}"
+                )
+            if ch.type in ("webhook", "teams") and not ch.url.startswith(("https://", "http://")):
+                raise ConfigError(
+                    f"{at} url: expected an address starting https://, got {ch.url!r}"
+                )
+            if ch.type == "webhook" and not _is_webhook_secret(ch.secret):
+                raise ConfigError(
+                    f"{at} secret: expected a signing secret like \"whsec_\" followed by base64 "
+                    "(make one with: kiosk sync --new-secret)"
+                )
+            if ch.type == "email":
+                if not ch.to or any("@" not in a for a in ch.to):
+                    raise ConfigError(f"{at} to: expected a list of email addresses, got {ch.to!r}")
+                if not self.smtp.host:
+                    raise ConfigError(
+                        f"{where}: [sync.smtp] host: needed by email channel {name!r}"
+                    )
+                if "@" not in self.smtp.from_address:
+                    raise ConfigError(
+                        f"{where}: [sync.smtp] from_address: needed by email channel {name!r}"
+                    )
+        for key, names in self.routes.items():
+            if key not in AUDIENCES and key not in ALERT_KINDS:
+                raise ConfigError(
+                    f"{where}: [sync.routes] {key}: unknown; expected an audience "
+                    f"({', '.join(AUDIENCES)}) or an alert kind ({', '.join(ALERT_KINDS)})"
+                )
+            for name in names:
+                if name not in self.channels:
+                    known = ", ".join(self.channels) or "none defined yet"
+                    raise ConfigError(
+                        f"{where}: [sync.routes] {key}: {name!r} is not a channel "
+                        f"(channels: {known})"
+                    )
+
+    def channels_for(self, kind: str, audience: str) -> list[str]:
+        """The channel names an alert goes to: its kind's route, else its audience's."""
+        return list(self.routes.get(kind) or self.routes.get(audience) or [])
+
+
+def _is_webhook_secret(secret: str) -> bool:
+    import base64
+    import binascii
+
+    raw = secret.removeprefix("whsec_")
+    try:
+        return len(base64.b64decode(raw, validate=True)) >= 16
+    except (binascii.Error, ValueError):
+        return False
+
+
+@dataclass
+class Backup:
+    dir: Path | None = None
+    """Where ``kiosk backup`` keeps its copies (default: ``backups`` beside the database)."""
+    keep_daily: int = 7
+    """Keep the newest backup of each of this many days."""
+    keep_weekly: int = 4
+    """And the newest backup of each of this many weeks."""
+    copy_to: Path | None = None
+    """A mounted network share or USB drive to copy each backup to as well (optional)."""
+
+
 @dataclass
 class Settings:
     school: School = field(default_factory=School)
@@ -139,6 +289,9 @@ class Settings:
     kinds: dict[str, KindRule] = field(default_factory=_default_kinds)
     alerts: Alerts = field(default_factory=Alerts)
     retention: Retention = field(default_factory=Retention)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    backup: Backup = field(default_factory=Backup)
+    sync: Sync = field(default_factory=Sync)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
 
@@ -198,7 +351,10 @@ def _convert(value: Any, tp: Any, file: str, keys: tuple[str, ...]) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
         (inner,) = typing.get_args(tp)
-        return [_convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]")) for i, v in enumerate(value)]
+        return [
+            _convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]"))
+            for i, v in enumerate(value)
+        ]
     if origin is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
@@ -292,11 +448,15 @@ def _validate(s: Settings, where: str) -> None:
     for key in ("session_seconds", "double_tap_seconds", "undo_seconds"):
         if getattr(s.kiosk, key) <= 0:
             raise ConfigError(f"{where}: [kiosk] {key}: must be more than 0")
+    for key, problem in s.hardware.problems():
+        section, _, name = f"hardware.{key}".rpartition(".")
+        raise ConfigError(f"{where}: [{section}] {name}: {problem}")
     if s.alerts.escalate_after_minutes < s.alerts.overdue_grace_minutes:
         raise ConfigError(
             f"{where}: [alerts] escalate_after_minutes: must not be less than "
             "overdue_grace_minutes"
         )
+    s.sync.check(where)
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

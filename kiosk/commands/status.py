@@ -9,6 +9,7 @@ from typing import Any
 from kiosk.cli import add_common, open_context
 from kiosk.commands import out
 from kiosk.views import LoanView
+from sync.status import delivery_summary
 
 
 def add_parser(sub: Any) -> None:
@@ -36,13 +37,17 @@ def _as_dict(v: LoanView) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     board = ctx.service.board()
+    alerts = delivery_summary()
     if args.json:
-        out(json.dumps({"out": [_as_dict(v) for v in board]}, indent=2))
-        return 0
-    if not board:
-        out("Nothing is out.")
+        out(json.dumps({"out": [_as_dict(v) for v in board], "alerts": alerts.as_dict()},
+                       indent=2))
         return 0
     cal = ctx.service.calendar
+    alerts_line = alerts.describe(cal, ctx.clock.now()) + "."
+    if not board:
+        out("Nothing is out.")
+        out(alerts_line)
+        return 0
     rows = [("ITEM", "KIND", "WITH", "OUT SINCE", "DUE", "")]
     for v in board:
         item = v.item.name + (f" ({v.item.phone_number})" if v.item.phone_number else "")
@@ -62,4 +67,5 @@ def run(args: argparse.Namespace) -> int:
         out("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     overdue = sum(v.overdue for v in board)
     out(f"\n{len(board)} out, {overdue} overdue.")
+    out(alerts_line)
     return 0

@@ -1,0 +1,136 @@
+"""Core figures (issue 2): tap latency on a 1,000,000-loan database, status, import.
+
+- tap: badge or item, committed to disk (synchronous=FULL), p99 <= 3 ms and no more
+  than 2x the p99 on an empty database; the floor (one bare commit) is printed beside it.
+- ``kiosk status`` wall time on the big database <= 300 ms (a real subprocess).
+- importing 2,000 staff and 1,000 items <= 2 s (the real ``kiosk import`` command).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.fixtures import ITEMS, STAFF, big_database, empty_database, percentile
+from kiosk.clock import ManualClock
+from kiosk.db import open_database
+from kiosk.service import LoanService
+from kiosk.settings import load_settings
+
+log = logging.getLogger("bench.core")
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+PAIRS = 1500
+
+
+def _env(folder: Path) -> dict[str, str]:
+    empty = folder / "empty.toml"
+    empty.touch()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env["KIOSK_CONFIG"] = str(empty)
+    return env
+
+
+def commit_floor(folder: Path) -> list[float]:
+    """Times of one bare INSERT + COMMIT with the kiosk's durability settings."""
+    con = sqlite3.connect(folder / "floor.db", isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = FULL")
+    con.execute("CREATE TABLE t (x INTEGER)")
+    times = []
+    for i in range(500):
+        t0 = time.perf_counter()
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO t VALUES (?)", (i,))
+        con.execute("COMMIT")
+        times.append((time.perf_counter() - t0) * 1000)
+    con.close()
+    return times
+
+
+def tap_latencies(path: Path) -> list[float]:
+    settings = load_settings(path.parent / "none.toml", env={})
+    settings.kiosk.db = path
+    db = open_database(path)
+    clock = ManualClock()
+    service = LoanService(settings, clock)
+    rng = random.Random(7)
+    times: list[float] = []
+    for _ in range(PAIRS):
+        badge = f"BA{rng.randint(5, STAFF):06X}"
+        item = f"17{rng.randint(1, ITEMS):06X}"
+        for uid in (badge, item):
+            clock.advance(3)
+            t0 = time.perf_counter()
+            service.tap(uid, "bench")
+            times.append((time.perf_counter() - t0) * 1000)
+    db.close()
+    return times
+
+
+def status_wall(path: Path) -> float:
+    runs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        subprocess.run([KIOSK, "status", "--db", str(path)], check=True, capture_output=True,
+                       env=_env(path.parent))
+        runs.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(runs)
+
+
+def import_wall(folder: Path) -> float:
+    staff = folder / "staff.csv"
+    items = folder / "items.csv"
+    staff.write_text("staff_id,name,known_as,role,classes,email,badge_uid,active\n" + "".join(
+        f"T{i:05d},Teacher {i},Mx {i},staff,{i % 6 + 1}A,t{i}@school.example,C{i:07X},yes\n"
+        for i in range(2000)), encoding="utf-8")
+    items.write_text("asset_tag,name,kind,tag_uid,home_class,contents,phone_number\n" + "".join(
+        f"I{i:05d},Thing {i},{['trolley_key', 'camera', 'trip_phone', 'other'][i % 4]},"
+        f"D{i:07X},{'5B' if i % 4 == 1 else ''},{'iPads:30' if i % 4 == 0 else ''},"
+        f"{'07700 900123' if i % 4 == 2 else ''}\n"
+        for i in range(1000)), encoding="utf-8")
+    db = folder / "import.db"
+    subprocess.run([KIOSK, "status", "--db", str(db)], check=True, capture_output=True,
+                   env=_env(folder))  # create the schema outside the timing
+    t0 = time.perf_counter()
+    for what, path in (("staff", staff), ("items", items)):
+        subprocess.run([KIOSK, "import", what, str(path), "--db", str(db)], check=True,
+                       capture_output=True, env=_env(folder))
+    return (time.perf_counter() - t0) * 1000
+
+
+def run() -> dict[str, dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        folder = Path(tmp)
+        floor = commit_floor(folder)
+        big = big_database(folder / "big.db")
+        empty = empty_database(folder / "empty.db")
+        big_taps = tap_latencies(big)
+        empty_taps = tap_latencies(empty)
+        status_ms = status_wall(big)
+        import_ms = import_wall(folder)
+    big_p99, empty_p99 = percentile(big_taps, 99), percentile(empty_taps, 99)
+    return {
+        "core.commit_floor_p50": {"value": round(percentile(floor, 50), 3), "unit": "ms",
+                                  "goal": "context"},
+        "core.commit_floor_p99": {"value": round(percentile(floor, 99), 3), "unit": "ms",
+                                  "goal": "context"},
+        "core.tap_p50_1m_loans": {"value": round(percentile(big_taps, 50), 3), "unit": "ms",
+                                  "goal": "context"},
+        "core.tap_p99_1m_loans": {"value": round(big_p99, 3), "unit": "ms", "goal": "<= 3"},
+        "core.tap_p99_empty": {"value": round(empty_p99, 3), "unit": "ms", "goal": "context"},
+        "core.tap_p99_ratio_1m_vs_empty": {"value": round(big_p99 / empty_p99, 2), "unit": "x",
+                                           "goal": "<= 2"},
+        "core.status_wall_1m_loans": {"value": round(status_ms, 1), "unit": "ms",
+                                      "goal": "<= 300"},
+        "core.import_2000_staff_1000_items": {"value": round(import_ms, 1), "unit": "ms",
+                                              "goal": "<= 2000"},
+    }

@@ -1,0 +1,171 @@
+"""Exports: loans to CSV for the office, and everything about one person for a SAR.
+
+A CSV opened in Excel runs any cell that starts with ``=``, ``+``, ``-`` or
+``@`` as a formula ("CSV injection"); a name or a trip typed at the kiosk could
+do that. Such cells are written with a leading apostrophe, which Excel and
+LibreOffice show as plain text.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import peewee as pw
+
+from kiosk.db import Event, Item, Loan, Outbox, PersonalCall, Staff
+from kiosk.errors import KioskError, NotFound
+from kiosk.service import LoanService
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+LOAN_COLUMNS = [
+    "loan", "item", "asset_tag", "kind", "borrower", "staff_id", "out_at", "due_at",
+    "closed_at", "outcome", "closed_by", "trip", "off_site", "checklist", "condition_note",
+]
+
+
+def safe_cell(value: object) -> str:
+    """A cell that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _local(service: LoanService, value: datetime | None) -> str:
+    return service.calendar.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _write_loans(fh: IO[str], service: LoanService, since: datetime | None) -> int:
+    writer = csv.writer(fh)
+    writer.writerow(LOAN_COLUMNS)
+    closer = Staff.alias()
+    query = (
+        Loan.select(Loan, Item, Staff, closer)
+        .join(Item, on=(Loan.item == Item.id))
+        .switch(Loan)
+        .join(Staff, pw.JOIN.LEFT_OUTER, on=(Loan.borrower == Staff.id))
+        .switch(Loan)
+        .join(closer, pw.JOIN.LEFT_OUTER, on=(Loan.closed_by == closer.id))
+        .order_by(Loan.out_at)
+    )
+    if since is not None:
+        query = query.where(Loan.out_at >= since)
+    count = 0
+    for loan in query.iterator():
+        borrower = loan.borrower if loan.borrower_id else None
+        closed_by = loan.closed_by if loan.closed_by_id else None
+        writer.writerow([safe_cell(v) for v in (
+            loan.id, loan.item.name, loan.item.asset_tag, loan.item.kind,
+            borrower.name if borrower else "(anonymised)" if loan.anonymised else "",
+            borrower.staff_id if borrower else "",
+            _local(service, loan.out_at), _local(service, loan.due_at),
+            _local(service, loan.closed_at), loan.outcome or "",
+            closed_by.name if closed_by else "",
+            loan.trip, "yes" if loan.off_site else "no",
+            "; ".join(f"{k}={v}" for k, v in (loan.checklist or {}).items()),
+            loan.condition_note,
+        )])
+        count += 1
+    return count
+
+
+def export_loans(path: Path, service: LoanService, since: datetime | None = None) -> int:
+    """Write loans as CSV to ``path`` ("-" for stdout); returns how many were written.
+
+    The file appears complete or not at all: rows go to a temporary file that is
+    renamed into place.
+    """
+    if str(path) == "-":
+        return _write_loans(sys.stdout, service, since)
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        # Excel opens a UTF-8 CSV correctly only with a BOM.
+        with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+            count = _write_loans(fh, service, since)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise KioskError(f"Cannot write {path}: {exc.strerror}") from exc
+    return count
+
+
+def find_person(ref: str) -> Staff:
+    staff = Staff.get_or_none(Staff.staff_id == ref)
+    if staff is None:
+        matches = list(Staff.select().where(pw.fn.LOWER(Staff.name) == ref.lower()))
+        if len(matches) > 1:
+            raise NotFound(f"More than one person is called {ref!r}: use their staff_id.")
+        staff = matches[0] if matches else None
+    if staff is None:
+        raise NotFound(f"No member of staff has staff_id or name {ref!r}.")
+    return staff
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_person(ref: str, service: LoanService) -> dict[str, Any]:
+    """Everything the kiosk holds about one member of staff, for a subject access request."""
+    staff = find_person(ref)
+    loans = Loan.select().where((Loan.borrower == staff) | (Loan.closed_by == staff))
+    loan_rows = []
+    for loan in loans.order_by(Loan.out_at):
+        loan_rows.append({
+            "loan": loan.id,
+            "item": loan.item.name,
+            "borrowed_by_them": loan.borrower_id == staff.id,
+            "closed_by_them": loan.closed_by_id == staff.id,
+            "out_at": _iso(loan.out_at),
+            "due_at": _iso(loan.due_at),
+            "closed_at": _iso(loan.closed_at),
+            "outcome": loan.outcome,
+            "trip": loan.trip,
+            "checklist": loan.checklist,
+            "condition_note": loan.condition_note,
+            "personal_calls": [
+                {"made_at": c.made_at, "number": c.number, "reason": c.reason,
+                 "recorded_at": _iso(c.recorded_at)}
+                for c in PersonalCall.select().where(PersonalCall.loan == loan)
+            ] if loan.borrower_id == staff.id else [],
+        })
+    events = [
+        {"at": _iso(e.at), "action": e.action, "reader": e.reader, "detail": e.detail}
+        for e in Event.select().where(Event.staff == staff).order_by(Event.at)
+    ]
+    loan_ids = [row["loan"] for row in loan_rows]
+    alerts = [
+        {"kind": o.kind, "to": o.audience, "created_at": _iso(o.created_at),
+         "delivered_at": _iso(o.delivered_at), "payload": o.payload}
+        for o in (Outbox.select().where(Outbox.loan.in_(loan_ids)) if loan_ids else [])
+    ]
+    return {
+        "person": {
+            "staff_id": staff.staff_id,
+            "name": staff.name,
+            "known_as": staff.known_as,
+            "role": staff.role,
+            "classes": staff.class_list,
+            "email": staff.email,
+            "has_badge": bool(staff.badge_uid),
+            "badge_uid": staff.badge_uid,
+            "active": staff.active,
+            "inactive_reason": staff.inactive_reason,
+            "has_admin_pin": bool(staff.pin_hash),
+        },
+        "loans": loan_rows,
+        "events": events,
+        "alerts": alerts,
+        "retention": {
+            "closed_loans_days": service.settings.retention.loans_days,
+            "delivered_alerts_days": service.settings.retention.delivered_alerts_days,
+        },
+    }

@@ -1,0 +1,199 @@
+"""The alert rules that depend on time: overdue, escalation, the end-of-day summary.
+
+Lost, damaged, images-not-erased and leaver alerts are raised by the loan
+service at the moment they happen, in the transaction that records them. The
+rules here are raised by the passage of time, so ``kiosk sync`` runs them on
+every pass. Each alert has a stable key ("overdue:loan:42", "summary:2026-11-23"):
+running the rules twice raises nothing new, and two sync processes cannot both
+raise one (the check and the insert share a BEGIN IMMEDIATE transaction).
+
+Time rules only fire on school days and only while the clock is synchronised:
+a Pi that booted without network thinks it is some other day, and an SLT
+escalation based on that would be wrong. Alerts skipped that way are raised on
+the first pass once the clock is right.
+
+A pass must be cheap on a database with years of loans, so the overdue query
+reads only open loans through the partial index ``loan_open_due`` (at most one
+open loan per item) and checks for an existing alert by its unique key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import peewee as pw
+
+from kiosk import db as store
+from kiosk.calendar import SchoolCalendar
+from kiosk.clock import Clock
+from kiosk.db import Event, Item, Loan, Outbox, Staff, database
+from kiosk.service import alert_payload, iter_open_loans
+from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Level:
+    kind: str
+    audience: str
+    minutes: int
+
+
+def _levels(settings: Settings) -> list[_Level]:
+    a = settings.alerts
+    return [
+        _Level("overdue", "office", a.overdue_grace_minutes),
+        _Level("overdue_escalated", "slt", a.escalate_after_minutes),
+    ]
+
+
+def overdue_key(kind: str, loan_id: int) -> str:
+    return f"{kind}:loan:{loan_id}"
+
+
+def summary_key(day: date) -> str:
+    return f"summary:{day.isoformat()}"
+
+
+def run_rules(settings: Settings, clock: Clock) -> int:
+    """Raise every time-based alert that is due now; returns how many were raised."""
+    if not clock.synchronised():
+        log.info("clock not synchronised: overdue and summary alerts wait until it is")
+        return 0
+    now = clock.now()
+    calendar = SchoolCalendar(settings.school)
+    today = calendar.local(now).date()
+    if not calendar.is_school_day(today):
+        return 0
+    raised = 0
+    for level in _levels(settings):
+        raised += _raise_overdue(settings, clock, calendar, level)
+    raised += _raise_summary(settings, clock, calendar, today)
+    if raised:
+        log.info("raised %d alert(s)", raised)
+    return raised
+
+
+def _overdue_loan_ids(kind: str, threshold: datetime) -> list[int]:
+    # Raw SQL so that the plan is plain: the partial index on open loans' due time,
+    # then one probe of the outbox's unique key per candidate.
+    cursor = database.execute_sql(
+        "SELECT l.id FROM loan AS l "
+        "WHERE l.closed_at IS NULL AND l.due_at <= ? "
+        "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.key = ? || l.id) "
+        "ORDER BY l.due_at, l.id",
+        (Loan.due_at.db_value(threshold), f"{kind}:loan:"),
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _raise_overdue(
+    settings: Settings, clock: Clock, calendar: SchoolCalendar, level: _Level
+) -> int:
+    now = clock.now()
+    ids = _overdue_loan_ids(level.kind, now - timedelta(minutes=level.minutes))
+    if not ids:
+        return 0
+    raised = 0
+    with store.write():
+        loans = (
+            Loan.select(Loan, Item, Staff)
+            .join(Item, on=Loan.item)
+            .switch(Loan)
+            .join(Staff, pw.JOIN.LEFT_OUTER, on=Loan.borrower)
+            .where(Loan.id.in_(ids), Loan.closed_at.is_null())
+            .order_by(Loan.due_at)
+        )
+        for loan in loans:
+            key = overdue_key(level.kind, loan.id)
+            note = f"Due back {calendar.describe(loan.due_at, now)}."
+            if loan.trip:
+                note += f" Trip: {loan.trip}."
+            if not loan.out_clock_synced:
+                note += " Signed out while the kiosk's clock was not set: times may be wrong."
+            payload = alert_payload(level.kind, loan=loan, note=note, school=settings.school.name)
+            if _insert_alert(clock, key, level.kind, level.audience, payload, loan=loan):
+                raised += 1
+    return raised
+
+
+def _raise_summary(settings: Settings, clock: Clock, calendar: SchoolCalendar, today: date) -> int:
+    now = clock.now()
+    at = calendar.at(today, settings.alerts.summary_at)
+    if now < at:
+        return 0
+    key = summary_key(today)
+    if Outbox.select(Outbox.key).where(Outbox.key == key).exists():
+        return 0
+    with store.write():
+        items: list[dict[str, Any]] = []
+        for loan in iter_open_loans():
+            items.append(
+                {
+                    "item": loan.item.name,
+                    "kind": settings.kind(loan.item.kind).label,
+                    "person": loan.borrower.name if loan.borrower is not None else None,
+                    "out_at": loan.out_at.isoformat(),
+                    "due_at": loan.due_at.isoformat() if loan.due_at else None,
+                    "due": calendar.describe(loan.due_at, now) if loan.due_at else "no due time",
+                    "overdue": bool(loan.due_at and loan.due_at < now),
+                    "trip": loan.trip,
+                    "phone_number": loan.item.phone_number,
+                }
+            )
+        hhmm = settings.alerts.summary_at.strftime("%H:%M")
+        payload = alert_payload("summary", school=settings.school.name)
+        overdue = sum(1 for i in items if i["overdue"])
+        if items:
+            noun = "item" if len(items) == 1 else "items"
+            payload["summary"] = f"{len(items)} {noun} still out at {hhmm}" + (
+                f" ({overdue} overdue)" if overdue else ""
+            )
+        else:
+            payload["summary"] = f"Everything is back at {hhmm}"
+        payload["items"] = items
+        payload["day"] = today.isoformat()
+        return int(_insert_alert(clock, key, "summary", "office", payload))
+
+
+def _insert_alert(
+    clock: Clock,
+    key: str,
+    kind: str,
+    audience: str,
+    payload: dict[str, Any],
+    *,
+    loan: Loan | None = None,
+) -> bool:
+    """Record the alert and its event, inside the caller's write transaction; once per key.
+
+    The existence check runs under the write lock, so two sync processes cannot
+    both raise the same alert (and no orphan event is left when one already exists).
+    """
+    if Outbox.select(Outbox.key).where(Outbox.key == key).exists():
+        return False
+    now = clock.now()
+    event = Event.create(
+        at=now,
+        clock_synced=clock.synchronised(),
+        action="alert_raised",
+        staff=loan.borrower if loan is not None else None,
+        item=loan.item if loan is not None else None,
+        loan=loan,
+        detail={"kind": kind, "key": key, "audience": audience},
+    )
+    Outbox.create(
+        key=key,
+        kind=kind,
+        audience=audience,
+        event=event,
+        loan=loan,
+        payload=payload,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    return True

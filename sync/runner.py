@@ -1,0 +1,82 @@
+"""One sync pass (rules, then delivery) and the loop ``kiosk sync`` runs.
+
+The sync process runs beside the kiosk screen and shares its database file;
+every write it makes is a short BEGIN IMMEDIATE transaction, so the screen
+never waits long. SIGTERM (systemd stop) sets an event: the pass in progress
+finishes its batch and records it, and the loop ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import peewee as pw
+
+from kiosk import db as store
+from kiosk.clock import Clock
+from kiosk.db import database
+from kiosk.errors import StorageError
+from kiosk.settings import Settings
+from sync.delivery import Deliverer, DeliveryReport
+from sync.rules import run_rules
+from sync.status import DeliverySummary, delivery_summary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PassReport:
+    raised: int
+    delivered: int
+    retried: int
+    dead: int
+    errors: tuple[str, ...]
+    summary: DeliverySummary
+
+
+def run_pass(
+    settings: Settings,
+    clock: Clock,
+    deliverer: Deliverer,
+    stop: threading.Event | None = None,
+) -> PassReport:
+    """Raise the alerts that are due, then deliver what is waiting."""
+    try:
+        raised = run_rules(settings, clock)
+        report: DeliveryReport = deliverer.run(stop)
+        summary = delivery_summary()
+    except (pw.OperationalError, sqlite3.OperationalError) as exc:
+        raise StorageError(store.explain_sqlite_error(exc, database.obj.database)) from exc
+    return PassReport(
+        raised, report.delivered, report.retried, report.dead, tuple(report.errors), summary
+    )
+
+
+def run_forever(
+    settings: Settings,
+    clock: Clock,
+    deliverer: Deliverer,
+    stop: threading.Event,
+    on_pass: Callable[[PassReport], None] | None = None,
+) -> int:
+    """Run passes every ``[sync] interval_seconds`` until ``stop`` is set; returns passes run.
+
+    A storage problem (the database busy for longer than the busy time-out) is
+    logged and the next pass tries again: the outbox keeps everything meanwhile.
+    """
+    passes = 0
+    while not stop.is_set():
+        try:
+            report = run_pass(settings, clock, deliverer, stop)
+        except StorageError as exc:
+            log.error("sync pass failed, will try again: %s", exc)
+        else:
+            passes += 1
+            if on_pass is not None:
+                on_pass(report)
+        stop.wait(settings.sync.interval_seconds)
+    return passes

@@ -1,0 +1,96 @@
+"""Fixtures shared by every layer: a real SQLite file, settings, a manual clock, a small school."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import peewee as pw
+import pytest
+
+from kiosk.clock import ManualClock
+from kiosk.db import Item, Staff, open_database
+from kiosk.service import LoanService
+from kiosk.settings import Settings, load_settings
+
+#: Monday 23 November 2026, 09:00 in London (GMT): a school day.
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = load_settings(tmp_path / "absent.toml", env={})
+    s.kiosk.db = tmp_path / "kiosk.db"
+    return s
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(wall=MONDAY_9AM, mono=1000.0, synced=True)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[pw.SqliteDatabase]:
+    database = open_database(settings.kiosk.db)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def service(settings: Settings, clock: ManualClock, db: pw.SqliteDatabase) -> LoanService:
+    return LoanService(settings, clock)
+
+
+@dataclass
+class School:
+    """UIDs of a tiny school: two teachers, an office member, an admin, four items."""
+
+    khan: Staff
+    jones: Staff
+    office: Staff
+    admin: Staff
+    camera: Item
+    trolley: Item
+    phone: Item
+    ball: Item
+
+    KHAN = "A0000001"
+    JONES = "A0000002"
+    OFFICE = "A0000003"
+    ADMIN = "A0000004"
+    CAMERA = "B0000001"
+    TROLLEY = "B0000002"
+    PHONE = "B0000003"
+    BALL = "B0000004"
+
+
+@pytest.fixture
+def school(db: pw.SqliteDatabase) -> School:
+    return School(
+        khan=Staff.create(staff_id="S1", name="Amira Khan", known_as="Ms Khan",
+                          classes="5B", badge_uid=School.KHAN, email="khan@example.org"),
+        jones=Staff.create(staff_id="S2", name="John Jones", known_as="Mr Jones",
+                           classes="4A 4B", badge_uid=School.JONES),
+        office=Staff.create(staff_id="S3", name="Siân Evans", role="office",
+                            badge_uid=School.OFFICE),
+        admin=Staff.create(staff_id="S4", name="Zoë Clarke", role="admin",
+                           badge_uid=School.ADMIN),
+        camera=Item.create(asset_tag="CAM-5B", name="Class camera 5B", kind="camera",
+                           tag_uid=School.CAMERA, home_class="5B"),
+        trolley=Item.create(asset_tag="IPAD-1", name="iPad trolley 1", kind="trolley_key",
+                            tag_uid=School.TROLLEY,
+                            contents=[{"name": "iPads", "count": 30},
+                                      {"name": "headphones", "count": 30}]),
+        phone=Item.create(asset_tag="PHONE-1", name="Trip phone 1", kind="trip_phone",
+                          tag_uid=School.PHONE, phone_number="07700 900101"),
+        ball=Item.create(asset_tag="PE-1", name="PE ball bag", kind="other",
+                         tag_uid=School.BALL),
+    )
+
+
+def tap(service: LoanService, clock: ManualClock, uid: str, gap: float = 3.0):  # type: ignore[no-untyped-def]
+    """Tap after ``gap`` seconds (more than the double-tap window by default)."""
+    clock.advance(gap)
+    return service.tap(uid, "test")

@@ -1,0 +1,128 @@
+"""The [hardware] settings section and the one factory that builds readers and feedback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hardware.base import KeyboardReader
+from hardware.config import HardwareConfig
+from hardware.emulator import Card, EmulatedKeyboard, Emulator
+from hardware.errors import ReaderUnavailable
+from hardware.events import ReaderEvent, TagSeen
+from hardware.factory import ReaderGroup, open_readers
+from hardware.rc522 import RC522Reader
+from hardware.timebase import VirtualTimebase
+from hardware.usb_reader import EvdevReader
+from kiosk.errors import ConfigError
+from kiosk.settings import load_settings
+
+
+def settings_from(tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text)
+    return load_settings(path, env={})
+
+
+def test_defaults_are_one_rc522_and_gpio_feedback(tmp_path: Path) -> None:
+    hw = load_settings(tmp_path / "absent.toml", env={}).hardware
+    assert hw.readers == ["rc522"] and hw.feedback == "gpio"
+    assert hw.rc522.reset_pin == 25 and hw.pins.green_led == 17
+
+
+def test_hardware_section_is_read_and_typed(tmp_path: Path) -> None:
+    hw = settings_from(
+        tmp_path,
+        '[hardware]\nreaders = ["rc522", "evdev"]\nfeedback = "none"\n'
+        "[hardware.rc522]\nspi_device = 1\nreset_pin = -1\npoll_interval = 0.05\n"
+        '[hardware.evdev]\ndevice = "/dev/input/by-id/usb-Sycreader-event-kbd"\n'
+        "[hardware.pins]\nbuzzer = -1\n",
+    ).hardware
+    assert hw.readers == ["rc522", "evdev"]
+    assert hw.rc522.spi_device == 1 and hw.rc522.poll_interval == 0.05
+    assert hw.evdev.device.endswith("Sycreader-event-kbd")
+    assert hw.pins.buzzer == -1
+
+
+def test_environment_overrides_a_hardware_key(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "absent.toml", env={"KIOSK_HARDWARE__FEEDBACK": "none"})
+    assert s.hardware.feedback == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[hardware]\nreader = []\n", "[hardware] reader: unknown key"),
+        ('[hardware]\nreaders = "rc522"\n', "[hardware] readers: expected a list of text"),
+        ('[hardware]\nreaders = ["nfc"]\n', "[hardware] readers: 'nfc' is not one of"),
+        ('[hardware]\nreaders = ["evdev"]\n', "[hardware.evdev] device: set it"),
+        ('[hardware]\nfeedback = "leds"\n', "[hardware] feedback: expected one of gpio, none"),
+        ("[hardware.pins]\nred_led = 17\n", "[hardware.pins] red_led: GPIO 17 is already used"),
+        ("[hardware.pins]\ngreen_led = 10\n", "green_led: GPIO 10 is used by SPI"),
+        ("[hardware.pins]\nbuzzer = 40\n", "buzzer: GPIO 40 does not exist"),
+        ("[hardware.rc522]\nreset_pin = 1.5\n", "[hardware.rc522] reset_pin: expected a whole"),
+        ("[hardware.rc522]\npoll_interval = 0\n", "poll_interval: expected more than 0"),
+    ],
+)
+def test_bad_hardware_settings_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from(tmp_path, text)
+    assert message in str(info.value)
+    assert str(info.value).startswith("kiosk.toml:")
+
+
+def test_factory_builds_each_kind_in_order() -> None:
+    config = HardwareConfig(readers=["emulator", "evdev", "keyboard"])
+    config.evdev.device = "/dev/input/by-id/x"
+    group = open_readers(config)
+    assert [type(r) for r in group] == [RC522Reader, EvdevReader, KeyboardReader]
+    assert isinstance(group.keyboard, KeyboardReader)
+    assert group.name == "emulated RFID reader + USB badge reader + keyboard"
+
+
+def test_group_merges_rc522_and_usb_into_one_stream() -> None:
+    tb = VirtualTimebase()
+    emu, keyboard = Emulator(tb), EmulatedKeyboard(tb)
+    config = HardwareConfig(readers=["rc522", "evdev", "keyboard"])
+    config.evdev.device = "/dev/input/by-id/x"
+    group = open_readers(config, emulator=emu, evdev_opener=keyboard.open, timebase=tb)
+    events: list[ReaderEvent] = []
+    group.start(events.append)
+    try:
+        assert group.alive()
+        emu.place(Card.from_hex("04A22B1A"), hold=2.0)
+        keyboard.swipe("0012345678")
+        assert group.keyboard is not None and group.keyboard.feed("ab:cd:ef:01")
+        deadline = time.monotonic() + 10
+        while len([e for e in events if isinstance(e, TagSeen)]) < 3:
+            assert time.monotonic() < deadline, events
+            time.sleep(0.01)
+    finally:
+        group.stop()
+    seen = {(e.reader, e.uid) for e in events if isinstance(e, TagSeen)}
+    assert seen == {
+        ("RFID reader", "04A22B1A"),
+        ("USB badge reader", "0012345678"),
+        ("keyboard", "ABCDEF01"),
+    }
+    assert not group.alive()
+
+
+def test_group_start_failure_stops_what_had_started() -> None:
+    tb = VirtualTimebase()
+    emu, keyboard = Emulator(tb), EmulatedKeyboard(tb)
+    keyboard.denied = True
+    config = HardwareConfig(readers=["rc522", "evdev"])
+    config.evdev.device = "/dev/input/by-id/x"
+    group = open_readers(config, emulator=emu, evdev_opener=keyboard.open, timebase=tb)
+    with pytest.raises(ReaderUnavailable):
+        group.start(lambda e: None)
+    assert not group.readers[0].alive()
+
+
+def test_empty_group_is_refused() -> None:
+    with pytest.raises(Exception, match="no readers"):
+        ReaderGroup([])

@@ -1,0 +1,236 @@
+"""The RC522 reader, driving the emulated chip through its real driver code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hardware.emulator import Card, Emulator, Fault
+from hardware.errors import ReaderUnavailable
+from hardware.events import ReaderBack, ReaderLost, TagSeen
+from hardware.rc522 import RC522Reader
+from hardware.timebase import VirtualTimebase
+
+from .conftest import Driven
+
+
+def test_a_tap_is_one_tag_seen(driven: Driven, emu: Emulator) -> None:
+    driven.run(1)
+    emu.place(Card.from_hex("04A22B1A"))
+    driven.run(1)
+    assert driven.tags() == ["04A22B1A"]
+    assert isinstance(driven.events[0], TagSeen) and driven.events[0].reader == "RFID reader"
+
+
+def test_a_read_card_is_halted_and_answers_every_probe(driven: Driven, emu: Emulator) -> None:
+    card = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(1)
+    assert card.state == "HALT"  # HLTA after the read: REQA no longer wakes it
+    driven.run(5)
+    assert driven.reader._misses == 0  # each WUPA probe found it again
+
+
+def test_card_held_sixty_seconds_is_exactly_one_event(driven: Driven, emu: Emulator) -> None:
+    emu.place(Card.from_hex("04A22B1A"), hold=60.0)
+    driven.run(65)
+    assert driven.tags() == ["04A22B1A"]
+
+
+def test_lifted_and_tapped_again_is_two(driven: Driven, emu: Emulator) -> None:
+    card = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(2)
+    emu.remove(card)
+    driven.run(1)
+    emu.place(card)
+    driven.run(2)
+    assert driven.tags() == ["04A22B1A", "04A22B1A"]
+
+
+def test_one_missed_probe_is_not_a_lift(driven: Driven, emu: Emulator) -> None:
+    card = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(1)
+    emu.remove(card)
+    driven.run(0.12)  # about one poll
+    emu.place(card)
+    driven.run(2)
+    assert driven.tags() == ["04A22B1A"]
+
+
+def test_seven_and_ten_byte_uids(driven: Driven, emu: Emulator) -> None:
+    c7 = emu.place(Card.from_hex("04112233445566"))
+    driven.run(1)
+    emu.remove(c7)
+    driven.run(1)
+    emu.place(Card.from_hex("04112233445566778899"))
+    driven.run(1)
+    assert driven.tags() == ["04112233445566", "04112233445566778899"]
+
+
+def test_no_card_poll_costs_a_handful_of_transfers(driven: Driven, emu: Emulator) -> None:
+    driven.run(1)  # past start-up
+    before, start = emu.transfers, driven.tb.monotonic()
+    driven.run(10)
+    per_second = (emu.transfers - before) / (driven.tb.monotonic() - start)
+    polls = 10 / (driven.reader.poll_interval + 0.0165)
+    assert per_second <= 200
+    assert (emu.transfers - before) / polls <= 16
+
+
+def test_two_cards_at_once_are_not_read_until_one_is_lifted(driven: Driven, emu: Emulator) -> None:
+    a = emu.place(Card.from_hex("A1B2C3D4"))
+    emu.place(Card.from_hex("A1B2C3D5"))
+    driven.run(2)
+    assert driven.tags() == []
+    emu.remove(a)
+    driven.run(1)
+    assert driven.tags() == ["A1B2C3D5"]
+
+
+def test_card_removed_mid_read_gives_nothing_then_reads_again(
+    driven: Driven, emu: Emulator
+) -> None:
+    card = Card.from_hex("04112233445566", leave_after=3)  # WUPA, CL1 anticoll, CL1 select
+    emu.place(card)
+    driven.run(2)
+    assert driven.tags() == []
+    emu.place(card)
+    driven.run(1)
+    assert driven.tags() == ["04112233445566"]
+
+
+@pytest.mark.parametrize("kind", ["crc", "parity"])
+def test_corrupted_answers_are_never_a_wrong_uid(driven: Driven, emu: Emulator, kind: str) -> None:
+    for answers_to_corrupt in range(1, 6):
+        emu.inject_rx_error(kind, 1)
+        card = emu.place(Card.from_hex("04A22B1A"))
+        driven.run(0.1 * answers_to_corrupt)
+        driven.run(1)
+        emu.remove(card)
+        driven.run(1)
+    assert driven.tags() == ["04A22B1A"] * 5
+
+
+def test_refuses_to_start_when_not_wired(emu: Emulator, tb: VirtualTimebase) -> None:
+    for fault, shown in ((Fault.READS_ZEROS, "0x00"), (Fault.READS_ONES, "0xFF")):
+        emu.set_fault(fault)
+        reader = RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb)
+        with pytest.raises(ReaderUnavailable, match=f"reads {shown}.*check the wiring"):
+            reader.start(lambda e: None)
+        assert not reader.alive()
+
+
+def test_spi_not_enabled_or_not_permitted(emu: Emulator, tb: VirtualTimebase) -> None:
+    emu.set_fault(Fault.NO_DEVICE)
+    with pytest.raises(ReaderUnavailable, match=r"spidev0\.0 does not exist: enable SPI"):
+        RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb).open()
+    emu.set_fault(Fault.PERMISSION)
+    with pytest.raises(ReaderUnavailable, match="spi and gpio groups"):
+        RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb).open()
+
+
+def _lost_and_back(driven: Driven, emu: Emulator, fault: str) -> tuple[float, float]:
+    driven.run(1)
+    t_fault = driven.tb.monotonic()
+    emu.set_fault(fault)
+    driven.run(6)
+    lost = [e for e in driven.events if isinstance(e, ReaderLost)]
+    assert len(lost) == 1
+    t_fixed = driven.tb.monotonic()
+    emu.set_fault(Fault.NONE)
+    driven.run(6)
+    back = [e for e in driven.events if isinstance(e, ReaderBack)]
+    assert len(back) == 1
+    return lost[0].at - t_fault, back[0].at - t_fixed
+
+
+@pytest.mark.parametrize("fault", [Fault.OS_ERROR, Fault.READS_ZEROS, Fault.READS_ONES])
+def test_reader_lost_within_5s_and_back_without_restart(
+    driven: Driven, emu: Emulator, fault: str
+) -> None:
+    lost_after, back_after = _lost_and_back(driven, emu, fault)
+    assert lost_after <= 5.0
+    assert back_after <= 5.0
+    emu.place(Card.from_hex("04A22B1A"))
+    driven.run(1)
+    assert driven.tags() == ["04A22B1A"]  # reading again, same reader object
+
+
+def test_lost_reason_says_what_to_check(driven: Driven, emu: Emulator) -> None:
+    emu.set_fault(Fault.READS_ZEROS)
+    driven.run(3)
+    (lost,) = [e for e in driven.events if isinstance(e, ReaderLost)]
+    assert "0x00" in lost.reason and "wiring" in lost.reason
+
+
+def test_card_lying_on_the_reader_through_an_outage_is_not_a_new_tap(
+    driven: Driven, emu: Emulator
+) -> None:
+    emu.place(Card.from_hex("04A22B1A"))
+    driven.run(1)
+    emu.set_fault(Fault.OS_ERROR)
+    driven.run(3)
+    emu.set_fault(Fault.NONE)
+    driven.run(3)
+    assert driven.tags() == ["04A22B1A"]
+
+
+def test_chip_that_lost_its_settings_is_reinitialised(driven: Driven, emu: Emulator) -> None:
+    driven.run(1)
+    emu.power_on_reset()  # a brown-out: registers back to reset values, antenna off
+    driven.run(2)
+    emu.place(Card.from_hex("04A22B1A"))
+    driven.run(1)
+    assert driven.tags() == ["04A22B1A"]
+    assert not [e for e in driven.events if isinstance(e, ReaderLost)]
+
+
+def test_reset_line_is_pulsed_through_gpiozero(
+    emu: Emulator, tb: VirtualTimebase, mock_factory: object
+) -> None:
+    reader = RC522Reader(reset_pin=25, spi_factory=emu.spidev, timebase=tb)
+    reader.open()
+    pin = mock_factory.pin(25)  # type: ignore[attr-defined]
+    assert [s.state for s in pin.states] == [False, True, False, True]
+    reader.stop()
+    assert pin.state is False or pin.function == "input"
+
+
+def test_thread_start_stop_on_virtual_time(emu: Emulator, tb: VirtualTimebase) -> None:
+    events: list[object] = []
+    reader = RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb)
+    emu.place(Card.from_hex("04A22B1A"), hold=60.0, after=1.0)
+    start = tb.monotonic()
+    reader.start(events.append)
+    assert reader.alive()
+    deadline = time.monotonic() + 20
+    while tb.monotonic() < start + 70 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reader.stop()
+    assert not reader.alive()
+    assert [e.uid for e in events if isinstance(e, TagSeen)] == ["04A22B1A"]
+
+
+def test_stop_twice_is_safe(emu: Emulator, tb: VirtualTimebase) -> None:
+    reader = RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb)
+    reader.start(lambda e: None)
+    reader.stop()
+    reader.stop()
+
+
+def test_importing_hardware_loads_no_device_library() -> None:
+    code = (
+        "import sys, hardware, hardware.base, hardware.events, hardware.config, "
+        "hardware.factory, hardware.rc522, hardware.usb_reader, hardware.feedback, "
+        "hardware.emulator\n"
+        "bad = [m for m in ('gpiozero', 'spidev', 'evdev', 'mfrc522', 'RPi', 'lgpio', 'textual')"
+        " if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "from hardware.rc522 import chip_class\n"
+        "chip_class()\n"
+        "assert 'RPi' not in sys.modules and 'RPi.GPIO' not in sys.modules\n"
+        "assert 'mfrc522' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,77 @@
+"""Retention and subject access: old loans lose the person, recent ones keep it; a SAR is complete."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from kiosk.db import Event, Loan, Outbox, PersonalCall, UnknownTag
+from kiosk.exporter import export_person
+from kiosk.retention import purge
+from kiosk.views import Checklist
+from tests.conftest import School, tap
+
+
+def borrow_and_return(service, clock, badge: str, item: str) -> int:  # type: ignore[no-untyped-def]
+    tap(service, clock, badge)
+    loan_id = tap(service, clock, item).loan.id
+    tap(service, clock, item)
+    return int(loan_id)
+
+
+def test_purge_anonymises_old_closed_loans_only(service, clock, school):
+    old = borrow_and_return(service, clock, School.JONES, School.PHONE)
+    service.record_personal_call(old, "yesterday", "01234 567890", "Childcare")
+    clock.advance(86400 * 401)
+    recent = borrow_and_return(service, clock, School.JONES, School.BALL)
+    tap(service, clock, School.KHAN)
+    still_out = tap(service, clock, School.CAMERA).loan.id
+    tap(service, clock, "DEADBEEF")
+    clock.advance(86400 * 31)
+    report = purge(service)
+    assert report.loans_anonymised == 1
+    assert report.calls_deleted == 1
+    assert report.unknown_tags_deleted == 1
+    gone = Loan.get_by_id(old)
+    assert (gone.borrower_id, gone.closed_by_id, gone.anonymised) == (None, None, True)
+    assert gone.item_id == school.phone.id and gone.outcome == "returned"
+    assert Event.select().where(Event.loan == old, Event.staff.is_null(False)).count() == 0
+    assert Loan.get_by_id(recent).borrower_id == school.jones.id
+    assert Loan.get_by_id(still_out).borrower_id == school.khan.id
+    assert PersonalCall.select().count() == 0 and UnknownTag.select().count() == 0
+    # Running it again changes nothing more.
+    assert purge(service).loans_anonymised == 0
+
+
+def test_purge_deletes_delivered_alerts_after_their_period(service, clock, school):
+    tap(service, clock, School.KHAN)
+    tap(service, clock, School.TROLLEY)
+    loan_id = tap(service, clock, School.TROLLEY).loan.id
+    service.save_checklist(loan_id, Checklist(counts={"iPads": 1}))
+    Outbox.update(delivered_at=clock.now()).execute()
+    clock.advance(86400 * 91)
+    assert purge(service).alerts_deleted == 1
+
+
+def test_subject_access_export_holds_everything_about_the_person(service, clock, school):
+    loan_id = borrow_and_return(service, clock, School.JONES, School.PHONE)
+    service.record_personal_call(loan_id, "23/11 12:00", "01234 567890", "Childcare")
+    service.set_staff_active(school.jones.id, False, "left")
+    data = export_person("S2", service)
+    assert data["person"]["name"] == "John Jones"
+    assert data["person"]["badge_uid"] == School.JONES
+    assert data["person"]["inactive_reason"] == "left"
+    (loan,) = data["loans"]
+    assert loan["item"] == "Trip phone 1" and loan["borrowed_by_them"]
+    assert loan["personal_calls"][0]["number"] == "01234 567890"
+    actions = [e["action"] for e in data["events"]]
+    assert actions[:4] == ["badge", "sign_out", "return", "personal_call"]
+    assert "staff_inactive" in actions
+    # Nobody else's data is in it.
+    assert "Amira Khan" not in str(data)
+
+
+def test_anonymised_loans_no_longer_appear_in_a_sar(service, clock, school):
+    borrow_and_return(service, clock, School.JONES, School.BALL)
+    clock.advance(timedelta(days=401).total_seconds())
+    purge(service)
+    assert export_person("S2", service)["loans"] == []

@@ -1,0 +1,236 @@
+"""Fixtures for the sync tests: a real SQLite file, a school, a fixed clock, real receivers.
+
+Receivers are real servers on loopback (pytest-httpserver for webhooks and
+Teams, aiosmtpd for email); nothing in the delivery path is mocked.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from kiosk.clock import ManualClock
+from kiosk.db import Item, Staff, open_database
+from kiosk.service import LoanService
+from kiosk.settings import Channel, Settings
+from sync.delivery import Deliverer
+from sync.signing import verify
+
+SECRET = "whsec_" + base64.b64encode(b"a secret shared with SLT, 32 b!!").decode()
+
+#: Monday 23 November 2026, 09:00 in London (GMT, so the same in UTC).
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "kiosk.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[pw.SqliteDatabase]:
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(wall=MONDAY_9AM)
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    s = Settings()
+    s.kiosk.db = db_path
+    s.school.name = "Hillside Primary"
+    s.sync.backoff_base_seconds = 30
+    s.sync.backoff_cap_seconds = 600
+    s.sync.timeout_seconds = 2
+    s.sync.max_attempts = 50
+    return s
+
+
+@dataclass
+class School:
+    service: LoanService
+    staff: dict[str, Staff]
+    items: dict[str, Item]
+
+    def sign_out(self, who: str, what: str) -> int:
+        self.service.end_session()
+        self.service.clock.advance(5)  # past the double-tap window
+        self.service.tap(self.staff[who].badge_uid)
+        result = self.service.tap(self.items[what].tag_uid)
+        assert result.loan is not None, result
+        self.service.end_session()
+        return result.loan.id
+
+    def give_back(self, what: str) -> None:
+        self.service.end_session()
+        self.service.clock.advance(5)
+        self.service.tap(self.items[what].tag_uid)
+
+
+@pytest.fixture
+def school(db: pw.SqliteDatabase, settings: Settings, clock: ManualClock) -> School:
+    staff = {
+        "amira": Staff.create(
+            staff_id="S1",
+            name="Amira Khan",
+            known_as="Ms Khan",
+            classes="5B",
+            email="a.khan@hillside.example",
+            badge_uid="04A1B2C3",
+        ),
+        "ben": Staff.create(staff_id="S2", name="Ben Ortiz", classes="3A", badge_uid="04D4E5F6"),
+    }
+    items = {
+        "trolley": Item.create(
+            asset_tag="TK1",
+            name="iPad trolley key 1",
+            kind="trolley_key",
+            tag_uid="0499AA01",
+            contents=[{"name": "iPads", "count": 30}],
+        ),
+        "camera": Item.create(
+            asset_tag="CAM5B",
+            name="Class camera 5B",
+            kind="camera",
+            tag_uid="0499AA02",
+            home_class="5B",
+        ),
+        "laptops": Item.create(
+            asset_tag="LK1", name="Laptop trolley key", kind="trolley_key", tag_uid="0499AA03"
+        ),
+        "phone": Item.create(
+            asset_tag="TP1",
+            name="Trip phone 1",
+            kind="trip_phone",
+            tag_uid="0499AA04",
+            phone_number="07700 900123",
+        ),
+    }
+    return School(LoanService(settings, clock), staff, items)
+
+
+def add_webhook(
+    settings: Settings,
+    url: str,
+    name: str = "slt_hook",
+    audiences: tuple[str, ...] = ("office", "slt", "it"),
+) -> None:
+    settings.sync.channels[name] = Channel(type="webhook", url=url, secret=SECRET)
+    for audience in audiences:
+        settings.sync.routes.setdefault(audience, []).append(name)
+
+
+@dataclass
+class Receiver:
+    """What SLT's side would do: verify, de-duplicate on webhook-id, keep the order."""
+
+    secret: str = SECRET
+    clock: ManualClock | None = None  # the receiver's clock agrees with the kiosk's
+    received: list[str] = field(default_factory=list)  # every verified id, repeats included
+    accepted: list[str] = field(default_factory=list)  # first sighting of each id
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle(self, request: Request) -> Response:
+        try:
+            now = self.clock.now().timestamp() if self.clock else None
+            payload = verify(self.secret, dict(request.headers), request.get_data(), now=now)
+        except ValueError:
+            with self.lock:
+                self.rejected += 1
+            return Response("bad signature", status=400)
+        msg_id = request.headers["webhook-id"]
+        with self.lock:
+            self.received.append(msg_id)
+            if msg_id not in self.bodies:
+                self.accepted.append(msg_id)
+                self.bodies[msg_id] = payload
+        return Response(json.dumps({"ok": True}), status=200, content_type="application/json")
+
+
+@pytest.fixture
+def receiver(clock: ManualClock) -> Receiver:
+    return Receiver(clock=clock)
+
+
+@pytest.fixture
+def deliverer_factory(settings: Settings, clock: ManualClock) -> Iterator[Any]:
+    made: list[Deliverer] = []
+
+    def make(**kwargs: Any) -> Deliverer:
+        import random
+
+        kwargs.setdefault("rng", random.Random(7))
+        d = Deliverer(settings, clock, **kwargs)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.close()
+
+
+@pytest.fixture(scope="session")
+def _shared_hook_server() -> Iterator[HTTPServer]:
+    # One server for the session: stopping a threaded werkzeug server takes half a second.
+    server = HTTPServer(host="127.0.0.1", threaded=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook_server(_shared_hook_server: HTTPServer) -> Iterator[HTTPServer]:
+    _shared_hook_server.clear()
+    yield _shared_hook_server
+    _shared_hook_server.clear()
+
+
+def write_config(path: Path, db_path: Path, url: str, **sync: object) -> Path:
+    options = {
+        "lease_seconds": 30,
+        "timeout_seconds": 5,
+        "workers": 2,
+        "batch_size": 8,
+        "interval_seconds": 60,
+        **sync,
+    }
+    lines = ["[kiosk]", f'db = "{db_path}"', "", "[sync]"]
+    lines += [f"{k} = {v}" for k, v in options.items()]
+    lines += [
+        "",
+        "[sync.channels.slt_hook]",
+        'type = "webhook"',
+        f'url = "{url}"',
+        f'secret = "{SECRET}"',
+        "",
+        "[sync.routes]",
+        'slt = ["slt_hook"]',
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

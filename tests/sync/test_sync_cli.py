@@ -1,0 +1,103 @@
+"""``kiosk sync`` and the alerts line of ``kiosk status``, through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from kiosk.cli import main
+from kiosk.clock import ManualClock
+from kiosk.db import Delivery, Outbox
+from tests.sync.conftest import Receiver, School, write_config
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(wall=datetime.now(UTC) - timedelta(seconds=5))
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+    monkeypatch.delenv("KIOSK_DB", raising=False)
+    monkeypatch.setenv("KIOSK_ASSUME_CLOCK_SYNCED", "1")
+
+
+def test_sync_once_then_status(
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
+    school.service.report_lost(school.items["camera"].id, None, "Not on the shelf")
+    assert main(["status", "--config", str(config)]) == 0
+    assert "Alerts: last delivered never, 1 waiting, 0 failed." in capsys.readouterr().out
+
+    hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
+    assert main(["sync", "--once", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "1 delivered." in out
+    assert "0 waiting, 0 failed." in out
+    assert receiver.accepted == [Outbox.get().key]
+
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    alerts = json.loads(capsys.readouterr().out)["alerts"]
+    assert alerts["waiting"] == 0 and alerts["failed"] == 0
+    assert alerts["last_delivered_at"] == Delivery.get().delivered_at.isoformat()
+
+
+def test_retry_failed_from_the_command_line(
+    tmp_path: Path,
+    db_path: Path,
+    school: School,
+    receiver: Receiver,
+    hook_server: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
+    school.service.report_lost(school.items["camera"].id, None)
+    hook_server.expect_oneshot_request("/hook").respond_with_data("", status=410)
+    assert main(["sync", "--once", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "0 waiting, 1 failed." in out
+    assert "says this address is gone" in out
+    hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
+    assert main(["sync", "--once", "--retry-failed", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "1 failed deliveries will be tried again." in out
+    assert "0 waiting, 0 failed." in out
+    assert len(receiver.accepted) == 1
+
+
+def test_bad_settings_exit_3_naming_the_key(
+    tmp_path: Path,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path / "kiosk.toml", db_path, "https://slt.example/hook")
+    config.write_text(config.read_text().replace('slt = ["slt_hook"]', 'slt = ["slt_hok"]'))
+    assert main(["sync", "--once", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert "kiosk.toml: [sync.routes] slt: 'slt_hok' is not a channel" in err
+
+
+def test_new_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync", "--new-secret"]) == 0
+    assert capsys.readouterr().out.startswith("whsec_")
+
+
+def test_a_bad_interval_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sync", "--interval", "0"]) == 1
+    assert "--interval must be more than 0 seconds." in capsys.readouterr().err

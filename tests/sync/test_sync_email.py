@@ -1,0 +1,222 @@
+"""Email delivery to a real SMTP server on loopback (aiosmtpd): login, STARTTLS, two parts."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from kiosk.clock import ManualClock
+from kiosk.db import Delivery, Outbox
+from kiosk.settings import Channel, Settings
+from sync.channels.mail import EmailSender
+from sync.status import delivery_summary
+from tests.sync.conftest import School, free_port
+
+DATA = Path(__file__).parent / "data"
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[Envelope, email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        raw = envelope.content if isinstance(envelope.content, bytes) else b""
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        self.messages.append((envelope, msg))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+def authenticator(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"kiosk@hillside.example",
+        b"right password",
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    return Inbox()
+
+
+def start_smtp(inbox: Inbox, **kwargs: Any) -> Controller:
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, **kwargs
+    )
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def smtp_server(inbox: Inbox) -> Iterator[Controller]:
+    controller = start_smtp(inbox, auth_require_tls=False)
+    yield controller
+    controller.stop()
+
+
+def use_email(settings: Settings, port: int, password: str, *, starttls: bool = False) -> None:
+    smtp = settings.sync.smtp
+    smtp.host, smtp.port, smtp.starttls = "127.0.0.1", port, starttls
+    smtp.username, smtp.password = "kiosk@hillside.example", password
+    smtp.from_address = "kiosk@hillside.example"
+    settings.sync.channels["office_mail"] = Channel(type="email", to=["office@hillside.example"])
+    settings.sync.routes["office"] = ["office_mail"]
+
+
+def test_bad_password_is_a_clear_error_and_the_alert_waits(
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    inbox: Inbox,
+    smtp_server: Controller,
+    deliverer_factory,
+) -> None:
+    use_email(settings, smtp_server.port, "wrong password")
+    school.sign_out("amira", "camera")
+    school.service.set_staff_active(school.staff["amira"].id, False, "left the school")
+    report = deliverer_factory().run()
+    assert report.delivered == 0
+    [error] = report.errors
+    assert "refused the username or password" in error
+    assert "535" in error
+    assert "Check [sync.smtp] username and password" in error
+    row = Delivery.get()
+    assert row.delivered_at is None and row.dead_at is None and row.attempts == 1
+    assert delivery_summary().waiting == 1
+    assert inbox.messages == []
+
+    settings.sync.smtp.password = "right password"  # the IT lead fixes the settings
+    clock.advance(settings.sync.backoff_cap_seconds)
+    assert deliverer_factory().run().delivered == 1
+    assert delivery_summary().waiting == 0
+    [(envelope, msg)] = inbox.messages
+    assert envelope.rcpt_tos == ["office@hillside.example"]
+    assert msg["Subject"] == "Amira Khan is inactive and still has items (Hillside Primary)"
+    assert msg["Message-ID"].startswith("<leaver.staff.1.")
+    assert msg["X-Kiosk-Alert-Id"] == Outbox.get().key
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "Class camera 5B" in text and "left the school" in text
+    assert "<h2>Amira Khan is inactive and still has items</h2>" in html
+    assert "04A1B2C3" not in msg.as_string()  # never a badge id
+
+
+def test_starttls_then_login(
+    school: School,
+    settings: Settings,
+    clock: ManualClock,
+    inbox: Inbox,
+    deliverer_factory,
+) -> None:
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(DATA / "smtp-test.crt", DATA / "smtp-test.key")
+    controller = start_smtp(inbox, tls_context=server_tls, require_starttls=True)
+    try:
+        use_email(settings, controller.port, "right password", starttls=True)
+        client_tls = ssl.create_default_context(cafile=str(DATA / "smtp-test.crt"))
+        sender = EmailSender(
+            "office_mail",
+            settings.sync.channels["office_mail"],
+            settings.sync.smtp,
+            5.0,
+            ZoneInfo("Europe/London"),
+            tls_context=client_tls,
+        )
+        school.sign_out("amira", "camera")
+        school.service.set_staff_active(school.staff["amira"].id, False, "long absence")
+        report = deliverer_factory(senders={"office_mail": sender}).run()
+        assert report.delivered == 1, report.errors
+        assert len(inbox.messages) == 1
+    finally:
+        controller.stop()
+
+
+def test_without_starttls_a_server_that_demands_it_is_reported(
+    school: School,
+    settings: Settings,
+    inbox: Inbox,
+    deliverer_factory,
+) -> None:
+    controller = start_smtp(inbox)  # AUTH only after STARTTLS (aiosmtpd's default)
+    try:
+        use_email(settings, controller.port, "right password", starttls=False)
+        school.sign_out("amira", "camera")
+        school.service.set_staff_active(school.staff["amira"].id, False, "left")
+        report = deliverer_factory().run()
+        assert report.delivered == 0
+        assert "Check [sync.smtp] starttls and username" in report.errors[0]
+    finally:
+        controller.stop()
+
+
+def test_mail_server_down_waits(
+    school: School,
+    settings: Settings,
+    deliverer_factory,
+) -> None:
+    use_email(settings, free_port(), "right password")
+    school.sign_out("amira", "camera")
+    school.service.set_staff_active(school.staff["amira"].id, False, "left")
+    report = deliverer_factory().run()
+    assert "cannot reach the mail server" in report.errors[0]
+    assert delivery_summary().waiting == 1
+
+
+class DropsKeptConnections(Inbox):
+    """A mail server that closes a connection as soon as it is used for a second message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions = 0
+
+    async def handle_MAIL(
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        used = getattr(session, "kiosk_used", False)
+        if used:
+            assert server.transport is not None
+            server.transport.close()
+            return "421 closing"
+        session.kiosk_used = True  # type: ignore[attr-defined]
+        self.sessions += 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+
+def test_a_kept_connection_the_server_closed_is_opened_again(
+    school: School,
+    settings: Settings,
+    deliverer_factory,
+) -> None:
+    inbox = DropsKeptConnections()
+    controller = start_smtp(inbox, auth_require_tls=False)
+    try:
+        use_email(settings, controller.port, "right password")
+        settings.sync.workers = 1  # both messages on one kept connection
+        for who, what in (("amira", "camera"), ("ben", "laptops")):
+            school.sign_out(who, what)
+            school.service.set_staff_active(school.staff[who].id, False, "left")
+        report = deliverer_factory().run()
+        assert report.delivered == 2, report.errors
+        assert len(inbox.messages) == 2
+        assert inbox.sessions == 2  # the second message came on a fresh connection
+    finally:
+        controller.stop()
