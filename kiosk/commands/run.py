@@ -1,8 +1,10 @@
 """``kiosk run``: the kiosk screen in production, from ``/etc/kiosk/kiosk.toml``.
 
-The readers and the LEDs/buzzer are opened in one place, ``_open_hardware``,
-so the same app is built with real hardware on the Pi and the keyboard
-elsewhere.
+The readers and the LEDs/buzzer come from the ``[hardware]`` settings through
+``hardware.factory``, in one place (``_open_hardware``). Under systemd
+(``Type=notify``, ``WatchdogSec``) it says READY=1 once the idle screen is
+drawn, and pings the watchdog while the screen's loop and every reader are
+alive: a frozen screen or a hung reader gets the kiosk restarted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: The screen's loop beats once a second; this many seconds without a beat is a frozen screen.
+UI_MAX_SILENCE = 10.0
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="the kiosk screen (production, on the Pi)")
@@ -27,25 +32,28 @@ def add_parser(sub: Any) -> None:
 
 
 def _open_hardware(settings: Settings) -> tuple[list[Reader], Feedback]:
-    """The readers and feedback the settings ask for.
+    """The readers and feedback ``[hardware]`` asks for (each reader its own, for the status line).
 
-    The hardware factory (RC522, USB badge readers, gpiozero LEDs and buzzer) is
-    not part of this build yet: until it is wired in here, the kiosk uses the
-    keyboard as its reader and gives no light or sound, and says so in the log.
+    Raises HardwareError (a KioskError for the CLI) with what to check when a device
+    cannot be opened; systemd then restarts the kiosk.
     """
-    from hardware.base import KeyboardReader, NullFeedback
+    from hardware.factory import open_feedback, open_readers
 
-    log.warning("no hardware factory in this build: using the keyboard reader, no LEDs or buzzer")
-    return [KeyboardReader()], NullFeedback()
+    group = open_readers(settings.hardware)
+    feedback = open_feedback(settings.hardware, handle_sigterm=True)
+    return list(group.readers), feedback
 
 
 def run(args: argparse.Namespace) -> int:
+    from kiosk import sdnotify
     from kiosk.tui.app import build_app
     from kiosk.tui.logs import log_away_from_screen
 
     ctx = open_context(args)
     readers, feedback = _open_hardware(ctx.settings)
     log_away_from_screen(Path(ctx.settings.kiosk.db).with_suffix(".log"))
+    heartbeat = sdnotify.Heartbeat(UI_MAX_SILENCE)
+    watchdog = sdnotify.Watchdog(lambda: heartbeat.alive() and all(r.alive() for r in readers))
     app = build_app(
         ctx.service,
         readers,
@@ -53,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
         clock=ctx.clock,
         exit_when_ready=args.exit_when_ready,
         tune_gc=True,
+        on_ready=lambda: (sdnotify.ready(), watchdog.start()),
+        every_second=heartbeat.beat,
     )
-    app.run(headless=args.exit_when_ready)
+    try:
+        app.run(headless=args.exit_when_ready)
+    finally:
+        sdnotify.stopping()
+        watchdog.stop()
     return 0

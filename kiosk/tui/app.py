@@ -74,6 +74,8 @@ class KioskApp(App[None]):
         exit_when_ready: bool = False,
         console_colours: bool = False,
         tune_gc: bool = False,
+        on_ready: Callable[[], object] | None = None,
+        every_second: Callable[[], object] | None = None,
     ) -> None:
         super().__init__()
         self.service = service
@@ -86,6 +88,8 @@ class KioskApp(App[None]):
         self._exit_when_ready = exit_when_ready
         self._console_colours = console_colours
         self._tune_gc = tune_gc
+        self._on_ready = on_ready
+        self._every_second = every_second
         self.keyboard_reader = next(
             (r for r in self.readers if isinstance(r, KeyboardReader)), None
         )
@@ -117,11 +121,17 @@ class KioskApp(App[None]):
         for reader in self.readers:
             try:
                 reader.start(self._emit)
-            except Exception as exc:  # a reader that cannot start is shown, not fatal
+            except Exception as exc:
+                # Shown as OFFLINE, not fatal: the office can still read the board. Under
+                # systemd the watchdog (every reader alive) then restarts the kiosk to retry.
                 log.exception("reader %s did not start", reader.name)
                 self.reader_state[reader.name] = (False, str(exc))
+                self.feedback.reader_lost()
         self.refresh_status()
         self.set_interval(REFRESH_SECONDS, self.refresh_status)
+        if self._every_second is not None:
+            # Runs on the UI loop: it stops if the loop freezes (the systemd watchdog's cue).
+            self.set_interval(1.0, self._every_second)
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -145,6 +155,8 @@ class KioskApp(App[None]):
             if self._tune_gc:
                 keep_gc_out_of_taps()
             log.info("idle screen ready")
+            if self._on_ready is not None:
+                self._on_ready()
             if self._exit_when_ready:
                 self.exit()
 
@@ -369,6 +381,8 @@ def build_app(
     exit_when_ready: bool = False,
     console_colours: bool | None = None,
     tune_gc: bool = False,
+    on_ready: Callable[[], object] | None = None,
+    every_second: Callable[[], object] | None = None,
 ) -> KioskApp:
     """The one way to make the kiosk app: the CLI (demo and run), the tests and the bench."""
     return KioskApp(
@@ -380,4 +394,6 @@ def build_app(
         exit_when_ready=exit_when_ready,
         console_colours=console_is_16_colours() if console_colours is None else console_colours,
         tune_gc=tune_gc,
+        on_ready=on_ready,
+        every_second=every_second,
     )

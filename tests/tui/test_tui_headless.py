@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -141,7 +142,7 @@ def test_demo_never_overwrites_a_database_that_is_not_a_demo(tmp_path: Path) -> 
 def test_headless_modules_do_not_load_textual() -> None:
     code = (
         "import sys; import kiosk.service, kiosk.board, kiosk.edits, kiosk.demo, kiosk.cli, "
-        "kiosk.tui.when, hardware.base; "
+        "kiosk.tui.when, hardware.base; kiosk.cli.build_parser(); "
         "assert 'textual' not in sys.modules, 'textual was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -160,19 +161,62 @@ def test_kiosk_demo_starts_and_reaches_the_idle_screen(tmp_path: Path) -> None:
     assert is_demo_database(db)
 
 
-def test_kiosk_run_starts_on_the_settings_database(tmp_path: Path) -> None:
+def test_kiosk_run_tells_systemd_it_is_ready_and_pings_the_watchdog(tmp_path: Path) -> None:
+    """``kiosk run`` under a (socket-level) systemd: READY=1 once the idle screen is drawn."""
     db = tmp_path / "kiosk.db"
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\ndb = "{db}"\n\n[hardware]\nreaders = ["keyboard"]\nfeedback = "none"\n'
+    )
+    sock_path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(sock_path))
+        sock.settimeout(30)
+        kiosk = Path(sys.executable).parent / "kiosk"
+        done = subprocess.run(
+            [str(kiosk), "run", "--config", str(config), "--exit-when-ready"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "NOTIFY_SOCKET": str(sock_path),
+                "WATCHDOG_USEC": "2000000",
+            },
+        )
+        assert done.returncode == 0, done.stderr
+        said = []
+        sock.settimeout(0.5)
+        try:
+            while True:
+                said.append(sock.recv(256).decode())
+        except TimeoutError:
+            pass
+    assert said[0] == "READY=1"
+    assert "WATCHDOG=1" in said
+    assert said[-1] == "STOPPING=1" or "STOPPING=1" in said
+    assert db.exists() and not is_demo_database(db)
+
+
+def test_kiosk_run_with_a_reader_that_cannot_start_shows_it_and_logs_why(
+    tmp_path: Path,
+) -> None:
+    """No RC522 here: the screen still comes up (reader OFFLINE) and the log says what to check;
+    the watchdog, which needs every reader alive, then gets systemd to try again."""
+    db = tmp_path / "kiosk.db"
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[kiosk]\ndb = "{db}"\n\n[hardware]\nfeedback = "none"\n')
     kiosk = Path(sys.executable).parent / "kiosk"
     done = subprocess.run(
-        [str(kiosk), "run", "--db", str(db), "--exit-when-ready"],
+        [str(kiosk), "run", "--config", str(config), "--exit-when-ready"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "KIOSK_CONFIG": ""},
+        env={"PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
-    assert "no hardware factory" in done.stderr
-    assert db.exists() and not is_demo_database(db)
+    log = (tmp_path / "kiosk.log").read_text()
+    assert "did not start" in log and "reset line" in log
 
 
 def test_logs_go_to_a_file_not_the_screen(tmp_path: Path) -> None:
