@@ -31,7 +31,6 @@ from textual.scrollbar import ScrollBar
 
 from hardware.base import Feedback, KeyboardReader, Reader
 from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
-from kiosk.board import DeliverySummary, delivery_summary
 from kiosk.clock import Clock
 from kiosk.errors import KioskError
 from kiosk.service import LoanService
@@ -44,6 +43,7 @@ from kiosk.tui.messages import (
 )
 from kiosk.tui.widgets import ConsoleScrollBar
 from kiosk.views import Outcome, TapResult
+from sync.status import DeliverySummary, delivery_summary
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 from textual.message import Message
 
 from hardware.events import ReaderEvent
-from kiosk.board import DeliverySummary
 from kiosk.views import TapResult
+from sync.status import DeliverySummary
 
 
 class ReaderReported(Message):

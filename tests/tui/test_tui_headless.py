@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from tui_helpers import MONDAY_9AM
 
-from kiosk.board import delivery_summary, failed_alerts
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
-from kiosk.db import Event, Item, Loan, Outbox, Staff
+from kiosk.db import Event, Item, Loan, Staff
 from kiosk.demo import DEMO_PIN, is_demo_database, seed_demo
 from kiosk.edits import ItemForm, StaffForm, save_item, save_staff
 from kiosk.errors import KioskError, Refused
@@ -63,28 +62,6 @@ def test_parse_time(cal: SchoolCalendar, text: str, hour: int, minute: int, day:
 def test_parse_time_says_what_to_type(cal: SchoolCalendar, text: str) -> None:
     with pytest.raises(BadTime, match="14:"):
         parse_time(text, cal, MONDAY_9AM)
-
-
-def test_delivery_summary_and_failed_list(school: LoanService) -> None:
-    assert delivery_summary().waiting == 0 and delivery_summary().last_delivered_at is None
-    now = MONDAY_9AM
-    Outbox.create(
-        key="a",
-        kind="lost",
-        audience="slt",
-        payload={"summary": "A is lost"},
-        created_at=now,
-        dead_at=now,
-        last_error="timeout",
-    )
-    Outbox.create(key="b", kind="lost", audience="slt", payload={}, created_at=now)
-    Outbox.create(
-        key="c", kind="lost", audience="slt", payload={}, created_at=now, delivered_at=now
-    )
-    s = delivery_summary()
-    assert (s.waiting, s.failed, s.last_delivered_at) == (1, 1, now)
-    [f] = failed_alerts()
-    assert (f.summary, f.last_error) == ("A is lost", "timeout")
 
 
 def test_save_staff_checks_fields_and_records_an_event(school: LoanService) -> None:
@@ -141,7 +118,7 @@ def test_demo_never_overwrites_a_database_that_is_not_a_demo(tmp_path: Path) -> 
 
 def test_headless_modules_do_not_load_textual() -> None:
     code = (
-        "import sys; import kiosk.service, kiosk.board, kiosk.edits, kiosk.demo, kiosk.cli, "
+        "import sys; import kiosk.service, kiosk.edits, kiosk.demo, kiosk.cli, "
         "kiosk.tui.when, hardware.base; kiosk.cli.build_parser(); "
         "assert 'textual' not in sys.modules, 'textual was imported'"
     )

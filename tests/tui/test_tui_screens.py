@@ -13,7 +13,7 @@ from tui_helpers import make_app, press, screen_text, settle, tap
 from hardware.base import NullFeedback, Reader
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen
 from kiosk.clock import ManualClock
-from kiosk.db import Event, Item, Loan, Outbox, Staff
+from kiosk.db import Delivery, Event, Item, Loan, Outbox, Staff
 from kiosk.errors import Refused
 from kiosk.service import LoanService
 from kiosk.tui.app import KioskApp
@@ -247,17 +247,26 @@ async def test_admin_adds_an_item(app: KioskApp) -> None:
     assert Item.get(Item.asset_tag == "CAM-3A").home_class == "3A"
 
 
-async def test_failed_alerts_are_listed_and_counted_on_the_status_line(
+async def test_failed_alerts_are_counted_listed_and_sent_again(
     app: KioskApp,
     clock: ManualClock,
 ) -> None:
     now = clock.now()
-    Outbox.create(
+    dead = Outbox.create(
         key="x1",
         kind="lost",
         audience="slt",
         payload={"summary": "Camera 2A is lost"},
         created_at=now,
+        dead_at=now,
+        attempts=8,
+        last_error="HTTP 500 from Teams",
+    )
+    Delivery.create(
+        outbox=dead,
+        channel="teams",
+        created_at=now,
+        next_attempt_at=now,
         dead_at=now,
         attempts=8,
         last_error="HTTP 500 from Teams",
@@ -270,12 +279,19 @@ async def test_failed_alerts_are_listed_and_counted_on_the_status_line(
         created_at=now,
         next_attempt_at=now,
     )
-    Outbox.create(
+    sent = Outbox.create(
         key="x3",
         kind="overdue",
         audience="office",
         payload={"summary": "s"},
         created_at=now,
+        delivered_at=now - timedelta(minutes=5),
+    )
+    Delivery.create(
+        outbox=sent,
+        channel="email",
+        created_at=now,
+        next_attempt_at=now,
         delivered_at=now - timedelta(minutes=5),
     )
     async with app.run_test(size=(100, 30)) as pilot:
@@ -284,8 +300,14 @@ async def test_failed_alerts_are_listed_and_counted_on_the_status_line(
         await open_admin(pilot, app)
         await press(pilot, "#alerts")
         text = screen_text(app)
-        assert "1 alerts could not be delivered." in text
-        assert "Camera 2A is lost | slt | 09:00 | HTTP 500 from Teams" in text
+        assert "1 alert could not be delivered." in text
+        assert "Camera 2A is lost | 09:00 | HTTP 500 from Teams" in text
+        await press(pilot, "#retry")
+        text = screen_text(app)
+        assert "Queued to send again" in text and "No alert has failed." in text
+        assert "2 waiting" in text
+    assert Outbox.get(Outbox.key == "x1").dead_at is None
+    assert Delivery.get(Delivery.outbox == dead).dead_at is None
 
 
 class ThreadReader(Reader):

@@ -17,11 +17,11 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from kiosk.board import FailedAlert, failed_alerts
 from kiosk.edits import ItemForm, StaffForm, format_contents, save_item, save_staff
 from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.screens.flow import focus_tag_entry
 from kiosk.views import ActionResult, ItemView, LoanView, StaffView
+from sync.status import FailedAlert, failed_alerts, retry_all_dead, retry_dead
 
 
 class PinScreen(KioskScreen):
@@ -310,33 +310,71 @@ class StockTakeScreen(SubScreen):
 
 
 class FailedAlertsScreen(SubScreen):
-    """Alerts the sync process gave up on, newest first (read-only here)."""
+    """Alerts the sync process gave up on, newest first; send one or all again."""
 
     wants_tag_entry = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alerts: list[FailedAlert] = []
 
     def compose(self) -> ComposeResult:
         yield self.title_bar("Admin: failed alerts")
         yield Static("", id="summary", classes="heading")
         yield DataTable(cursor_type="row", id="failed")
         with Horizontal(classes="buttons"):
+            yield Button("Try this one again", id="retry")
+            yield Button("Try all again", id="retry-all")
             yield Button("Back", id="back")
+        yield Static("", id="result", classes="prompt")
         yield self.status_line()
 
     def on_mount(self) -> None:
-        self.query_one("#failed", DataTable).add_columns("Alert", "For", "Gave up", "Why")
+        self.query_one("#failed", DataTable).add_columns("Alert", "Raised", "Why it failed")
+        self.say("result", "")
+        self.load()
+
+    def load(self) -> None:
         self.kapp.call_service(failed_alerts, self._loaded)
 
     def _loaded(self, alerts: list[FailedAlert]) -> None:
+        self.alerts = alerts
         table = self.query_one("#failed", DataTable)
+        table.clear()
         for a in alerts:
-            table.add_row(a.summary, a.audience, self.kapp.local_time(a.dead_at), a.last_error[:60])
+            table.add_row(a.summary, self.kapp.local_time(a.created_at), a.error[:60])
         self.say(
             "summary",
-            f"{len(alerts)} alerts could not be delivered. Check the alert "
-            "settings and the network."
+            f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} could not be delivered. "
+            "Check the alert settings and the network, then try again."
             if alerts
             else "No alert has failed.",
         )
+        for b in self.query("#retry, #retry-all").results(Button):
+            b.disabled = not alerts
+
+    @on(Button.Pressed, "#retry")
+    def _retry(self) -> None:
+        table = self.query_one("#failed", DataTable)
+        if not self.alerts or table.cursor_row >= len(self.alerts):
+            return
+        alert_id, clock = self.alerts[table.cursor_row].outbox_id, self.kapp.clock
+        self.kapp.call_service(lambda: retry_dead(alert_id, clock), self._retried)
+
+    @on(Button.Pressed, "#retry-all")
+    def _retry_all(self) -> None:
+        clock = self.kapp.clock
+        self.kapp.call_service(lambda: retry_all_dead(clock), self._retried)
+
+    def _retried(self, count: int) -> None:
+        self.say(
+            "result",
+            "Queued to send again: the sync process sends them on its next pass."
+            if count
+            else "Nothing to send again.",
+        )
+        self.load()
+        self.kapp.refresh_status()
 
 
 # --- staff and items -----------------------------------------------------------------
