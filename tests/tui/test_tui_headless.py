@@ -13,10 +13,9 @@ from tui_helpers import MONDAY_9AM
 
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
-from kiosk.db import Event, Item, Loan, Staff
+from kiosk.db import Item, Loan, Staff
 from kiosk.demo import DEMO_PIN, is_demo_database, seed_demo
-from kiosk.edits import ItemForm, StaffForm, save_item, save_staff
-from kiosk.errors import KioskError, Refused
+from kiosk.errors import KioskError
 from kiosk.service import LoanService
 from kiosk.settings import Settings
 from kiosk.tui.when import BadTime, parse_time, presets
@@ -64,35 +63,6 @@ def test_parse_time_says_what_to_type(cal: SchoolCalendar, text: str) -> None:
         parse_time(text, cal, MONDAY_9AM)
 
 
-def test_save_staff_checks_fields_and_records_an_event(school: LoanService) -> None:
-    with pytest.raises(Refused, match="Staff ID S014 already belongs to Amira Khan"):
-        save_staff(school, StaffForm("S014", "Someone Else"))
-    with pytest.raises(Refused, match="Role: must be one of"):
-        save_staff(school, StaffForm("S200", "A Person", role="boss"))
-    with pytest.raises(Refused, match="Classes: '5-B'"):
-        save_staff(school, StaffForm("S200", "A Person", classes="5-B"))
-    view = save_staff(school, StaffForm("S200", "  A   Person ", classes="5b, 5a"))
-    assert (view.name, view.classes) == ("A Person", ("5B", "5A"))
-    assert Event.select().where(Event.action == "staff_added").count() == 1
-    khan = Staff.get(Staff.staff_id == "S014")
-    save_staff(school, StaffForm("S014", "Amira Khan", "Ms Khan", "office", "5B"), khan.get_id())
-    assert Staff.get(Staff.staff_id == "S014").role == "office"
-
-
-def test_save_item_checks_kind_phone_and_contents(school: LoanService) -> None:
-    with pytest.raises(Refused, match="Kind: must be one of"):
-        save_item(school, ItemForm("X1", "Thing", kind="spaceship"))
-    with pytest.raises(Refused, match="Phone number"):
-        save_item(school, ItemForm("X1", "Phone", kind="trip_phone", phone_number="call me"))
-    view = save_item(
-        school,
-        ItemForm(
-            "X1", "Visualiser trolley", kind="trolley_key", contents="visualisers=6, cables = 6"
-        ),
-    )
-    assert [(c.name, c.count) for c in view.contents] == [("visualisers", 6), ("cables", 6)]
-
-
 def test_demo_school_is_realistic(school: LoanService) -> None:
     assert Staff.select().count() == 25
     assert Staff.select().where(Staff.role == "admin").count() == 1
@@ -118,7 +88,7 @@ def test_demo_never_overwrites_a_database_that_is_not_a_demo(tmp_path: Path) -> 
 
 def test_headless_modules_do_not_load_textual() -> None:
     code = (
-        "import sys; import kiosk.service, kiosk.edits, kiosk.demo, kiosk.cli, "
+        "import sys; import kiosk.service, kiosk.importer, kiosk.demo, kiosk.cli, "
         "kiosk.tui.when, hardware.base; kiosk.cli.build_parser(); "
         "assert 'textual' not in sys.modules, 'textual was imported'"
     )

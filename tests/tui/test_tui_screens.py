@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input
@@ -211,7 +212,7 @@ async def test_admin_adds_and_edits_staff(app: KioskApp) -> None:
         await press(pilot, "#add")
         await pilot.press(*"S100")
         await press(pilot, "#save")
-        assert "Name: enter the person's full name." in screen_text(app)
+        assert "Name is empty." in screen_text(app)
         app.screen.query_one("#f-name", Input).value = "Zara Ahmed"
         app.screen.query_one("#f-classes", Input).value = "3a"
         await press(pilot, "#save")
@@ -240,11 +241,31 @@ async def test_admin_adds_an_item(app: KioskApp) -> None:
         ):
             app.screen.query_one(f"#f-{key}", Input).value = value
         await press(pilot, "#save")
-        assert "Contents: write each line as name=count" in screen_text(app)
+        assert "Contents 'x' should look like iPads:30" in screen_text(app)
         app.screen.query_one("#f-contents", Input).value = ""
         await press(pilot, "#save")
         assert "Class camera 3A | CAM-3A | Class camera | available | NO" in screen_text(app)
     assert Item.get(Item.asset_tag == "CAM-3A").home_class == "3A"
+
+
+async def test_admin_imports_staff_from_a_csv_file(app: KioskApp, tmp_path: Path) -> None:
+    good = tmp_path / "staff.csv"
+    good.write_text("staff_id,name,known_as,role,classes\nS300,Noor Ali,Ms Ali,staff,2B\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("staff_id,name,role\nS301,,staff\nS302,Ann Lee,teacher\n")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#import")
+        app.screen.query_one("#path", Input).value = str(bad)
+        await press(pilot, "#import-staff")
+        text = screen_text(app)
+        assert "nothing was imported. Fix these lines:" in text
+        assert "line 2: name is empty" in text and "line 3: role 'teacher'" in text
+        app.screen.query_one("#path", Input).value = str(good)
+        await press(pilot, "#import-staff")
+        assert "Imported." in screen_text(app) and "1 added" in screen_text(app)
+    assert Staff.get(Staff.staff_id == "S300").classes == "2B"
+    assert not Staff.select().where(Staff.staff_id.in_(["S301", "S302"])).exists()
 
 
 async def test_failed_alerts_are_counted_listed_and_sent_again(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -17,7 +18,8 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from kiosk.edits import ItemForm, StaffForm, format_contents, save_item, save_staff
+from kiosk.importer import ImportReport, import_items, import_staff, save_item, save_staff
+from kiosk.records import format_contents
 from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.screens.flow import focus_tag_entry
 from kiosk.views import ActionResult, ItemView, LoanView, StaffView
@@ -90,6 +92,7 @@ class AdminScreen(KioskScreen):
             yield Button("Staff", id="staff")
             yield Button("Items", id="items")
             yield Button("Failed alerts", id="alerts")
+            yield Button("Import from a CSV file", id="import")
             yield Button("Done", id="done", variant="primary")
         yield Static("", classes="filler")
         yield self.status_line()
@@ -116,6 +119,10 @@ class AdminScreen(KioskScreen):
     @on(Button.Pressed, "#alerts")
     def _alerts(self) -> None:
         self.kapp.push_screen(FailedAlertsScreen())
+
+    @on(Button.Pressed, "#import")
+    def _import(self) -> None:
+        self.kapp.push_screen(ImportScreen())
 
     @on(Button.Pressed, "#done")
     def _done(self) -> None:
@@ -377,8 +384,57 @@ class FailedAlertsScreen(SubScreen):
         self.kapp.refresh_status()
 
 
+class ImportScreen(SubScreen):
+    """Import the staff or item list from a CSV file (e.g. on a USB stick): all or nothing.
+
+    The same checks as ``kiosk import`` (``kiosk.importer``); every bad line is listed.
+    """
+
+    wants_tag_entry = False
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar("Admin: import from a CSV file")
+        yield Static(
+            "Type the file's path, then choose what it holds. Nothing is saved unless "
+            "every line is right.",
+            classes="heading",
+        )
+        with Horizontal(classes="fields"):
+            yield Label("File:", classes="field-label")
+            yield Input(placeholder="e.g. /media/usb/staff.csv", id="path")
+        with Horizontal(classes="buttons"):
+            yield Button("Import staff", id="import-staff", variant="primary")
+            yield Button("Import items", id="import-items", variant="primary")
+            yield Button("Back", id="back")
+        with VerticalScroll(id="report"):
+            yield Static("", id="result")
+        yield self.status_line()
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    @on(Button.Pressed, "#import-staff, #import-items")
+    def _import(self, event: Button.Pressed) -> None:
+        raw = self.query_one("#path", Input).value.strip()
+        if not raw:
+            self.query_one("#result", Static).update("Type the path of the CSV file first.")
+            return
+        path, service = Path(raw).expanduser(), self.kapp.service
+        importer = import_staff if event.button.id == "import-staff" else import_items
+        self.query_one("#result", Static).update("Reading the file...")
+        self.kapp.call_service(lambda: importer(path, service), self._imported, self._failed)
+
+    def _imported(self, report: ImportReport) -> None:
+        self.query_one("#result", Static).update(f"Imported. {report.summary()}")
+        self.kapp.refresh_status()
+
+    def _failed(self, error: Exception) -> None:
+        self.query_one("#result", Static).update(str(error))
+
+
 # --- staff and items -----------------------------------------------------------------
 
+# Column names as in the CSV files (kiosk.records), so the form and an import check alike.
 _STAFF_FIELDS = [
     ("staff_id", "Staff ID"),
     ("name", "Full name"),
@@ -393,8 +449,9 @@ _ITEM_FIELDS = [
     ("kind", "Kind"),
     ("home_class", "Home class"),
     ("phone_number", "Phone number"),
-    ("contents", "Contents (iPads=30, ...)"),
+    ("contents", "Contents (iPads:30; ...)"),
     ("status", "Status (available, damaged, lost, retired)"),
+    ("notes", "Notes"),
 ]
 
 
@@ -528,8 +585,9 @@ class FormScreen(SubScreen):
                 "kind": r.kind,
                 "home_class": r.home_class,
                 "phone_number": r.phone_number,
-                "contents": format_contents(r),
+                "contents": format_contents({"name": c.name, "count": c.count} for c in r.contents),
                 "status": r.status,
+                "notes": r.notes,
             }
         return (
             {"role": "staff"} if self.what == "staff" else {"kind": "other", "status": "available"}
@@ -545,7 +603,10 @@ class FormScreen(SubScreen):
             for key, label in fields:
                 with Horizontal(classes="fields"):
                     yield Label(f"{label}:", classes="field-label form-label")
-                    yield Input(values.get(key, ""), id=f"f-{key}")
+                    # The reference is how a record is found (as in a CSV import): fixed
+                    # once the record exists.
+                    locked = self.record is not None and key in ("staff_id", "asset_tag")
+                    yield Input(values.get(key, ""), id=f"f-{key}", disabled=locked)
         if self.what == "items":
             kinds = ", ".join(self.kapp.settings.kinds)
             yield Static(f"Kinds: {kinds}", classes="hint")
@@ -566,14 +627,12 @@ class FormScreen(SubScreen):
     @on(Button.Pressed, "#save")
     @on(Input.Submitted)
     def _save(self) -> None:
-        data, service = self._form(), self.kapp.service
-        pk = self.record.id if self.record else None
-        if self.what == "staff":
-            call: Callable[[], Any] = lambda: save_staff(service, StaffForm(**data), pk)  # noqa: E731
-        else:
-            call = lambda: save_item(service, ItemForm(**data), pk)  # noqa: E731
-        self.kapp.call_service(call, self._saved, lambda e: self.say("result", str(e)))
+        row, service = self._form(), self.kapp.service
+        save = save_staff if self.what == "staff" else save_item
+        self.kapp.call_service(
+            lambda: save(service, row), self._saved, lambda e: self.say("result", str(e))
+        )
 
-    def _saved(self, view: StaffView | ItemView) -> None:
-        self.notify(f"Saved {view.name}.")
+    def _saved(self, message: str) -> None:
+        self.notify(message)
         self.dismiss()
