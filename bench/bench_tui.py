@@ -10,8 +10,8 @@ Figures (goals from the kiosk screen issue):
 The tap figure is for a kiosk that has been running: the first tap of each kind
 after start builds its screen (later ones refill it) and is reported apart.
 
-The database is built once with raw SQL (recursive CTEs) into ``bench/data/`` and
-reused; delete the file to rebuild it.
+The database is the shared 1,000,000-loan school of ``bench/fixtures.py`` (built
+once, cached in ``bench/data/``), copied fresh for each run with 100 items out.
 """
 
 from __future__ import annotations
@@ -26,75 +26,37 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import fixtures
+
 log = logging.getLogger("bench.tui")
 
-DATA = Path(__file__).parent / "data"
-DB = DATA / "tui-1m-loans-v2.db"
-LOANS, STAFF, ITEMS, OPEN = 1_000_000, 2_000, 500, 100
-
-#: Items with these pks are free to borrow in the tap benchmark (the others have open loans).
-FREE_ITEMS = range(OPEN + 1, ITEMS + 1)
-
-
-def _at(minutes: str) -> str:
-    """SQL for 2020-01-01 plus ``minutes``, in the kiosk's stored timestamp format."""
-    return f"strftime('%Y-%m-%d %H:%M:%S.000000', '2020-01-01', '+' || ({minutes}) || ' minutes')"
+DB = Path(__file__).parent / "data" / "tui-1m-loans.db"
+#: Items with an open loan (the newest loan of each of the first OPEN items): the idle board.
+OPEN = 100
+#: Items the tap benchmark borrows and returns (the fixture has no home classes).
+FREE_ITEMS = range(OPEN + 1, fixtures.ITEMS + 1)
 
 
 def build_database(path: Path = DB) -> Path:
-    """The 1M-loan school (cached). Schema from the kiosk's own migrations; rows by raw SQL."""
-    if path.exists():
-        return path
-    from kiosk.db import open_database
-
-    started = time.perf_counter()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".building")
-    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-        p.unlink(missing_ok=True)
-    open_database(tmp).close()
-    con = sqlite3.connect(tmp)
-    con.executescript(f"""
-        PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-        BEGIN;
-        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {STAFF})
-        INSERT INTO staff (id, staff_id, name, known_as, role, classes, email, badge_uid,
-                           active, inactive_reason, pin_hash)
-        SELECT i, 'S' || i, 'Staff Member ' || i, '', 'staff', '', '',
-               printf('B%07X', i), 1, '', '' FROM n;
-        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ITEMS})
-        INSERT INTO item (id, asset_tag, name, kind, tag_uid, home_class, contents,
-                          phone_number, status, notes)
-        SELECT i, 'A' || i, 'Item ' || i,
-               CASE i % 3 WHEN 0 THEN 'trolley_key' WHEN 1 THEN 'other' ELSE 'trip_phone' END,
-               printf('1%07X', i), '',
-               CASE i % 3 WHEN 0 THEN '[{{"count": 30, "name": "iPads"}}]' ELSE '[]' END,
-               CASE i % 3 WHEN 2 THEN '07700 ' || (900000 + i) ELSE '' END,
-               'available', '' FROM n;
-        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {LOANS})
-        INSERT INTO loan (item_id, borrower_id, out_at, out_clock_synced, due_at, trip, off_site,
-                          closed_at, closed_by_id, outcome, checklist, condition_note, anonymised)
-        SELECT (i % {ITEMS}) + 1, (i * 7 % {STAFF}) + 1,
-               {_at("i * 2")}, 1, {_at("i * 2 + 300")}, '', 0, {_at("i * 2 + 90")},
-               (i * 7 % {STAFF}) + 1, 'returned', '{{"damage": ""}}', '', 0
-        FROM n;
-        -- The newest loan of each of the first {OPEN} items is still out.
-        UPDATE loan SET closed_at = NULL, closed_by_id = NULL, outcome = NULL, checklist = NULL
-        WHERE id IN (SELECT MAX(id) FROM loan WHERE item_id <= {OPEN} GROUP BY item_id);
-        COMMIT;
-    """)
-    con.execute("ANALYZE")
-    con.execute("PRAGMA journal_mode = WAL")
+    """A fresh copy of the shared 1M-loan school (bench/fixtures.py), with 100 items out."""
+    for suffix in ("", "-wal", "-shm"):  # a stale WAL beside a fresh copy would corrupt it
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    fixtures.big_database(path)
+    con = sqlite3.connect(path)
+    with con:
+        con.execute(
+            "UPDATE loan SET closed_at = NULL, closed_by_id = NULL, outcome = NULL, "
+            "checklist = NULL WHERE id IN "
+            f"(SELECT MAX(id) FROM loan WHERE item_id <= {OPEN} GROUP BY item_id)"
+        )
     con.close()
-    tmp.rename(path)
-    log.info("built %s in %.1f s", path, time.perf_counter() - started)
     return path
 
 
-async def _taps(db: Path, rounds: int, warmup: int = 3) -> tuple[list[float], list[float]]:
+async def _taps(db: Path, rounds: int, warmup: int = 4) -> tuple[list[float], list[float]]:
     """Badge + item (sign-out), then the item alone (return): each tap timed to the screen.
 
-    Items are trolley keys, other items and trip phones in turn (a trip phone's
+    Items are trolley keys, cameras, trip phones and other items in turn (a trip phone's
     sign-out shows the return-time screen). The first ``warmup`` rounds (one of
     each kind) build the screens that later
     taps fill in again; they are returned separately: (warm-up times, timed times).
@@ -163,11 +125,11 @@ async def _taps(db: Path, rounds: int, warmup: int = 3) -> tuple[list[float], li
         for r in range(warmup + rounds):
             if r == warmup:
                 first, times = times, []
-            staff, item = (r * 13) % STAFF + 1, items[r % len(items)]
-            await tap(f"B{staff:07X}")
-            await tap(f"1{item:07X}")
+            staff, item = (r * 13) % fixtures.STAFF + 1, items[r % len(items)]
+            await tap(f"BA{staff:06X}")
+            await tap(f"17{item:06X}")
             clock.advance(30)  # end the session; the next tap of the item is a return
-            await tap(f"1{item:07X}")
+            await tap(f"17{item:06X}")
     return first, times
 
 
@@ -176,7 +138,7 @@ def tap_benchmark(rounds: int = 100) -> dict[str, float]:
     import asyncio
     import resource
 
-    first, times = asyncio.run(_taps(build_database(), rounds))
+    first, times = asyncio.run(_taps(DB, rounds))
     ms = sorted(t * 1000 for t in times)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -190,12 +152,18 @@ def tap_benchmark(rounds: int = 100) -> dict[str, float]:
 
 
 def start_to_idle(runs: int = 3) -> float:
+    """``kiosk run`` from process start to the idle screen drawn (it then exits)."""
+    config = DB.with_suffix(".toml")
+    # No reader or LEDs here: the keyboard reader, no feedback; the rest is production.
+    config.write_text(
+        f'[kiosk]\ndb = "{DB}"\n\n[hardware]\nreaders = ["keyboard"]\nfeedback = "none"\n'
+    )
     kiosk = Path(sys.executable).parent / "kiosk"
     walls = []
     for _ in range(runs):
         started = time.perf_counter()
         subprocess.run(
-            [str(kiosk), "run", "--db", str(DB), "--exit-when-ready"],
+            [str(kiosk), "run", "--config", str(config), "--exit-when-ready"],
             check=True,
             capture_output=True,
             timeout=60,
