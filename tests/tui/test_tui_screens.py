@@ -374,9 +374,14 @@ async def test_a_tag_seen_on_a_reader_thread_reaches_the_screen(school: LoanServ
         reader.from_thread(ReaderLost("rc522", "no answer on SPI", time.monotonic()))
         await settle(pilot)
         assert "Reader rc522: OFFLINE" in screen_text(app)
+        await press(pilot, "#ok")  # back to the idle screen, where people look
+        text = screen_text(app)
+        assert "The rc522 is not working, so taps on it are not seen." in text
+        assert "no answer on SPI" in text
         reader.from_thread(ReaderBack("rc522", time.monotonic()))
         await settle(pilot)
-        assert "Reader rc522: ok" in screen_text(app)
+        text = screen_text(app)
+        assert "Reader rc522: ok" in text and "not working" not in text
     assert feedback.calls[:4] == ["accepted", "accepted", "reader_lost", "reader_back"]
     assert Event.select().where(Event.reader == "rc522", Event.action == "sign_out").count() == 1
 

@@ -21,6 +21,7 @@ class IdleScreen(KioskScreen):
             id="subprompt",
             classes="hint",
         )
+        yield Static("", id="reader-warning", classes="error")
         yield from self.tag_entry()
         yield Static("", id="count", classes="heading")
         yield LoanTable(id="board")
@@ -38,6 +39,19 @@ class IdleScreen(KioskScreen):
         tag = self.query("#tag")
         if tag:
             tag.first().focus()
+
+    def draw_status(self) -> None:
+        super().draw_status()
+        # A reader that has stopped is said in words where people look, not only on the
+        # status line: taps on it are not being seen.
+        down = [(name, why) for name, (ok, why) in self.kapp.reader_state.items() if not ok]
+        warning = ""
+        if down:
+            name, why = down[0]
+            warning = f"The {name} is not working, so taps on it are not seen. Tell the office."
+            if why:
+                warning += f" ({why})"
+        self.say("reader-warning", warning)
 
     def draw_title(self) -> None:
         now = self.kapp.clock.now()
