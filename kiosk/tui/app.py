@@ -101,7 +101,7 @@ class KioskApp(App[None]):
         self._stop = threading.Event()
         #: Counts tap results given to a screen (tests and the benchmark wait on it).
         self.taps_shown = 0
-        #: Counts screens drawn for the first time, and when the last one was (perf_counter).
+        #: Counts result screens drawn (new or filled in again), and when the last one was.
         self.screens_drawn = 0
         self.last_drawn_at = 0.0
         self.ready = False
