@@ -40,7 +40,7 @@ EXPOSURE_GOALS = {
 
 #: Subcommands the units run that other branches add (the TUI's `run`, sync's `sync`).
 #: Until they are merged their ExecStart cannot be checked; empty this set once they are.
-PENDING_SUBCOMMANDS = {"run", "sync"}
+PENDING_SUBCOMMANDS: set[str] = set()
 
 INSTALLED_VENV = "/opt/kiosk/venv"
 
