@@ -7,7 +7,9 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test check lint typecheck bench clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "Cannot create a virtual environment. On Debian or Raspberry Pi OS: sudo apt install python3-venv"; \
+	  exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# The RC522 tests run the mfrc522 driver's own code against an emulated chip. Its

@@ -19,8 +19,7 @@ from typing import Any
 HERE = Path(__file__).parent
 RESULTS = HERE / "results.json"
 
-_OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt,
-        ">": operator.gt}
+_OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt}
 
 
 def meets(value: float, goal: str) -> str:
@@ -32,8 +31,7 @@ def meets(value: float, goal: str) -> str:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)])
-                   if m.name.startswith("bench_"))
+    names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
     if argv:
         names = [n for n in names if n.removeprefix("bench_") in argv]
     results: dict[str, Any] = {}
@@ -45,8 +43,10 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"\n{name} ({time.perf_counter() - started:.0f} s)\n")
         for key, fig in figures.items():
             verdict = meets(float(fig["value"]), str(fig["goal"]))
-            sys.stdout.write(f"  {key:<44} {fig['value']:>10} {fig['unit']:<8} "
-                             f"goal {fig['goal']:<10} {verdict}\n")
+            sys.stdout.write(
+                f"  {key:<44} {fig['value']:>10} {fig['unit']:<8} "
+                f"goal {fig['goal']:<10} {verdict}\n"
+            )
         sys.stdout.flush()
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     sys.stdout.write(f"\nwrote {RESULTS}\n")

@@ -80,8 +80,12 @@ def status_wall(path: Path) -> float:
     runs = []
     for _ in range(5):
         t0 = time.perf_counter()
-        subprocess.run([KIOSK, "status", "--db", str(path)], check=True, capture_output=True,
-                       env=_env(path.parent))
+        subprocess.run(
+            [KIOSK, "status", "--db", str(path)],
+            check=True,
+            capture_output=True,
+            env=_env(path.parent),
+        )
         runs.append((time.perf_counter() - t0) * 1000)
     return statistics.median(runs)
 
@@ -89,21 +93,36 @@ def status_wall(path: Path) -> float:
 def import_wall(folder: Path) -> float:
     staff = folder / "staff.csv"
     items = folder / "items.csv"
-    staff.write_text("staff_id,name,known_as,role,classes,email,badge_uid,active\n" + "".join(
-        f"T{i:05d},Teacher {i},Mx {i},staff,{i % 6 + 1}A,t{i}@school.example,C{i:07X},yes\n"
-        for i in range(2000)), encoding="utf-8")
-    items.write_text("asset_tag,name,kind,tag_uid,home_class,contents,phone_number\n" + "".join(
-        f"I{i:05d},Thing {i},{['trolley_key', 'camera', 'trip_phone', 'other'][i % 4]},"
-        f"D{i:07X},{'5B' if i % 4 == 1 else ''},{'iPads:30' if i % 4 == 0 else ''},"
-        f"{'07700 900123' if i % 4 == 2 else ''}\n"
-        for i in range(1000)), encoding="utf-8")
+    staff.write_text(
+        "staff_id,name,known_as,role,classes,email,badge_uid,active\n"
+        + "".join(
+            f"T{i:05d},Teacher {i},Mx {i},staff,{i % 6 + 1}A,t{i}@school.example,C{i:07X},yes\n"
+            for i in range(2000)
+        ),
+        encoding="utf-8",
+    )
+    items.write_text(
+        "asset_tag,name,kind,tag_uid,home_class,contents,phone_number\n"
+        + "".join(
+            f"I{i:05d},Thing {i},{['trolley_key', 'camera', 'trip_phone', 'other'][i % 4]},"
+            f"D{i:07X},{'5B' if i % 4 == 1 else ''},{'iPads:30' if i % 4 == 0 else ''},"
+            f"{'07700 900123' if i % 4 == 2 else ''}\n"
+            for i in range(1000)
+        ),
+        encoding="utf-8",
+    )
     db = folder / "import.db"
-    subprocess.run([KIOSK, "status", "--db", str(db)], check=True, capture_output=True,
-                   env=_env(folder))  # create the schema outside the timing
+    subprocess.run(
+        [KIOSK, "status", "--db", str(db)], check=True, capture_output=True, env=_env(folder)
+    )  # create the schema outside the timing
     t0 = time.perf_counter()
     for what, path in (("staff", staff), ("items", items)):
-        subprocess.run([KIOSK, "import", what, str(path), "--db", str(db)], check=True,
-                       capture_output=True, env=_env(folder))
+        subprocess.run(
+            [KIOSK, "import", what, str(path), "--db", str(db)],
+            check=True,
+            capture_output=True,
+            env=_env(folder),
+        )
     return (time.perf_counter() - t0) * 1000
 
 
@@ -119,18 +138,32 @@ def run() -> dict[str, dict[str, Any]]:
         import_ms = import_wall(folder)
     big_p99, empty_p99 = percentile(big_taps, 99), percentile(empty_taps, 99)
     return {
-        "core.commit_floor_p50": {"value": round(percentile(floor, 50), 3), "unit": "ms",
-                                  "goal": "context"},
-        "core.commit_floor_p99": {"value": round(percentile(floor, 99), 3), "unit": "ms",
-                                  "goal": "context"},
-        "core.tap_p50_1m_loans": {"value": round(percentile(big_taps, 50), 3), "unit": "ms",
-                                  "goal": "context"},
+        "core.commit_floor_p50": {
+            "value": round(percentile(floor, 50), 3),
+            "unit": "ms",
+            "goal": "context",
+        },
+        "core.commit_floor_p99": {
+            "value": round(percentile(floor, 99), 3),
+            "unit": "ms",
+            "goal": "context",
+        },
+        "core.tap_p50_1m_loans": {
+            "value": round(percentile(big_taps, 50), 3),
+            "unit": "ms",
+            "goal": "context",
+        },
         "core.tap_p99_1m_loans": {"value": round(big_p99, 3), "unit": "ms", "goal": "<= 3"},
         "core.tap_p99_empty": {"value": round(empty_p99, 3), "unit": "ms", "goal": "context"},
-        "core.tap_p99_ratio_1m_vs_empty": {"value": round(big_p99 / empty_p99, 2), "unit": "x",
-                                           "goal": "<= 2"},
-        "core.status_wall_1m_loans": {"value": round(status_ms, 1), "unit": "ms",
-                                      "goal": "<= 300"},
-        "core.import_2000_staff_1000_items": {"value": round(import_ms, 1), "unit": "ms",
-                                              "goal": "<= 2000"},
+        "core.tap_p99_ratio_1m_vs_empty": {
+            "value": round(big_p99 / empty_p99, 2),
+            "unit": "x",
+            "goal": "<= 2",
+        },
+        "core.status_wall_1m_loans": {"value": round(status_ms, 1), "unit": "ms", "goal": "<= 300"},
+        "core.import_2000_staff_1000_items": {
+            "value": round(import_ms, 1),
+            "unit": "ms",
+            "goal": "<= 2000",
+        },
     }

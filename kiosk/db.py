@@ -129,9 +129,7 @@ class Loan(BaseModel):
     trip = pw.CharField(default="")  # trip phones: where to
     off_site = pw.BooleanField(default=False)
     closed_at = UTCDateTimeField(null=True)
-    closed_by = pw.ForeignKeyField(
-        Staff, null=True, on_delete="RESTRICT", backref="loans_closed"
-    )
+    closed_by = pw.ForeignKeyField(Staff, null=True, on_delete="RESTRICT", backref="loans_closed")
     outcome = pw.CharField(null=True)  # returned | handed_over | lost | undone
     checklist = JSONField(null=True)  # the return checklist answers
     condition_note = pw.TextField(default="")
@@ -229,7 +227,14 @@ class UnknownTag(BaseModel):
 
 
 MODELS: list[type[BaseModel]] = [
-    Staff, Item, Loan, Event, Outbox, PersonalCall, UnknownTag, Delivery,
+    Staff,
+    Item,
+    Loan,
+    Event,
+    Outbox,
+    PersonalCall,
+    UnknownTag,
+    Delivery,
 ]
 
 
@@ -320,8 +325,7 @@ def explain_sqlite_error(exc: BaseException, path: str | Path) -> str:
         return f"The disk holding {path} is full. Free some space (old backups?) and try again."
     if "readonly" in text or "read-only" in text or "attempt to write" in text:
         return (
-            f"The database {path} cannot be written (read-only). "
-            "Check its owner and permissions."
+            f"The database {path} cannot be written (read-only). Check its owner and permissions."
         )
     if "unable to open" in text:
         return f"The database {path} cannot be opened. Check the folder exists and is writable."

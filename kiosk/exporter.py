@@ -24,8 +24,21 @@ from kiosk.service import LoanService
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 LOAN_COLUMNS = [
-    "loan", "item", "asset_tag", "kind", "borrower", "staff_id", "out_at", "due_at",
-    "closed_at", "outcome", "closed_by", "trip", "off_site", "checklist", "condition_note",
+    "loan",
+    "item",
+    "asset_tag",
+    "kind",
+    "borrower",
+    "staff_id",
+    "out_at",
+    "due_at",
+    "closed_at",
+    "outcome",
+    "closed_by",
+    "trip",
+    "off_site",
+    "checklist",
+    "condition_note",
 ]
 
 
@@ -60,17 +73,28 @@ def _write_loans(fh: IO[str], service: LoanService, since: datetime | None) -> i
     for loan in query.iterator():
         borrower = loan.borrower if loan.borrower_id else None
         closed_by = loan.closed_by if loan.closed_by_id else None
-        writer.writerow([safe_cell(v) for v in (
-            loan.id, loan.item.name, loan.item.asset_tag, loan.item.kind,
-            borrower.name if borrower else "(anonymised)" if loan.anonymised else "",
-            borrower.staff_id if borrower else "",
-            _local(service, loan.out_at), _local(service, loan.due_at),
-            _local(service, loan.closed_at), loan.outcome or "",
-            closed_by.name if closed_by else "",
-            loan.trip, "yes" if loan.off_site else "no",
-            "; ".join(f"{k}={v}" for k, v in (loan.checklist or {}).items()),
-            loan.condition_note,
-        )])
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    loan.id,
+                    loan.item.name,
+                    loan.item.asset_tag,
+                    loan.item.kind,
+                    borrower.name if borrower else "(anonymised)" if loan.anonymised else "",
+                    borrower.staff_id if borrower else "",
+                    _local(service, loan.out_at),
+                    _local(service, loan.due_at),
+                    _local(service, loan.closed_at),
+                    loan.outcome or "",
+                    closed_by.name if closed_by else "",
+                    loan.trip,
+                    "yes" if loan.off_site else "no",
+                    "; ".join(f"{k}={v}" for k, v in (loan.checklist or {}).items()),
+                    loan.condition_note,
+                )
+            ]
+        )
         count += 1
     return count
 
@@ -119,32 +143,45 @@ def export_person(ref: str, service: LoanService) -> dict[str, Any]:
     loans = Loan.select().where((Loan.borrower == staff) | (Loan.closed_by == staff))
     loan_rows = []
     for loan in loans.order_by(Loan.out_at):
-        loan_rows.append({
-            "loan": loan.id,
-            "item": loan.item.name,
-            "borrowed_by_them": loan.borrower_id == staff.id,
-            "closed_by_them": loan.closed_by_id == staff.id,
-            "out_at": _iso(loan.out_at),
-            "due_at": _iso(loan.due_at),
-            "closed_at": _iso(loan.closed_at),
-            "outcome": loan.outcome,
-            "trip": loan.trip,
-            "checklist": loan.checklist,
-            "condition_note": loan.condition_note,
-            "personal_calls": [
-                {"made_at": c.made_at, "number": c.number, "reason": c.reason,
-                 "recorded_at": _iso(c.recorded_at)}
-                for c in PersonalCall.select().where(PersonalCall.loan == loan)
-            ] if loan.borrower_id == staff.id else [],
-        })
+        loan_rows.append(
+            {
+                "loan": loan.id,
+                "item": loan.item.name,
+                "borrowed_by_them": loan.borrower_id == staff.id,
+                "closed_by_them": loan.closed_by_id == staff.id,
+                "out_at": _iso(loan.out_at),
+                "due_at": _iso(loan.due_at),
+                "closed_at": _iso(loan.closed_at),
+                "outcome": loan.outcome,
+                "trip": loan.trip,
+                "checklist": loan.checklist,
+                "condition_note": loan.condition_note,
+                "personal_calls": [
+                    {
+                        "made_at": c.made_at,
+                        "number": c.number,
+                        "reason": c.reason,
+                        "recorded_at": _iso(c.recorded_at),
+                    }
+                    for c in PersonalCall.select().where(PersonalCall.loan == loan)
+                ]
+                if loan.borrower_id == staff.id
+                else [],
+            }
+        )
     events = [
         {"at": _iso(e.at), "action": e.action, "reader": e.reader, "detail": e.detail}
         for e in Event.select().where(Event.staff == staff).order_by(Event.at)
     ]
     loan_ids = [row["loan"] for row in loan_rows]
     alerts = [
-        {"kind": o.kind, "to": o.audience, "created_at": _iso(o.created_at),
-         "delivered_at": _iso(o.delivered_at), "payload": o.payload}
+        {
+            "kind": o.kind,
+            "to": o.audience,
+            "created_at": _iso(o.created_at),
+            "delivered_at": _iso(o.delivered_at),
+            "payload": o.payload,
+        }
         for o in (Outbox.select().where(Outbox.loan.in_(loan_ids)) if loan_ids else [])
     ]
     return {

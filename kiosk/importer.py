@@ -129,14 +129,15 @@ def read_rows(
             line = reader.line_num
             if not any(c.strip() for c in cells):
                 continue
-            if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys):]):
+            if len(cells) > len(keys) and any(c.strip() for c in cells[len(keys) :]):
                 problems.append(
                     f"line {line}: {len(cells)} cells but line 1 names {len(keys)} columns "
                     "(a comma inside a name needs quotes)"
                 )
                 continue
-            row = {k: (cells[i] if i < len(cells) else "") for i, k in enumerate(keys)
-                   if k in columns}
+            row = {
+                k: (cells[i] if i < len(cells) else "") for i, k in enumerate(keys) if k in columns
+            }
             rows.append((line, row))
     except csv.Error as exc:
         problems.append(f"line {reader.line_num}: cannot be read as CSV: {exc}")
@@ -160,12 +161,20 @@ def _changes(model: Any, record: Any, skip: Iterable[str] = ()) -> dict[str, Any
 
 
 def _tag_owners() -> dict[str, str]:
-    owners = {str(s.badge_uid): f"{s.name}'s badge (staff_id {s.staff_id})"
-              for s in Staff.select(Staff.badge_uid, Staff.name, Staff.staff_id)
-              .where(Staff.badge_uid.is_null(False))}
-    owners.update({str(i.tag_uid): f"the tag on {i.name} (asset_tag {i.asset_tag})"
-                   for i in Item.select(Item.tag_uid, Item.name, Item.asset_tag)
-                   .where(Item.tag_uid.is_null(False))})
+    owners = {
+        str(s.badge_uid): f"{s.name}'s badge (staff_id {s.staff_id})"
+        for s in Staff.select(Staff.badge_uid, Staff.name, Staff.staff_id).where(
+            Staff.badge_uid.is_null(False)
+        )
+    }
+    owners.update(
+        {
+            str(i.tag_uid): f"the tag on {i.name} (asset_tag {i.asset_tag})"
+            for i in Item.select(Item.tag_uid, Item.name, Item.asset_tag).where(
+                Item.tag_uid.is_null(False)
+            )
+        }
+    )
     return owners
 
 
@@ -196,8 +205,11 @@ def _check(
 
 
 def _write(
-    records: list[tuple[int, Any]], key: str, model: type[Staff] | type[Item],
-    existing: Mapping[str, Any], report: ImportReport,
+    records: list[tuple[int, Any]],
+    key: str,
+    model: type[Staff] | type[Item],
+    existing: Mapping[str, Any],
+    report: ImportReport,
 ) -> list[tuple[Any, dict[str, Any]]]:
     """Insert new rows and update changed ones; returns (updated instance, its old values)."""
     new_rows = []
@@ -205,8 +217,13 @@ def _write(
     for _line, rec in records:
         current = existing.get(getattr(rec, key))
         if current is None:
-            new_rows.append({f.name: getattr(rec, f.name) for f in fields(rec)
-                             if getattr(rec, f.name) is not None})
+            new_rows.append(
+                {
+                    f.name: getattr(rec, f.name)
+                    for f in fields(rec)
+                    if getattr(rec, f.name) is not None
+                }
+            )
             continue
         changes = _changes(current, rec)
         if not changes:
@@ -218,7 +235,7 @@ def _write(
         current.save()
         updated.append((current, before))
     for start in range(0, len(new_rows), 200):
-        model.insert_many(new_rows[start:start + 200]).execute()
+        model.insert_many(new_rows[start : start + 200]).execute()
     report.added += len(new_rows)
     report.updated += len(updated)
     return updated
@@ -237,8 +254,9 @@ def _apply(
     if problems:
         raise _Rollback(problems)
     model = Staff if what == "staff" else Item
-    for row, before in _write(records, "staff_id" if what == "staff" else "asset_tag", model,
-                              existing, report):
+    for row, before in _write(
+        records, "staff_id" if what == "staff" else "asset_tag", model, existing, report
+    ):
         if what == "staff" and before.get("active") is True and not row.active:
             # Marked as a leaver by the import: the office must hear about items still out.
             row.inactive_reason = row.inactive_reason or "marked inactive by import"
@@ -263,13 +281,23 @@ def _import(what: str, path: Path, service: LoanService) -> ImportReport:
         with store.write():
             if problems:
                 # Still look for duplicates, so the office sees every problem at once.
-                problems += _check(records, "staff_id" if what == "staff" else "asset_tag",
-                                   "badge_uid" if what == "staff" else "tag_uid", {})
+                problems += _check(
+                    records,
+                    "staff_id" if what == "staff" else "asset_tag",
+                    "badge_uid" if what == "staff" else "tag_uid",
+                    {},
+                )
                 raise _Rollback(problems)
             _apply(what, records, service, report)
-            service.record_event("import", detail={"what": what, "file": path.name,
-                                                   "added": report.added,
-                                                   "updated": report.updated})
+            service.record_event(
+                "import",
+                detail={
+                    "what": what,
+                    "file": path.name,
+                    "added": report.added,
+                    "updated": report.updated,
+                },
+            )
     except _Rollback as rollback:
         ordered = sorted(rollback.problems, key=lambda p: int(p.split(":")[0].split()[1]))
         raise ImportFileError(f"{path}: nothing was imported. Fix these lines:", ordered) from None
@@ -294,13 +322,11 @@ class _Rollback(ImportFileError):
         super().__init__("Nothing was saved:", problems)
 
 
-
-
-
 def _save_one(what: str, service: LoanService, row: Mapping[str, str]) -> str:
     try:
-        record = (parse_staff(row) if what == "staff"
-                  else parse_item(row, list(service.settings.kinds)))
+        record = (
+            parse_staff(row) if what == "staff" else parse_item(row, list(service.settings.kinds))
+        )
     except ValueError as exc:
         raise ImportFileError(str(exc)[0].upper() + str(exc)[1:] + ".") from exc
     report = ImportReport(what, "admin screen", "")

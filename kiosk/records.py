@@ -116,8 +116,9 @@ def parse_contents(text: str) -> list[dict[str, object]]:
         m = re.match(r"^(.+?)\s*[:=]\s*(\d+)$", part) or re.match(r"^(\d+)\s+(.+)$", part)
         if not m:
             raise ValueError(f"contents {part!r} should look like iPads:30")
-        name, count = (m.group(1), m.group(2)) if not m.group(1).isdigit() else (
-            m.group(2), m.group(1))
+        name, count = (
+            (m.group(1), m.group(2)) if not m.group(1).isdigit() else (m.group(2), m.group(1))
+        )
         if int(count) <= 0:
             raise ValueError(f"contents {part!r}: the count must be more than 0")
         lines.append({"name": name.strip(), "count": int(count)})

@@ -62,9 +62,7 @@ def purge(service: LoanService) -> PurgeReport:
             report.calls_deleted += (
                 PersonalCall.delete().where(PersonalCall.loan.in_(ids)).execute()
             )
-            report.events_detached += (
-                Event.update(staff=None).where(Event.loan.in_(ids)).execute()
-            )
+            report.events_detached += Event.update(staff=None).where(Event.loan.in_(ids)).execute()
             report.loans_anonymised += (
                 Loan.update(borrower=None, closed_by=None, anonymised=True, trip="")
                 .where(Loan.id.in_(ids))

@@ -140,54 +140,131 @@ class LoanService:
     # --- views --------------------------------------------------------------------------
 
     def staff_view(self, staff: Staff) -> StaffView:
-        return self._staff_view(staff.id, staff.staff_id, staff.name, staff.known_as, staff.role,
-                                staff.classes, staff.active, staff.email, staff.badge_uid)
+        return self._staff_view(
+            staff.id,
+            staff.staff_id,
+            staff.name,
+            staff.known_as,
+            staff.role,
+            staff.classes,
+            staff.active,
+            staff.email,
+            staff.badge_uid,
+        )
 
     @staticmethod
-    def _staff_view(pk: int, staff_id: str, name: str, known_as: str, role: str, classes: str,
-                    active: bool, email: str, badge_uid: str | None) -> StaffView:
+    def _staff_view(
+        pk: int,
+        staff_id: str,
+        name: str,
+        known_as: str,
+        role: str,
+        classes: str,
+        active: bool,
+        email: str,
+        badge_uid: str | None,
+    ) -> StaffView:
         return StaffView(
-            id=pk, staff_id=staff_id, name=name, greeting=known_as or name, role=role,
-            classes=tuple(classes.split()), active=bool(active), email=email,
+            id=pk,
+            staff_id=staff_id,
+            name=name,
+            greeting=known_as or name,
+            role=role,
+            classes=tuple(classes.split()),
+            active=bool(active),
+            email=email,
             has_badge=bool(badge_uid),
         )
 
     def item_view(self, item: Item) -> ItemView:
-        return self._item_view(item.id, item.asset_tag, item.name, item.kind, item.status,
-                               item.home_class, item.phone_number, item.contents, item.tag_uid,
-                               item.notes)
-
-    def _item_view(self, pk: int, asset_tag: str, name: str, kind: str, status: str,
-                   home_class: str, phone_number: str, contents: list[dict[str, Any]] | None,
-                   tag_uid: str | None, notes: str) -> ItemView:
-        rule = self.settings.kind(kind)
-        return ItemView(
-            id=pk, asset_tag=asset_tag, name=name, kind=kind, kind_label=rule.label,
-            status=status, home_class=home_class, phone_number=phone_number,
-            contents=tuple(ContentLine(c["name"], int(c["count"])) for c in contents or []),
-            off_site=rule.off_site, has_tag=bool(tag_uid), notes=notes,
+        return self._item_view(
+            item.id,
+            item.asset_tag,
+            item.name,
+            item.kind,
+            item.status,
+            item.home_class,
+            item.phone_number,
+            item.contents,
+            item.tag_uid,
+            item.notes,
         )
 
-    def _view(self, *, loan_id: int, item: ItemView, borrower: StaffView | None,
-              out_at: datetime, due: datetime | None, trip: str, off_site: bool,
-              closed_at: datetime | None, outcome: str | None,
-              checklist: dict[str, object] | None, condition_note: str,
-              now: datetime) -> LoanView:
+    def _item_view(
+        self,
+        pk: int,
+        asset_tag: str,
+        name: str,
+        kind: str,
+        status: str,
+        home_class: str,
+        phone_number: str,
+        contents: list[dict[str, Any]] | None,
+        tag_uid: str | None,
+        notes: str,
+    ) -> ItemView:
+        rule = self.settings.kind(kind)
+        return ItemView(
+            id=pk,
+            asset_tag=asset_tag,
+            name=name,
+            kind=kind,
+            kind_label=rule.label,
+            status=status,
+            home_class=home_class,
+            phone_number=phone_number,
+            contents=tuple(ContentLine(c["name"], int(c["count"])) for c in contents or []),
+            off_site=rule.off_site,
+            has_tag=bool(tag_uid),
+            notes=notes,
+        )
+
+    def _view(
+        self,
+        *,
+        loan_id: int,
+        item: ItemView,
+        borrower: StaffView | None,
+        out_at: datetime,
+        due: datetime | None,
+        trip: str,
+        off_site: bool,
+        closed_at: datetime | None,
+        outcome: str | None,
+        checklist: dict[str, object] | None,
+        condition_note: str,
+        now: datetime,
+    ) -> LoanView:
         return LoanView(
-            id=loan_id, item=item, borrower=borrower, out_at=out_at, due_at=due,
+            id=loan_id,
+            item=item,
+            borrower=borrower,
+            out_at=out_at,
+            due_at=due,
             due_text=self.calendar.describe(due, now) if due else "no due time",
             overdue=bool(due and closed_at is None and now > due),
-            trip=trip, off_site=bool(off_site), closed_at=closed_at, outcome=outcome,
-            checklist=checklist, condition_note=condition_note,
+            trip=trip,
+            off_site=bool(off_site),
+            closed_at=closed_at,
+            outcome=outcome,
+            checklist=checklist,
+            condition_note=condition_note,
         )
 
     def loan_view(self, loan: Loan, now: datetime | None = None) -> LoanView:
         return self._view(
-            loan_id=loan.id, item=self.item_view(loan.item),
+            loan_id=loan.id,
+            item=self.item_view(loan.item),
             borrower=self.staff_view(loan.borrower) if loan.borrower is not None else None,
-            out_at=loan.out_at, due=loan.due_at, trip=loan.trip, off_site=loan.off_site,
-            closed_at=loan.closed_at, outcome=loan.outcome, checklist=loan.checklist,
-            condition_note=loan.condition_note, now=now or self.clock.now(),
+            out_at=loan.out_at,
+            due=loan.due_at,
+            trip=loan.trip,
+            off_site=loan.off_site,
+            closed_at=loan.closed_at,
+            outcome=loan.outcome,
+            checklist=loan.checklist,
+            condition_note=loan.condition_note,
+            now=now or self.clock.now(),
         )
 
     def _loan_views(self, where: str, params: tuple[object, ...] = ()) -> list[LoanView]:
@@ -196,15 +273,26 @@ class LoanService:
         ts, js = Loan.out_at.python_value, Loan.checklist.python_value
         views = []
         for r in store.database.execute_sql(f"{_LOAN_ROWS} WHERE {where}", params):
-            item = self._item_view(r[9], r[10], r[11], r[12], r[13], r[14], r[15],
-                                   js(r[16]), r[17], r[18])
-            borrower = (self._staff_view(*r[19:28]) if r[19] is not None else None)
-            views.append(self._view(
-                loan_id=r[0], item=item, borrower=borrower, out_at=cast(datetime, ts(r[1])),
-                due=ts(r[2]),
-                trip=r[3], off_site=r[4], closed_at=ts(r[5]), outcome=r[6],
-                checklist=js(r[7]), condition_note=r[8], now=now,
-            ))
+            item = self._item_view(
+                r[9], r[10], r[11], r[12], r[13], r[14], r[15], js(r[16]), r[17], r[18]
+            )
+            borrower = self._staff_view(*r[19:28]) if r[19] is not None else None
+            views.append(
+                self._view(
+                    loan_id=r[0],
+                    item=item,
+                    borrower=borrower,
+                    out_at=cast(datetime, ts(r[1])),
+                    due=ts(r[2]),
+                    trip=r[3],
+                    off_site=r[4],
+                    closed_at=ts(r[5]),
+                    outcome=r[6],
+                    checklist=js(r[7]),
+                    condition_note=r[8],
+                    now=now,
+                )
+            )
         return views
 
     # --- taps ---------------------------------------------------------------------------
@@ -295,8 +383,11 @@ class LoanService:
                 open_loan.borrower = _first(Staff, _STAFF_BY_ID, open_loan.borrower_id)
         if item.status == "retired":
             return self._refuse(
-                f"{item.name} is no longer in use.", "Give it to the office.", reader,
-                staff=session_staff, item=item,
+                f"{item.name} is no longer in use.",
+                "Give it to the office.",
+                reader,
+                staff=session_staff,
+                item=item,
             )
         if open_loan is None and item.status == "lost":
             return self._found(item, session_staff, reader)
@@ -309,7 +400,10 @@ class LoanService:
             return self._hand_over(open_loan, session_staff, reader, mono)
         if session_staff is None:
             return self._refuse(
-                "Tap your badge first,", f"then tap {item.name} again.", reader, item=item,
+                "Tap your badge first,",
+                f"then tap {item.name} again.",
+                reader,
+                item=item,
                 record=False,
             )
         why = self._why_not(session_staff, item)
@@ -362,8 +456,9 @@ class LoanService:
             return TapResult(
                 Outcome.REFUSED, f"{item.name} was just signed out.", "Tap it again.", item=iv
             )
-        self._undo = _Undo("sign_out", loan.id, None, mono + self.settings.kiosk.undo_seconds,
-                           staff.id)
+        self._undo = _Undo(
+            "sign_out", loan.id, None, mono + self.settings.kiosk.undo_seconds, staff.id
+        )
         lv = self.loan_view(loan, now)
         asks = rule.due == "choose"
         detail = "When will you be back?" if asks else f"Back by {lv.due_text}."
@@ -378,18 +473,21 @@ class LoanService:
             undo_until=self._undo.until,
         )
 
-    def _return(
-        self, loan: Loan, by: Staff | None, reader: str, mono: float
-    ) -> TapResult:
+    def _return(self, loan: Loan, by: Staff | None, reader: str, mono: float) -> TapResult:
         now = self.clock.now()
         with store.write():
             self._close_loan(loan, now, by, "returned")
             self.record_event(
-                "return", staff=by or loan.borrower, item=loan.item, loan=loan, reader=reader,
+                "return",
+                staff=by or loan.borrower,
+                item=loan.item,
+                loan=loan,
+                reader=reader,
                 detail={"badge": by is not None},
             )
-        self._undo = _Undo("return", loan.id, None, mono + self.settings.kiosk.undo_seconds,
-                           by.id if by else None)
+        self._undo = _Undo(
+            "return", loan.id, None, mono + self.settings.kiosk.undo_seconds, by.id if by else None
+        )
         lv = self.loan_view(loan, now)
         checklist = tuple(self.settings.kind(loan.item.kind).checklist)
         return TapResult(
@@ -410,17 +508,26 @@ class LoanService:
         with store.write():
             self._close_loan(old, now, to, "handed_over")
             self.record_event(
-                "return", staff=to, item=item, loan=old, reader=reader,
+                "return",
+                staff=to,
+                item=item,
+                loan=old,
+                reader=reader,
                 detail={"handed_over_to": to.staff_id},
             )
             due = old.due_at if rule.due == "choose" else self.calendar.due_for(rule, now)
             new = self._insert_loan(item, to, now, synced, due, rule.off_site, old.trip)
             self.record_event(
-                "sign_out", staff=to, item=item, loan=new, reader=reader,
+                "sign_out",
+                staff=to,
+                item=item,
+                loan=new,
+                reader=reader,
                 detail={"handed_over_from": old.borrower.staff_id if old.borrower else None},
             )
-        self._undo = _Undo("hand_over", new.id, old.id,
-                           mono + self.settings.kiosk.undo_seconds, to.id)
+        self._undo = _Undo(
+            "hand_over", new.id, old.id, mono + self.settings.kiosk.undo_seconds, to.id
+        )
         lv = self.loan_view(new, now)
         prev = self.loan_view(old, now)
         from_name = prev.borrower.greeting if prev.borrower else "someone"
@@ -452,9 +559,7 @@ class LoanService:
         now = self.clock.now()
         quiet = self.settings.kiosk.unknown_tag_quiet_minutes * 60
         latest = (
-            UnknownTag.select(pw.fn.MAX(UnknownTag.seen_at))
-            .where(UnknownTag.uid == uid)
-            .scalar()
+            UnknownTag.select(pw.fn.MAX(UnknownTag.seen_at)).where(UnknownTag.uid == uid).scalar()
         )
         latest_at = UnknownTag.seen_at.python_value(latest)
         if latest_at is None or (now - latest_at).total_seconds() >= quiet:
@@ -482,8 +587,11 @@ class LoanService:
                 raise Refused("It is too late to undo that. Tap the item again instead.")
             now = self.clock.now()
             self._undo = None
+            loan = Loan.get_by_id(u.loan_id)
+            if u.action in ("return", "hand_over") and loan.item.status in ("lost", "retired"):
+                # Reopening a loan would put a lost item back in someone's hands.
+                raise Refused(f"{loan.item.name} has been reported {loan.item.status} since.")
             with store.write():
-                loan = Loan.get_by_id(u.loan_id)
                 if u.action in ("sign_out", "hand_over"):
                     loan.closed_at = now
                     loan.outcome = "undone"
@@ -501,7 +609,10 @@ class LoanService:
                     prev.save()
                     loan = prev
                 self.record_event(
-                    "undo", staff=loan.borrower, item=loan.item, loan=loan,
+                    "undo",
+                    staff=loan.borrower,
+                    item=loan.item,
+                    loan=loan,
                     detail={"undid": u.action, "loan": u.loan_id},
                 )
             lv = self.loan_view(loan, now)
@@ -522,6 +633,13 @@ class LoanService:
             raise NotFound(f"There is no loan number {loan_id}.")
         return loan
 
+    def _forget_undo_of(self, item_pk: int) -> None:
+        """A later action on the same item settles it: the last tap can no longer be undone."""
+        if self._undo is not None:
+            loan = Loan.get_or_none(Loan.id == self._undo.loan_id)
+            if loan is None or loan.item_id == item_pk:
+                self._undo = None
+
     def save_checklist(self, loan_id: int, answers: Checklist) -> ActionResult:
         """Store the return checklist; raise the loss, damage or images alerts it calls for."""
         with self._lock:
@@ -536,35 +654,54 @@ class LoanService:
                 if answers.damage:
                     loan.condition_note = answers.damage
                 loan.save()
-                ev = self.record_event("checklist", staff=loan.borrower, item=item, loan=loan,
-                                 detail=answers.as_dict())
+                ev = self.record_event(
+                    "checklist", staff=loan.borrower, item=item, loan=loan, detail=answers.as_dict()
+                )
                 short = self._short_counts(item, answers.counts or {})
                 if short:
                     text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
-                    alerts.append(self._alert(
-                        f"lost:loan:{loan.id}", "lost", "slt", ev, loan,
-                        note=f"Counted back: {text}.",
-                        summary=f"{item.name} came back short: {text}",
-                    ))
+                    alerts.append(
+                        self._alert(
+                            f"lost:loan:{loan.id}",
+                            "lost",
+                            "slt",
+                            ev,
+                            loan,
+                            note=f"Counted back: {text}.",
+                            summary=f"{item.name} came back short: {text}",
+                        )
+                    )
                     warnings.append(f"Counted back {text}. SLT have been told.")
                 if answers.images_erased is False:
-                    alerts.append(self._alert(
-                        f"images:loan:{loan.id}", "images_not_erased", "office", ev, loan,
-                        note="Images were not moved and erased from the camera.",
-                    ))
+                    alerts.append(
+                        self._alert(
+                            f"images:loan:{loan.id}",
+                            "images_not_erased",
+                            "office",
+                            ev,
+                            loan,
+                            note="Images were not moved and erased from the camera.",
+                        )
+                    )
                     warnings.append("Images still on the camera: the office has been told.")
                 if answers.damage:
                     item.status = "damaged"
                     item.save()
-                    alerts.append(self._alert(
-                        f"damaged:loan:{loan.id}", "damaged", "it", ev, loan, note=answers.damage,
-                    ))
+                    alerts.append(
+                        self._alert(
+                            f"damaged:loan:{loan.id}",
+                            "damaged",
+                            "it",
+                            ev,
+                            loan,
+                            note=answers.damage,
+                        )
+                    )
                     warnings.append("Damage reported to IT.")
             if self._undo and self._undo.loan_id == loan.id:
                 self._undo = None  # the checklist settles the return
             message = "Thank you, all recorded." if not warnings else " ".join(warnings)
-            return ActionResult(message, tuple(alerts), self.loan_view(loan),
-                                tuple(warnings))
+            return ActionResult(message, tuple(alerts), self.loan_view(loan), tuple(warnings))
 
     @staticmethod
     def _short_counts(item: Item, counts: dict[str, int]) -> list[tuple[str, int, int]]:
@@ -596,11 +733,13 @@ class LoanService:
                 ev = self.record_event(
                     "lost", staff=by, item=item, loan=open_loan, detail={"note": note}
                 )
-                key = (f"lost:loan:{open_loan.id}" if open_loan is not None
-                       else f"lost:item:{item.id}:{ev.id}")
+                key = (
+                    f"lost:loan:{open_loan.id}"
+                    if open_loan is not None
+                    else f"lost:item:{item.id}:{ev.id}"
+                )
                 alert = self._alert(key, "lost", "slt", ev, open_loan, note=note, item=item)
-            if self._undo and open_loan is not None and self._undo.loan_id == open_loan.id:
-                self._undo = None
+            self._forget_undo_of(item.id)
             return ActionResult(f"{item.name} is recorded as lost. SLT have been told.", (alert,))
 
     def report_damage(self, loan_id: int, note: str) -> ActionResult:
@@ -614,10 +753,16 @@ class LoanService:
                 loan.item.save()
                 loan.condition_note = note.strip()
                 loan.save()
-                ev = self.record_event("damaged", staff=loan.borrower, item=loan.item, loan=loan,
-                                 detail={"note": note.strip()})
-                alert = self._alert(f"damaged:loan:{loan.id}", "damaged", "it", ev, loan,
-                                    note=note.strip())
+                ev = self.record_event(
+                    "damaged",
+                    staff=loan.borrower,
+                    item=loan.item,
+                    loan=loan,
+                    detail={"note": note.strip()},
+                )
+                alert = self._alert(
+                    f"damaged:loan:{loan.id}", "damaged", "it", ev, loan, note=note.strip()
+                )
             return ActionResult("Damage reported to IT. Thank you.", (alert,), self.loan_view(loan))
 
     def set_due(self, loan_id: int, due_at: datetime, trip: str | None = None) -> ActionResult:
@@ -635,8 +780,13 @@ class LoanService:
                 if trip is not None:
                     loan.trip = trip.strip()
                 loan.save()
-                self.record_event("due_changed", staff=loan.borrower, item=loan.item, loan=loan,
-                            detail={"due_at": due.isoformat(), "trip": loan.trip})
+                self.record_event(
+                    "due_changed",
+                    staff=loan.borrower,
+                    item=loan.item,
+                    loan=loan,
+                    detail={"due_at": due.isoformat(), "trip": loan.trip},
+                )
             lv = self.loan_view(loan, now)
             return ActionResult(f"{lv.item.name}: back by {lv.due_text}.", loan=lv)
 
@@ -650,8 +800,11 @@ class LoanService:
             loan = self._open_or_closed_loan(loan_id)
             with store.write():
                 PersonalCall.create(
-                    loan=loan, made_at=made_at.strip(), number=number.strip(),
-                    reason=reason.strip(), recorded_at=self.clock.now(),
+                    loan=loan,
+                    made_at=made_at.strip(),
+                    number=number.strip(),
+                    reason=reason.strip(),
+                    recorded_at=self.clock.now(),
                 )
                 self.record_event("personal_call", staff=loan.borrower, item=loan.item, loan=loan)
             return ActionResult("Personal call recorded.")
@@ -667,8 +820,11 @@ class LoanService:
                 staff.active = active
                 staff.inactive_reason = "" if active else reason
                 staff.save()
-                ev = self.record_event("staff_active" if active else "staff_inactive", staff=staff,
-                                 detail={"reason": reason})
+                ev = self.record_event(
+                    "staff_active" if active else "staff_inactive",
+                    staff=staff,
+                    detail={"reason": reason},
+                )
                 if not active:
                     alerts.extend(self.leaver_alerts(staff, ev))
             if not active and self._session and self._session.staff_id == staff.id:
@@ -680,18 +836,22 @@ class LoanService:
 
     def leaver_alerts(self, staff: Staff, ev: Event) -> list[AlertRaised]:
         """Called inside a write transaction when someone becomes inactive."""
-        open_loans = list(
-            Loan.select().where(Loan.borrower == staff, Loan.closed_at.is_null())
-        )
+        open_loans = list(Loan.select().where(Loan.borrower == staff, Loan.closed_at.is_null()))
         if not open_loans:
             return []
         items = ", ".join(loan.item.name for loan in open_loans)
-        return [self._alert(
-            f"leaver:staff:{staff.id}:{ev.id}", "leaver_with_items", "office", ev, None,
-            note=f"{staff.name} is now inactive ({staff.inactive_reason or 'no reason given'}) "
-                 f"and still has: {items}.",
-            staff=staff,
-        )]
+        return [
+            self._alert(
+                f"leaver:staff:{staff.id}:{ev.id}",
+                "leaver_with_items",
+                "office",
+                ev,
+                None,
+                note=f"{staff.name} is now inactive ({staff.inactive_reason or 'no reason given'}) "
+                f"and still has: {items}.",
+                staff=staff,
+            )
+        ]
 
     # --- admin --------------------------------------------------------------------------
 
@@ -708,8 +868,12 @@ class LoanService:
                     f"Admin is locked for {int(self.admin_locked_for() // 60) + 1} more minutes."
                 )
             staff = Staff.get_or_none(Staff.id == staff_pk)
-            ok = bool(staff and staff.role == "admin" and staff.pin_hash
-                      and check_pin(pin, staff.pin_hash))
+            ok = bool(
+                staff
+                and staff.role == "admin"
+                and staff.pin_hash
+                and check_pin(pin, staff.pin_hash)
+            )
             with store.write():
                 self.record_event("admin_login" if ok else "admin_pin_wrong", staff=staff)
             if ok:
@@ -736,8 +900,9 @@ class LoanService:
             staff.save()
             self.record_event("pin_set", staff=staff)
 
-    def enrol_tag(self, uid: str, *, staff_pk: int | None = None,
-                  item_pk: int | None = None) -> str:
+    def enrol_tag(
+        self, uid: str, *, staff_pk: int | None = None, item_pk: int | None = None
+    ) -> str:
         """Give a badge to a person or a tag to an item. Returns what to show."""
         try:
             uid = normalise_uid(uid)
@@ -777,16 +942,19 @@ class LoanService:
 
     # --- queries ------------------------------------------------------------------------
 
-    def board(self, kind: str | None = None, overdue_only: bool = False,
-              search: str = "") -> list[LoanView]:
+    def board(
+        self, kind: str | None = None, overdue_only: bool = False, search: str = ""
+    ) -> list[LoanView]:
         """What is out now: overdue first, then by due time."""
         where, params = ["l.closed_at IS NULL"], []
         if kind:
             where.append("i.kind = ?")
             params.append(kind)
         if search.strip():
-            where.append("(s.name LIKE ? OR s.known_as LIKE ? OR i.name LIKE ?"
-                         " OR i.asset_tag LIKE ? OR l.trip LIKE ?)")
+            where.append(
+                "(s.name LIKE ? OR s.known_as LIKE ? OR i.name LIKE ?"
+                " OR i.asset_tag LIKE ? OR l.trip LIKE ?)"
+            )
             params.extend([f"%{search.strip()}%"] * 5)
         views = self._loan_views(" AND ".join(where), tuple(params))
         if overdue_only:
@@ -797,31 +965,30 @@ class LoanService:
 
     def loans_for(self, staff_pk: int) -> list[LoanView]:
         """What one person has out now, oldest first."""
-        return self._loan_views("l.borrower_id = ? AND l.closed_at IS NULL ORDER BY l.out_at",
-                                (staff_pk,))
+        return self._loan_views(
+            "l.borrower_id = ? AND l.closed_at IS NULL ORDER BY l.out_at", (staff_pk,)
+        )
 
     def item_history(self, item_pk: int, limit: int = 50) -> list[LoanView]:
-        return self._loan_views("l.item_id = ? ORDER BY l.out_at DESC LIMIT ?",
-                                (item_pk, limit))
+        return self._loan_views("l.item_id = ? ORDER BY l.out_at DESC LIMIT ?", (item_pk, limit))
 
     def staff_history(self, staff_pk: int, limit: int = 50) -> list[LoanView]:
-        return self._loan_views("l.borrower_id = ? ORDER BY l.out_at DESC LIMIT ?",
-                                (staff_pk, limit))
+        return self._loan_views(
+            "l.borrower_id = ? ORDER BY l.out_at DESC LIMIT ?", (staff_pk, limit)
+        )
 
     def find_staff(self, text: str = "", limit: int = 50) -> list[StaffView]:
         query = Staff.select().order_by(Staff.name).limit(limit)
         if text.strip():
             like = f"%{text.strip()}%"
-            query = query.where(
-                Staff.name ** like | Staff.known_as ** like | Staff.staff_id ** like
-            )
+            query = query.where(Staff.name**like | Staff.known_as**like | Staff.staff_id**like)
         return [self.staff_view(s) for s in query]
 
     def find_items(self, text: str = "", limit: int = 100) -> list[ItemView]:
         query = Item.select().order_by(Item.kind, Item.name).limit(limit)
         if text.strip():
             like = f"%{text.strip()}%"
-            query = query.where(Item.name ** like | Item.asset_tag ** like)
+            query = query.where(Item.name**like | Item.asset_tag**like)
         return [self.item_view(i) for i in query]
 
     def staff(self, staff_pk: int) -> StaffView:
@@ -862,26 +1029,60 @@ class LoanService:
         """Append one event (inside the caller's write transaction)."""
         at, synced = self.clock.now(), self.clock.synchronised()
         detail = detail or {}
-        cursor = store.database.execute_sql(_INSERT_EVENT, (
-            _ts(at), synced, action,
-            staff.id if staff is not None else None,
-            item.id if item is not None else None,
-            loan.id if loan is not None else None,
-            reader, Event.detail.db_value(detail),
-        ))
-        return Event(id=cursor.lastrowid, at=at, clock_synced=synced, action=action,
-                     staff=staff, item=item, loan=loan, reader=reader, detail=detail)
+        cursor = store.database.execute_sql(
+            _INSERT_EVENT,
+            (
+                _ts(at),
+                synced,
+                action,
+                staff.id if staff is not None else None,
+                item.id if item is not None else None,
+                loan.id if loan is not None else None,
+                reader,
+                Event.detail.db_value(detail),
+            ),
+        )
+        return Event(
+            id=cursor.lastrowid,
+            at=at,
+            clock_synced=synced,
+            action=action,
+            staff=staff,
+            item=item,
+            loan=loan,
+            reader=reader,
+            detail=detail,
+        )
 
     @staticmethod
-    def _insert_loan(item: Item, staff: Staff, now: datetime, synced: bool,
-                     due: datetime | None, off_site: bool, trip: str = "") -> Loan:
+    def _insert_loan(
+        item: Item,
+        staff: Staff,
+        now: datetime,
+        synced: bool,
+        due: datetime | None,
+        off_site: bool,
+        trip: str = "",
+    ) -> Loan:
         cursor = store.database.execute_sql(
             _INSERT_LOAN, (item.id, staff.id, _ts(now), synced, _ts(due), trip, off_site)
         )
-        return Loan(id=cursor.lastrowid, item=item, borrower=staff, out_at=now,
-                    out_clock_synced=synced, due_at=due, trip=trip, off_site=off_site,
-                    closed_at=None, closed_by=None, outcome=None, checklist=None,
-                    condition_note="", anonymised=False)
+        return Loan(
+            id=cursor.lastrowid,
+            item=item,
+            borrower=staff,
+            out_at=now,
+            out_clock_synced=synced,
+            due_at=due,
+            trip=trip,
+            off_site=off_site,
+            closed_at=None,
+            closed_by=None,
+            outcome=None,
+            checklist=None,
+            condition_note="",
+            anonymised=False,
+        )
 
     @staticmethod
     def _close_loan(loan: Loan, now: datetime, by: Staff | None, outcome: str) -> None:
@@ -904,8 +1105,9 @@ class LoanService:
         summary: str = "",
     ) -> AlertRaised:
         """Queue an alert in the outbox (inside the caller's transaction); once per key."""
-        payload = alert_payload(kind, loan=loan, item=item, staff=staff, note=note,
-                                school=self.settings.school.name)
+        payload = alert_payload(
+            kind, loan=loan, item=item, staff=staff, note=note, school=self.settings.school.name
+        )
         if summary:
             payload["summary"] = summary
         Outbox.insert(

@@ -203,8 +203,7 @@ class Sync:
 
     def check(self, where: str) -> None:
         """Refuse routes to missing channels and channels missing what they need."""
-        for key in ("interval_seconds", "timeout_seconds", "backoff_base_seconds",
-                    "lease_seconds"):
+        for key in ("interval_seconds", "timeout_seconds", "backoff_base_seconds", "lease_seconds"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{where}: [sync] {key}: must be more than 0")
         for key in ("max_attempts", "batch_size", "workers"):
@@ -226,7 +225,7 @@ class Sync:
                 )
             if ch.type == "webhook" and not _is_webhook_secret(ch.secret):
                 raise ConfigError(
-                    f"{at} secret: expected a signing secret like \"whsec_\" followed by base64 "
+                    f'{at} secret: expected a signing secret like "whsec_" followed by base64 '
                     "(make one with: kiosk sync --new-secret)"
                 )
             if ch.type == "email":
@@ -352,8 +351,7 @@ def _convert(value: Any, tp: Any, file: str, keys: tuple[str, ...]) -> Any:
             raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
         (inner,) = typing.get_args(tp)
         return [
-            _convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]"))
-            for i, v in enumerate(value)
+            _convert(v, inner, file, (*keys[:-1], f"{keys[-1]}[{i}]")) for i, v in enumerate(value)
         ]
     if origin is dict:
         if not isinstance(value, Mapping):
@@ -453,8 +451,7 @@ def _validate(s: Settings, where: str) -> None:
         raise ConfigError(f"{where}: [{section}] {name}: {problem}")
     if s.alerts.escalate_after_minutes < s.alerts.overdue_grace_minutes:
         raise ConfigError(
-            f"{where}: [alerts] escalate_after_minutes: must not be less than "
-            "overdue_grace_minutes"
+            f"{where}: [alerts] escalate_after_minutes: must not be less than overdue_grace_minutes"
         )
     s.sync.check(where)
 

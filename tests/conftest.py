@@ -69,24 +69,47 @@ class School:
 @pytest.fixture
 def school(db: pw.SqliteDatabase) -> School:
     return School(
-        khan=Staff.create(staff_id="S1", name="Amira Khan", known_as="Ms Khan",
-                          classes="5B", badge_uid=School.KHAN, email="khan@example.org"),
-        jones=Staff.create(staff_id="S2", name="John Jones", known_as="Mr Jones",
-                           classes="4A 4B", badge_uid=School.JONES),
-        office=Staff.create(staff_id="S3", name="Siân Evans", role="office",
-                            badge_uid=School.OFFICE),
-        admin=Staff.create(staff_id="S4", name="Zoë Clarke", role="admin",
-                           badge_uid=School.ADMIN),
-        camera=Item.create(asset_tag="CAM-5B", name="Class camera 5B", kind="camera",
-                           tag_uid=School.CAMERA, home_class="5B"),
-        trolley=Item.create(asset_tag="IPAD-1", name="iPad trolley 1", kind="trolley_key",
-                            tag_uid=School.TROLLEY,
-                            contents=[{"name": "iPads", "count": 30},
-                                      {"name": "headphones", "count": 30}]),
-        phone=Item.create(asset_tag="PHONE-1", name="Trip phone 1", kind="trip_phone",
-                          tag_uid=School.PHONE, phone_number="07700 900101"),
-        ball=Item.create(asset_tag="PE-1", name="PE ball bag", kind="other",
-                         tag_uid=School.BALL),
+        khan=Staff.create(
+            staff_id="S1",
+            name="Amira Khan",
+            known_as="Ms Khan",
+            classes="5B",
+            badge_uid=School.KHAN,
+            email="khan@example.org",
+        ),
+        jones=Staff.create(
+            staff_id="S2",
+            name="John Jones",
+            known_as="Mr Jones",
+            classes="4A 4B",
+            badge_uid=School.JONES,
+        ),
+        office=Staff.create(
+            staff_id="S3", name="Siân Evans", role="office", badge_uid=School.OFFICE
+        ),
+        admin=Staff.create(staff_id="S4", name="Zoë Clarke", role="admin", badge_uid=School.ADMIN),
+        camera=Item.create(
+            asset_tag="CAM-5B",
+            name="Class camera 5B",
+            kind="camera",
+            tag_uid=School.CAMERA,
+            home_class="5B",
+        ),
+        trolley=Item.create(
+            asset_tag="IPAD-1",
+            name="iPad trolley 1",
+            kind="trolley_key",
+            tag_uid=School.TROLLEY,
+            contents=[{"name": "iPads", "count": 30}, {"name": "headphones", "count": 30}],
+        ),
+        phone=Item.create(
+            asset_tag="PHONE-1",
+            name="Trip phone 1",
+            kind="trip_phone",
+            tag_uid=School.PHONE,
+            phone_number="07700 900101",
+        ),
+        ball=Item.create(asset_tag="PE-1", name="PE ball bag", kind="other", tag_uid=School.BALL),
     )
 
 

@@ -19,8 +19,16 @@ import pytest
 ROOT = Path(__file__).parents[1]
 
 SERVICE_LAYER = [
-    "kiosk.calendar", "kiosk.clock", "kiosk.db", "kiosk.errors", "kiosk.exporter",
-    "kiosk.importer", "kiosk.records", "kiosk.retention", "kiosk.service", "kiosk.settings",
+    "kiosk.calendar",
+    "kiosk.clock",
+    "kiosk.db",
+    "kiosk.errors",
+    "kiosk.exporter",
+    "kiosk.importer",
+    "kiosk.records",
+    "kiosk.retention",
+    "kiosk.service",
+    "kiosk.settings",
     "kiosk.views",
 ]
 
@@ -39,8 +47,14 @@ def loaded_by(module: str, watch: tuple[str, ...]) -> list[str]:
         f"import sys, importlib; importlib.import_module({module!r}); "
         f"print(' '.join(m for m in {watch!r} if m in sys.modules))"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=ROOT, timeout=60, check=False)
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     return r.stdout.split()
 
@@ -52,8 +66,10 @@ def test_no_module_outside_the_tui_loads_textual(module):
 
 @pytest.mark.parametrize("module", SERVICE_LAYER)
 def test_service_layer_loads_no_hardware_or_http_library(module):
-    assert loaded_by(module, ("textual", "gpiozero", "requests", "mfrc522", "RPi", "spidev",
-                              "evdev")) == []
+    assert (
+        loaded_by(module, ("textual", "gpiozero", "requests", "mfrc522", "RPi", "spidev", "evdev"))
+        == []
+    )
 
 
 @pytest.mark.parametrize("module", modules("hardware"))
@@ -65,7 +81,8 @@ def test_service_layer_list_is_complete():
     """A new headless module must be added to SERVICE_LAYER (or be a known non-service one)."""
     known = set(SERVICE_LAYER) | {"kiosk", "kiosk.cli"}
     headless = {m for m in modules("kiosk") if not m.startswith("kiosk.commands")}
-    assert headless - known <= {m for m in headless if m.startswith(("kiosk.demo",
-                                                                       "kiosk.sdnotify",
-                                                                       "kiosk.backup",
-                                                                       "kiosk.board"))}
+    assert headless - known <= {
+        m
+        for m in headless
+        if m.startswith(("kiosk.demo", "kiosk.sdnotify", "kiosk.backup", "kiosk.board"))
+    }

@@ -17,12 +17,19 @@ def tool(name: str) -> str:
 
 
 def test_ruff_is_clean():
-    r = subprocess.run([tool("ruff"), "check", "--quiet", "."], cwd=ROOT, capture_output=True,
-                       text=True, timeout=300, check=False)
+    r = subprocess.run(
+        [tool("ruff"), "check", "--quiet", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_mypy_is_clean():
-    r = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                       check=False)
+    r = subprocess.run(
+        [tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
     assert r.returncode == 0, r.stdout + r.stderr

@@ -40,9 +40,7 @@ def add_parser(sub: Any) -> None:
 
 def run_loans(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    since = (
-        ctx.service.calendar.at(args.since, datetime.min.time()) if args.since else None
-    )
+    since = ctx.service.calendar.at(args.since, datetime.min.time()) if args.since else None
     count = export_loans(args.file, ctx.service, since=since)
     if str(args.file) != "-":
         out(f"{count} loans written to {args.file}.")

@@ -39,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     board = ctx.service.board()
     alerts = delivery_summary()
     if args.json:
-        out(json.dumps({"out": [_as_dict(v) for v in board], "alerts": alerts.as_dict()},
-                       indent=2))
+        out(json.dumps({"out": [_as_dict(v) for v in board], "alerts": alerts.as_dict()}, indent=2))
         return 0
     cal = ctx.service.calendar
     alerts_line = alerts.describe(cal, ctx.clock.now()) + "."
@@ -54,14 +53,16 @@ def run(args: argparse.Namespace) -> int:
         flag = "OVERDUE" if v.overdue else ""
         if v.trip:
             flag = (flag + " " if flag else "") + f"trip: {v.trip}"
-        rows.append((
-            item,
-            v.item.kind_label,
-            v.borrower.name if v.borrower else "-",
-            cal.local(v.out_at).strftime("%a %d %b %H:%M"),
-            v.due_text,
-            flag,
-        ))
+        rows.append(
+            (
+                item,
+                v.item.kind_label,
+                v.borrower.name if v.borrower else "-",
+                cal.local(v.out_at).strftime("%a %d %b %H:%M"),
+                v.due_text,
+                flag,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         out("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

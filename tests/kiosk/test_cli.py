@@ -18,8 +18,12 @@ SAMPLES = Path(__file__).parents[2] / "kiosk" / "samples"
 def run(*args: str, db: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [KIOSK, *args, "--db", str(db)],
-        capture_output=True, text=True, env=clean_env(db.parent), input=stdin,
-        timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=clean_env(db.parent),
+        input=stdin,
+        timeout=60,
+        check=False,
     )
 
 
@@ -42,8 +46,9 @@ def in_kiosk(db: Path, code: str) -> None:
         "c = ManualClock(wall=datetime.now(UTC));"
         f"ctx = open_context(argparse.Namespace(config=None, db={str(db)!r}), clock=c);"
     )
-    subprocess.run([sys.executable, "-c", prelude + code], check=True, env=clean_env(db.parent),
-                   timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", prelude + code], check=True, env=clean_env(db.parent), timeout=60
+    )
 
 
 @pytest.fixture
@@ -81,8 +86,10 @@ def test_windows_1252_file_keeps_sian_and_zoe(tmp_path, dbfile):
     r = run("import", "staff", str(path), db=dbfile)
     assert r.returncode == 0, r.stderr
     assert "(Windows-1252 (Excel)): 2 added" in r.stdout
-    names = {json.loads(run("export", "person", s, db=dbfile).stdout)["person"]["name"]
-             for s in ("S1", "S2")}
+    names = {
+        json.loads(run("export", "person", s, db=dbfile).stdout)["person"]["name"]
+        for s in ("S1", "S2")
+    }
     assert names == {"Siân Evans", "Zoë Clarke"}
 
 
@@ -113,13 +120,17 @@ def test_empty_file_is_refused(tmp_path, dbfile):
 
 
 def test_every_bad_line_is_listed(tmp_path, dbfile):
-    path = write(tmp_path, "bad.csv", (
-        b"asset_tag,name,kind,phone_number,contents\n"
-        b"A1,Thing,spaceship,,\n"
-        b"A2,Phone,trip_phone,call me,\n"
-        b"A3,Trolley,trolley_key,,iPads thirty\n"
-        b"A4,Fine,other,,\n"
-    ))
+    path = write(
+        tmp_path,
+        "bad.csv",
+        (
+            b"asset_tag,name,kind,phone_number,contents\n"
+            b"A1,Thing,spaceship,,\n"
+            b"A2,Phone,trip_phone,call me,\n"
+            b"A3,Trolley,trolley_key,,iPads thirty\n"
+            b"A4,Fine,other,,\n"
+        ),
+    )
     r = run("import", "items", str(path), db=dbfile)
     assert r.returncode == 1
     assert "line 2: kind 'spaceship' is not one of" in r.stderr
@@ -131,8 +142,13 @@ def test_missing_file_and_bad_settings_have_their_own_exit_codes(tmp_path, dbfil
     r = run("import", "staff", str(tmp_path / "nope.csv"), db=dbfile)
     assert (r.returncode, r.stderr.strip()) == (1, f"kiosk: {tmp_path / 'nope.csv'}: no such file.")
     bad = write(tmp_path, "kiosk.toml", b"[school]\nday_ends = 1530\n")
-    r = subprocess.run([KIOSK, "status", "--config", str(bad), "--db", str(dbfile)],
-                       capture_output=True, text=True, check=False, env=clean_env(tmp_path))
+    r = subprocess.run(
+        [KIOSK, "status", "--config", str(bad), "--db", str(dbfile)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(tmp_path),
+    )
     assert r.returncode == 3
     assert 'kiosk.toml: [school] day_ends: expected a time like "15:30", got 1530' in r.stderr
 
@@ -141,11 +157,14 @@ def test_status_shows_what_is_out_and_json(tmp_path, dbfile):
     run("import", "staff", str(SAMPLES / "staff.csv"), db=dbfile)
     run("import", "items", str(SAMPLES / "items.csv"), db=dbfile)
     # Sign a phone out through the service, as the kiosk would.
-    in_kiosk(dbfile, (
-        "Staff.update(badge_uid='A1').where(Staff.staff_id=='S002').execute();"
-        "Item.update(tag_uid='B1').where(Item.asset_tag=='PHONE-1').execute();"
-        "ctx.service.tap('A1'); c.advance(3); ctx.service.tap('B1')"
-    ))
+    in_kiosk(
+        dbfile,
+        (
+            "Staff.update(badge_uid='A1').where(Staff.staff_id=='S002').execute();"
+            "Item.update(tag_uid='B1').where(Item.asset_tag=='PHONE-1').execute();"
+            "ctx.service.tap('A1'); c.advance(3); ctx.service.tap('B1')"
+        ),
+    )
     r = run("status", db=dbfile)
     assert r.returncode == 0
     assert "Trip phone 1 (07700 900101)" in r.stdout and "John Jones" in r.stdout
@@ -156,16 +175,18 @@ def test_status_shows_what_is_out_and_json(tmp_path, dbfile):
 
 
 def test_export_loans_makes_formula_cells_safe(tmp_path, dbfile):
-    staff = write(tmp_path, "s.csv", b"staff_id,name\nS1,=HYPERLINK(\"http://x\")\n")
+    staff = write(tmp_path, "s.csv", b'staff_id,name\nS1,=HYPERLINK("http://x")\n')
     run("import", "staff", str(staff), db=dbfile)
     run("import", "items", str(SAMPLES / "items.csv"), db=dbfile)
-    in_kiosk(dbfile, "Loan.create(item=Item.get(), borrower=Staff.get(), out_at=c.now(), "
-                     "trip='+44 trip')")
+    in_kiosk(
+        dbfile,
+        "Loan.create(item=Item.get(), borrower=Staff.get(), out_at=c.now(), trip='+44 trip')",
+    )
     out = tmp_path / "loans.csv"
     r = run("export", "loans", str(out), db=dbfile)
     assert r.returncode == 0 and r.stdout.strip() == f"1 loans written to {out}."
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
-    assert rows[0]["borrower"] == "'=HYPERLINK(\"http://x\")"
+    assert rows[0]["borrower"] == '\'=HYPERLINK("http://x")'
     assert rows[0]["trip"] == "'+44 trip"
     r = run("export", "loans", str(out), "--since", "2999-01-01", db=dbfile)
     assert r.stdout.strip() == f"0 loans written to {out}."
@@ -191,7 +212,12 @@ def test_purge_runs_on_an_empty_database(dbfile):
 def test_unwritable_database_folder_is_a_storage_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    r = subprocess.run([KIOSK, "status", "--db", str(blocker / "kiosk.db")],
-                       capture_output=True, text=True, check=False, env=clean_env(tmp_path))
+    r = subprocess.run(
+        [KIOSK, "status", "--db", str(blocker / "kiosk.db")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_env(tmp_path),
+    )
     assert r.returncode == 4
     assert "Cannot create the folder for the database" in r.stderr

@@ -57,8 +57,13 @@ def crash_db(settings: Settings) -> Settings:
     db = open_database(settings.kiosk.db)
     Staff.create(staff_id="S1", name="Amira Khan", badge_uid="A1")
     for n, uid in enumerate(ITEMS):
-        Item.create(asset_tag=f"T{n}", name=f"Trolley {n}", kind="trolley_key", tag_uid=uid,
-                    contents=[{"name": "iPads", "count": 30}])
+        Item.create(
+            asset_tag=f"T{n}",
+            name=f"Trolley {n}",
+            kind="trolley_key",
+            tag_uid=uid,
+            contents=[{"name": "iPads", "count": 30}],
+        )
     db.close()
     return settings
 
@@ -96,7 +101,8 @@ def test_sigkill_at_random_moments_loses_no_reported_loan(crash_db: Settings) ->
         actions = {e.action for e in Event.select().where(Event.loan == loan_id)}
         assert {"sign_out", "return", "checklist"} <= actions
         assert Outbox.get_or_none(Outbox.key == f"lost:loan:{loan_id}") is not None
-    open_per_item = [Loan.select().where(Loan.item == i, Loan.closed_at.is_null()).count()
-                     for i in Item.select()]
+    open_per_item = [
+        Loan.select().where(Loan.item == i, Loan.closed_at.is_null()).count() for i in Item.select()
+    ]
     assert max(open_per_item) <= 1
     db.close()

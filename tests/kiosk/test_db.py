@@ -79,9 +79,12 @@ def test_database_made_by_the_first_schema_opens_and_keeps_every_row(tmp_path):
     db = open_database(path)
     assert schema_version(db) == SCHEMA_VERSION
     assert counts == {
-        "staff": Staff.select().count(), "item": Item.select().count(),
-        "loan": Loan.select().count(), "event": Event.select().count(),
-        "outbox": Outbox.select().count(), "personal_call": PersonalCall.select().count(),
+        "staff": Staff.select().count(),
+        "item": Item.select().count(),
+        "loan": Loan.select().count(),
+        "event": Event.select().count(),
+        "outbox": Outbox.select().count(),
+        "personal_call": PersonalCall.select().count(),
         "unknown_tag": UnknownTag.select().count(),
     }
     open_loan = Loan.get(Loan.closed_at.is_null())

@@ -33,8 +33,9 @@ def test_changed_fields_are_updated_and_counted(tmp_path, service, school):
 
 def test_badge_already_used_by_someone_else_is_refused(tmp_path, service, school):
     with pytest.raises(ImportFileError) as info:
-        import_staff(csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"),
-                     service)
+        import_staff(
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"), service
+        )
     assert f"line 2: badge_uid {School.KHAN} is already Amira Khan's badge" in str(info.value)
     assert Staff.get_or_none(Staff.staff_id == "S9") is None
 
@@ -64,7 +65,9 @@ def test_unknown_columns_are_ignored_and_said(tmp_path, service, db):
 
 
 def test_semicolon_file_with_quoted_commas(tmp_path, service, db):
-    text = 'asset_tag;name;kind;contents\nT1;"Trolley, upstairs";trolley_key;30 iPads; 30 headphones\n'
+    text = (
+        'asset_tag;name;kind;contents\nT1;"Trolley, upstairs";trolley_key;30 iPads; 30 headphones\n'
+    )
     with pytest.raises(ImportFileError, match="line 2: 5 cells"):
         import_items(csv(tmp_path, text), service)
     text = 'asset_tag;name;kind;contents\nT1;"Trolley, upstairs";trolley_key;"30 iPads; 30 headphones"\n'
@@ -81,10 +84,16 @@ def test_import_records_one_event(tmp_path, service, db):
 
 
 def test_admin_save_staff_uses_the_same_checks(service, school):
-    assert save_staff(service, {"staff_id": "S9", "name": "New Teacher", "role": "staff",
-                                "classes": "3A"}) == "New Teacher added."
-    assert save_staff(service, {"staff_id": "S9", "name": "New Teacher",
-                                "classes": "3B"}) == "New Teacher saved."
+    assert (
+        save_staff(
+            service, {"staff_id": "S9", "name": "New Teacher", "role": "staff", "classes": "3A"}
+        )
+        == "New Teacher added."
+    )
+    assert (
+        save_staff(service, {"staff_id": "S9", "name": "New Teacher", "classes": "3B"})
+        == "New Teacher saved."
+    )
     assert Staff.get(Staff.staff_id == "S9").classes == "3B"
     with pytest.raises(ImportFileError, match="Role 'boss' is not one of staff, office, admin"):
         save_staff(service, {"staff_id": "S9", "name": "X", "role": "boss"})
@@ -93,8 +102,18 @@ def test_admin_save_staff_uses_the_same_checks(service, school):
 
 
 def test_admin_save_item_checks_kind_and_phone(service, db):
-    assert save_item(service, {"asset_tag": "P9", "name": "Trip phone 9", "kind": "trip_phone",
-                               "phone_number": "07700 900999"}) == "Trip phone 9 added."
+    assert (
+        save_item(
+            service,
+            {
+                "asset_tag": "P9",
+                "name": "Trip phone 9",
+                "kind": "trip_phone",
+                "phone_number": "07700 900999",
+            },
+        )
+        == "Trip phone 9 added."
+    )
     with pytest.raises(ImportFileError, match="Kind 'drone' is not one of"):
         save_item(service, {"asset_tag": "D1", "name": "Drone", "kind": "drone"})
 

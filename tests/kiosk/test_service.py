@@ -103,8 +103,9 @@ def test_someone_elses_item_is_handed_over_and_both_are_recorded(service, clock,
     old, new = Loan.select().order_by(Loan.id)
     assert old.outcome == "handed_over" and old.closed_by_id == school.jones.id
     assert new.borrower_id == school.jones.id and new.closed_at is None
-    actions = [e.action for e in Event.select().where(Event.item == school.trolley)
-               .order_by(Event.id)]
+    actions = [
+        e.action for e in Event.select().where(Event.item == school.trolley).order_by(Event.id)
+    ]
     assert actions == ["sign_out", "return", "sign_out"]
 
 
@@ -242,8 +243,9 @@ def test_count_short_on_return_raises_one_loss_alert(service, clock, school):
     tap(service, clock, School.KHAN)
     tap(service, clock, School.TROLLEY)
     r = tap(service, clock, School.TROLLEY)
-    res = service.save_checklist(r.loan.id, Checklist(counts={"iPads": 28, "headphones": 30},
-                                                       damage=""))
+    res = service.save_checklist(
+        r.loan.id, Checklist(counts={"iPads": 28, "headphones": 30}, damage="")
+    )
     assert "28 of 30 iPads" in res.message
     (alert,) = Outbox.select()
     assert (alert.kind, alert.audience, alert.key) == ("lost", "slt", f"lost:loan:{r.loan.id}")
@@ -259,8 +261,9 @@ def test_full_count_raises_nothing(service, clock, school):
     tap(service, clock, School.KHAN)
     tap(service, clock, School.TROLLEY)
     r = tap(service, clock, School.TROLLEY)
-    res = service.save_checklist(r.loan.id, Checklist(counts={"iPads": 30, "headphones": 30},
-                                                       damage=""))
+    res = service.save_checklist(
+        r.loan.id, Checklist(counts={"iPads": 30, "headphones": 30}, damage="")
+    )
     assert res.message == "Thank you, all recorded."
     assert Outbox.select().count() == 0
     assert Loan.get().checklist == {"counts": {"iPads": 30, "headphones": 30}, "damage": ""}
@@ -408,7 +411,9 @@ def test_pin_of_a_non_admin_never_opens_admin(service, clock, school):
 def test_enrol_tag_refuses_a_tag_already_in_use(service, clock, school):
     with pytest.raises(Refused, match="already Amira Khan's badge"):
         service.enrol_tag(School.KHAN, item_pk=school.ball.id)
-    assert service.enrol_tag("c0ffee", staff_pk=school.office.id) == "Badge enrolled for Siân Evans."
+    assert (
+        service.enrol_tag("c0ffee", staff_pk=school.office.id) == "Badge enrolled for Siân Evans."
+    )
     assert tap(service, clock, "C0FFEE").outcome is Outcome.SESSION_STARTED
 
 
@@ -426,3 +431,15 @@ def test_service_works_with_a_fresh_clock_instance(settings, db, school):
     clock = ManualClock()
     svc = LoanService(settings, clock)
     assert svc.tap(School.KHAN).outcome is Outcome.SESSION_STARTED
+
+
+def test_undo_after_the_item_was_reported_lost_is_refused(service, clock, school):
+    # Found by the state machine: return, report lost, then Undo reopened a lost item's loan.
+    tap(service, clock, School.KHAN)
+    tap(service, clock, School.BALL)
+    tap(service, clock, School.BALL)
+    service.report_lost(school.ball.id, None)
+    with pytest.raises(Refused, match="too late"):
+        service.undo()
+    assert open_loans() == []
+    assert Item.get_by_id(school.ball.id).status == "lost"

@@ -26,7 +26,9 @@ def test_defaults_without_a_file(tmp_path):
 
 
 def test_file_overrides_defaults_and_keeps_other_kinds(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [school]
 name = "Cam Woodfield Junior School"
 day_ends = "15:15"
@@ -36,7 +38,8 @@ inset_days = [2026-09-03]
 [kinds.camera]
 label = "Class camera"
 checklist = ["images"]
-""")
+""",
+    )
     s = load_settings(path, env={})
     assert s.school.day_ends == time(15, 15)
     assert s.school.terms[0].end == date(2026, 10, 23)
@@ -57,16 +60,37 @@ def test_environment_overrides_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[school]\nday_ends = 1530', 'kiosk.toml: [school] day_ends: expected a time like "15:30", got 1530'),
-        ('[school]\nday_end = "15:30"', "kiosk.toml: [school] day_end: unknown key; expected one of"),
+        (
+            "[school]\nday_ends = 1530",
+            'kiosk.toml: [school] day_ends: expected a time like "15:30", got 1530',
+        ),
+        (
+            '[school]\nday_end = "15:30"',
+            "kiosk.toml: [school] day_end: unknown key; expected one of",
+        ),
         ('[schol]\nname = "x"', "kiosk.toml: schol: unknown key"),
-        ('[kinds.camera]\ndue = "weekly"', "kiosk.toml: [kinds.camera] due: expected one of end_of_day, choose, none"),
-        ('[kinds.camera]\nchecklist = ["selfie"]', "[kinds.camera] checklist: 'selfie' is not one of"),
-        ('[kiosk]\nsession_seconds = "soon"', "kiosk.toml: [kiosk] session_seconds: expected a number"),
+        (
+            '[kinds.camera]\ndue = "weekly"',
+            "kiosk.toml: [kinds.camera] due: expected one of end_of_day, choose, none",
+        ),
+        (
+            '[kinds.camera]\nchecklist = ["selfie"]',
+            "[kinds.camera] checklist: 'selfie' is not one of",
+        ),
+        (
+            '[kiosk]\nsession_seconds = "soon"',
+            "kiosk.toml: [kiosk] session_seconds: expected a number",
+        ),
         ('[school]\nschool_days = ["monday"]', "[school] school_days: 'monday' is not one of"),
         ('[school]\ntimezone = "Mars/Olympus"', "[school] timezone: unknown time zone"),
-        ('[school]\nterms = [{ start = 2026-09-03, end = "soon" }]', "end: expected a date like 2026-09-03"),
-        ('[alerts]\noverdue_grace_minutes = 60\nescalate_after_minutes = 30', "escalate_after_minutes: must not be less"),
+        (
+            '[school]\nterms = [{ start = 2026-09-03, end = "soon" }]',
+            "end: expected a date like 2026-09-03",
+        ),
+        (
+            "[alerts]\noverdue_grace_minutes = 60\nescalate_after_minutes = 30",
+            "escalate_after_minutes: must not be less",
+        ),
         ("this is not toml", "not valid TOML"),
     ],
 )

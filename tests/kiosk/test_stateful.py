@@ -52,10 +52,16 @@ class KioskMachine(RuleBasedStateMachine):
         Staff.create(staff_id="S1", name="Amira Khan", classes="5B", badge_uid="A1")
         Staff.create(staff_id="S2", name="John Jones", classes="4A", badge_uid="A2")
         Staff.create(staff_id="S3", name="Siân Evans", role="office", badge_uid="A3")
-        Item.create(asset_tag="CAM", name="Class camera 5B", kind="camera", tag_uid="B1",
-                    home_class="5B")
-        Item.create(asset_tag="TRO", name="iPad trolley", kind="trolley_key", tag_uid="B2",
-                    contents=[{"name": "iPads", "count": 30}])
+        Item.create(
+            asset_tag="CAM", name="Class camera 5B", kind="camera", tag_uid="B1", home_class="5B"
+        )
+        Item.create(
+            asset_tag="TRO",
+            name="iPad trolley",
+            kind="trolley_key",
+            tag_uid="B2",
+            contents=[{"name": "iPads", "count": 30}],
+        )
         Item.create(asset_tag="PH", name="Trip phone", kind="trip_phone", tag_uid="B3")
         Item.create(asset_tag="BAG", name="Ball bag", kind="other", tag_uid="B4")
         self.service = LoanService(self.settings, self.clock)
@@ -70,12 +76,17 @@ class KioskMachine(RuleBasedStateMachine):
 
     def _count(self, outcome: Outcome) -> None:
         self.state_changes += {
-            Outcome.SIGNED_OUT: 1, Outcome.RETURNED: 1, Outcome.HANDED_OVER: 2,
-            Outcome.FOUND: 1, Outcome.UNDONE: 1,
+            Outcome.SIGNED_OUT: 1,
+            Outcome.RETURNED: 1,
+            Outcome.HANDED_OVER: 2,
+            Outcome.FOUND: 1,
+            Outcome.UNDONE: 1,
         }.get(outcome, 0)
 
-    @rule(uid=st.sampled_from(BADGES + ITEMS + ["DEAD", "not a tag"]),
-          gap=st.sampled_from([0.3, 1.0, 2.5, 5.0, 25.0]))
+    @rule(
+        uid=st.sampled_from(BADGES + ITEMS + ["DEAD", "not a tag"]),
+        gap=st.sampled_from([0.3, 1.0, 2.5, 5.0, 25.0]),
+    )
     def tap(self, uid: str, gap: float) -> None:
         self.clock.advance(gap)
         result = self.service.tap(uid, "test")
@@ -111,8 +122,10 @@ class KioskMachine(RuleBasedStateMachine):
             self.losses += 1
         self.checklisted.add(loan.id)
         self.service.save_checklist(
-            loan.id, Checklist(counts={"iPads": count} if loan.item.asset_tag == "TRO" else None,
-                               damage=damage),
+            loan.id,
+            Checklist(
+                counts={"iPads": count} if loan.item.asset_tag == "TRO" else None, damage=damage
+            ),
         )
 
     @rule(uid=st.sampled_from(ITEMS))
@@ -153,11 +166,17 @@ class KioskMachine(RuleBasedStateMachine):
 
     @invariant()
     def one_open_loan_per_item(self) -> None:
-        rows = (Loan.select(Loan.item, pw.fn.COUNT(Loan.id).alias("n"))
-                .where(Loan.closed_at.is_null()).group_by(Loan.item))
+        rows = (
+            Loan.select(Loan.item, pw.fn.COUNT(Loan.id).alias("n"))
+            .where(Loan.closed_at.is_null())
+            .group_by(Loan.item)
+        )
         assert all(r.n == 1 for r in rows)
-        lost_out = (Loan.select().join(Item)
-                    .where(Loan.closed_at.is_null(), Item.status.in_(("lost", "retired"))))
+        lost_out = (
+            Loan.select()
+            .join(Item)
+            .where(Loan.closed_at.is_null(), Item.status.in_(("lost", "retired")))
+        )
         assert lost_out.count() == 0
 
     @invariant()
@@ -171,6 +190,8 @@ class KioskMachine(RuleBasedStateMachine):
 
 TestKiosk = KioskMachine.TestCase
 TestKiosk.settings = settings(
-    max_examples=60, stateful_step_count=40, deadline=None,
+    max_examples=60,
+    stateful_step_count=40,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
