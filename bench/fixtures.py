@@ -77,6 +77,13 @@ def big_database(target: Path, loans: int = LOANS) -> Path:
     """A copy of the cached large database at ``target`` (built first if needed)."""
     DATA.mkdir(parents=True, exist_ok=True)
     cached = DATA / f"loans-{loans}-v{SCHEMA_VERSION}.db"
+    older = sorted(DATA.glob(f"loans-{loans}-v*.db"), key=lambda p: int(p.stem.rsplit("v", 1)[1]))
+    if not cached.exists() and older:
+        # A cache from an older schema: migrating it is the same path a school's kiosk takes.
+        shutil.copy(older[-1], cached.with_suffix(".partial"))
+        open_database(cached.with_suffix(".partial")).close()
+        cached.with_suffix(".partial").rename(cached)
+        log.info("migrated %s to %s", older[-1].name, cached.name)
     if not cached.exists():
         started = time.perf_counter()
         partial = cached.with_suffix(".partial")

@@ -289,7 +289,15 @@ def _v1_to_v2(db: pw.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
-MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_v0_to_v1, _v1_to_v2]
+def _v2_to_v3(db: pw.SqliteDatabase) -> None:
+    # "What do I have out?" on every badge tap: without this the lookup walks all of a
+    # person's past loans (about 1.4 ms with a million loans; 0.005 ms with it).
+    db.execute_sql(
+        "CREATE INDEX loan_open_borrower ON loan (borrower_id, out_at) WHERE closed_at IS NULL"
+    )
+
+
+MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -135,3 +135,11 @@ def test_contents_forms(text, expected):
 def test_bad_contents(text):
     with pytest.raises(ValueError):
         parse_contents(text)
+
+
+def test_readme_documents_every_csv_column():
+    from kiosk.records import ITEM_COLUMNS, STAFF_COLUMNS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for column, doc in {**STAFF_COLUMNS, **ITEM_COLUMNS}.items():
+        assert f"| `{column}` | {doc} |" in readme, column

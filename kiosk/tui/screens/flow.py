@@ -97,6 +97,15 @@ class ReusableScreen(KioskScreen):
             self._idle_timer.stop()
         self._idle_timer = self.set_timer(seconds, self.timed_out)
 
+    def _fill(self) -> None:
+        """Put what ``present`` stored on the screen (each screen fills its own widgets)."""
+
+    def refill(self) -> None:
+        """After ``present``: redraw now if the screen is already mounted (else on_mount will)."""
+        if self.is_mounted:
+            self._fill()
+            self.shown_again()
+
     def shown_again(self) -> None:
         """After ``present`` on a screen already mounted: focus, and report when drawn."""
         focus_tag_entry(self)
@@ -136,9 +145,7 @@ class SessionScreen(ReusableScreen):
 
     def present(self, staff: StaffView, loans: list[LoanView], greeting: str) -> None:
         self.staff, self.loans, self.greeting = staff, loans, greeting
-        if self.is_mounted:
-            self._fill()
-            self.shown_again()
+        self.refill()
 
     def on_mount(self) -> None:
         self._fill()
@@ -214,9 +221,7 @@ class DoneScreen(ReusableScreen):
         self, message: str, detail: str = "", *, undo: bool = False, warnings: tuple[str, ...] = ()
     ) -> None:
         self.message, self.detail, self.undo, self.warnings = message, detail, undo, warnings
-        if self.is_mounted:
-            self._fill()
-            self.shown_again()
+        self.refill()
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
@@ -286,9 +291,7 @@ class RefusalScreen(ReusableScreen):
 
     def present(self, message: str, detail: str) -> None:
         self.message, self.detail = message, detail
-        if self.is_mounted:
-            self._fill()
-            self.shown_again()
+        self.refill()
 
     def on_mount(self) -> None:
         self._fill()
@@ -359,9 +362,7 @@ class ReturnTimeScreen(ReusableScreen):
 
     def present(self, result: TapResult) -> None:
         self.result = result
-        if self.is_mounted:
-            self._fill()
-            self.shown_again()
+        self.refill()
 
     def on_mount(self) -> None:
         self._fill()
@@ -521,9 +522,7 @@ class ChecklistScreen(ReusableScreen):
 
     def present(self, result: TapResult) -> None:
         self.result = result
-        if self.is_mounted:
-            self._fill()
-            self.shown_again()
+        self.refill()
 
     def on_mount(self) -> None:
         self._fill()
