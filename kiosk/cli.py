@@ -25,7 +25,7 @@ import peewee as pw
 from kiosk import __version__
 from kiosk.clock import Clock, SystemClock
 from kiosk.commands import err
-from kiosk.db import open_database
+from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
 from kiosk.errors import ConfigError, KioskError, StorageError
 from kiosk.service import LoanService
 from kiosk.settings import Settings, load_settings
@@ -63,10 +63,19 @@ def load_from_args(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def open_context(args: argparse.Namespace, clock: Clock | None = None) -> Context:
+def open_context(
+    args: argparse.Namespace, clock: Clock | None = None, *, screen: bool = False
+) -> Context:
+    """Settings, clock, database and service for a subcommand.
+
+    ``screen``: the kiosk screen's process, which checkpoints the WAL when idle
+    (``SCREEN_WAL_AUTOCHECKPOINT``) rather than inside a tap.
+    """
     settings = load_from_args(args)
     clock = clock or SystemClock()
-    db = open_database(settings.kiosk.db)
+    db = open_database(
+        settings.kiosk.db, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT if screen else None
+    )
     return Context(settings, clock, db, LoanService(settings, clock))
 
 

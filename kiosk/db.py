@@ -345,8 +345,20 @@ def explain_sqlite_error(exc: BaseException, path: str | Path) -> str:
     return f"Database problem with {path}: {exc}"
 
 
-def open_database(path: Path | str, *, migrate_schema: bool = True) -> pw.SqliteDatabase:
-    """Open (creating if needed) the kiosk database at ``path`` and bind the models to it."""
+#: WAL pages after which the kiosk screen's own commits checkpoint (SQLite's default is
+#: 1000). A checkpoint inside a tap's commit costs milliseconds on a large database, so
+#: the screen checkpoints when it returns to idle (``LoanService.checkpoint``) and this
+#: is only the safety net that keeps the WAL bounded (about 40 MB) on a busy morning.
+SCREEN_WAL_AUTOCHECKPOINT = 10_000
+
+
+def open_database(
+    path: Path | str, *, migrate_schema: bool = True, wal_autocheckpoint: int | None = None
+) -> pw.SqliteDatabase:
+    """Open (creating if needed) the kiosk database at ``path`` and bind the models to it.
+
+    ``wal_autocheckpoint``: see ``SCREEN_WAL_AUTOCHECKPOINT``; None keeps SQLite's default.
+    """
     path = Path(path)
     if str(path) != ":memory:":
         try:
@@ -365,6 +377,7 @@ def open_database(path: Path | str, *, migrate_schema: bool = True) -> pw.Sqlite
             "busy_timeout": BUSY_TIMEOUT_MS,
             # The WAL is checkpointed often enough on its own; this keeps it small on the SD card.
             "journal_size_limit": 16 * 1024 * 1024,
+            **({"wal_autocheckpoint": wal_autocheckpoint} if wal_autocheckpoint else {}),
         },
         lock_type="IMMEDIATE",
         check_same_thread=False,

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands never load Textual.
     from hardware.base import KeyboardReader, NullFeedback
     from kiosk.clock import SystemClock
-    from kiosk.db import open_database
+    from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
     from kiosk.demo import DEFAULT_DEMO_DB, DEMO_PIN, seed_demo
     from kiosk.service import LoanService
     from kiosk.settings import Settings
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     clock = SystemClock()
     if not (args.keep and path.exists()):
         seed_demo(path, settings, clock)
-    open_database(path)
+    open_database(path, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
     log_away_from_screen(path.with_suffix(".log"))
     app = build_app(
         LoanService(settings, clock),

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.tui.app import build_app
     from kiosk.tui.logs import log_away_from_screen
 
-    ctx = open_context(args)
+    ctx = open_context(args, screen=True)
     readers, feedback = _open_hardware(ctx.settings)
     log_away_from_screen(Path(ctx.settings.kiosk.db).with_suffix(".log"))
     heartbeat = sdnotify.Heartbeat(UI_MAX_SILENCE)

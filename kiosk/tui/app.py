@@ -312,6 +312,11 @@ class KioskApp(App[None]):
     def _collect_at_rest(self) -> None:
         if len(self.screen_stack) == 1:  # still idle: nobody is waiting for the screen
             gc.collect()
+            # Its own thread, not the service thread: a tap arriving now is not queued
+            # behind the checkpoint (see kiosk.db.SCREEN_WAL_AUTOCHECKPOINT).
+            self.run_worker(
+                self.service.checkpoint, thread=True, group="checkpoint", exclusive=True
+            )
 
     # --- status line ------------------------------------------------------------------
 

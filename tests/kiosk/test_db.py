@@ -123,3 +123,34 @@ def test_read_only_database_gives_a_clear_message(school, db):
 def test_full_disk_gives_a_clear_message():
     exc = sqlite3.OperationalError("database or disk is full")
     assert "is full. Free some space" in store.explain_sqlite_error(exc, "/var/lib/kiosk/kiosk.db")
+
+
+def test_screen_process_checkpoints_when_idle_not_inside_a_tap(settings, clock):
+    import threading
+
+    from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT
+    from kiosk.service import LoanService
+
+    db = open_database(settings.kiosk.db, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
+    assert db.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0] == SCREEN_WAL_AUTOCHECKPOINT
+    service = LoanService(settings, clock)
+    for n in range(50):
+        service.record_event("test", detail={"n": n})
+
+    def rows_in_the_file() -> int | None:
+        """What the database file itself holds, ignoring the WAL (immutable read)."""
+        raw = sqlite3.connect(f"file:{settings.kiosk.db}?immutable=1", uri=True)
+        try:
+            return int(raw.execute("SELECT count(*) FROM event").fetchone()[0])
+        except sqlite3.DatabaseError:
+            return None  # not even the tables are in the file yet
+        finally:
+            raw.close()
+
+    assert rows_in_the_file() in (None, 0)  # the commits are in the WAL only
+    worker = threading.Thread(target=service.checkpoint)
+    worker.start()
+    worker.join()
+    assert rows_in_the_file() == 50
+    assert Event.select().count() == 50
+    db.close()
