@@ -1030,6 +1030,15 @@ class LoanService:
             missing.append((self.item_view(item), self.loan_view(last) if last else None))
         return missing
 
+    def out_but_here(self, seen_uids: set[str]) -> list[LoanView]:
+        """Items tapped in the cupboard that the records say are out: the record is wrong."""
+        if not seen_uids:
+            return []
+        marks = ", ".join("?" * len(seen_uids))
+        return self._loan_views(
+            f"l.closed_at IS NULL AND i.tag_uid IN ({marks}) ORDER BY i.name", tuple(seen_uids)
+        )
+
     # --- records ------------------------------------------------------------------------
 
     def record_event(

@@ -443,3 +443,11 @@ def test_undo_after_the_item_was_reported_lost_is_refused(service, clock, school
         service.undo()
     assert open_loans() == []
     assert Item.get_by_id(school.ball.id).status == "lost"
+
+
+def test_stock_take_finds_items_in_the_cupboard_that_are_shown_as_out(service, clock, school):
+    tap(service, clock, School.KHAN)
+    tap(service, clock, School.CAMERA)
+    here = service.out_but_here({School.CAMERA, School.BALL})
+    assert [(v.item.name, v.borrower.name) for v in here] == [("Class camera 5B", "Amira Khan")]
+    assert service.out_but_here(set()) == []

@@ -203,6 +203,12 @@ async def test_admin_stock_take_lists_what_is_missing(app: KioskApp) -> None:
         assert "2 missing" in text
         assert "Class camera 5B | MISSING" in text
         assert "Trip phone 4 | MISSING" in text
+        # Items tapped in the cupboard while the records say they are out.
+        out_now = [v.item.name for v in app.service.board()]
+        assert out_now
+        assert f"{len(out_now)} here but shown as out." in text
+        for name in out_now:
+            assert f"{name} | HERE, shown as out" in text
 
 
 async def test_admin_adds_and_edits_staff(app: KioskApp) -> None:

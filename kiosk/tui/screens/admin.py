@@ -273,9 +273,15 @@ class StockTakeScreen(SubScreen):
     @on(Button.Pressed, "#finish")
     def _finish(self) -> None:
         seen = set(self.seen)
-        self.kapp.call_service(lambda: self.kapp.service.stock_take(seen), self._missing)
+        service = self.kapp.service
+        self.kapp.call_service(
+            lambda: (service.stock_take(seen), service.out_but_here(seen)), self._missing
+        )
 
-    def _missing(self, missing: list[tuple[ItemView, LoanView | None]]) -> None:
+    def _missing(
+        self, found: tuple[list[tuple[ItemView, LoanView | None]], list[LoanView]]
+    ) -> None:
+        missing, here = found
         table = self.query_one("#missing", DataTable)
         table.clear()
         table.display = True
@@ -292,10 +298,15 @@ class StockTakeScreen(SubScreen):
             who = last.borrower.name if last.borrower else "-"
             where = "OVERDUE" if last.overdue else "out on loan"
             table.add_row(item.name, where, f"{who}, due {self._day(last.due_at)}")
+        for loan in here:
+            # In the cupboard, yet the records say someone has it: tapping it returns it.
+            who = loan.borrower.name if loan.borrower else "-"
+            table.add_row(loan.item.name, "HERE, shown as out", f"{who}: tap it to return it")
+        summary = f"{len(self.seen)} tags seen. {len(gone)} missing, {len(out)} out on loan."
+        if here:
+            summary += f" {len(here)} here but shown as out."
         self.query_one("#count", Static).update(
-            f"{len(self.seen)} tags seen. {len(gone)} missing, {len(out)} out on loan."
-            if missing
-            else f"{len(self.seen)} tags seen. Everything is here."
+            summary if missing or here else f"{len(self.seen)} tags seen. Everything is here."
         )
         self.say("last", "")
 
