@@ -36,6 +36,27 @@ class Reader(ABC):
         return True
 
 
+class LoopHealth:
+    """The heartbeat of a reader's loop thread, for ``Reader.alive`` and so the watchdog.
+
+    A thread can be alive yet stuck for good in a driver call (a wedged SPI bus, a USB
+    read that never returns). Each turn of the loop calls ``beat``; ``fresh`` is false
+    once no turn has come round for ``max_silence`` seconds of real time. Every wait and
+    read in the readers' loops is bounded (about a second at most), so a healthy loop
+    beats far more often than this.
+    """
+
+    def __init__(self, max_silence: float = 15.0) -> None:
+        self.max_silence = max_silence
+        self._at = time.monotonic()
+
+    def beat(self) -> None:
+        self._at = time.monotonic()
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self._at < self.max_silence
+
+
 class Feedback(ABC):
     """Light and sound for accepted and refused taps, and a lost reader."""
 

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from hardware.base import Reader
+from hardware.base import LoopHealth, Reader
 from hardware.errors import HardwareError, ReaderUnavailable
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen, normalise_uid
 from hardware.iso14443a import CASCADE_TAG, HLTA, SEL_CL, WUPA, crc_a
@@ -313,6 +313,7 @@ class RC522Reader(Reader):
         self._reset: Any = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.health = LoopHealth()
         self._present: bytes | None = None
         self._misses = 0
         self._lost = False
@@ -360,6 +361,7 @@ class RC522Reader(Reader):
             self.open()
         self._emit = emit
         self._stop.clear()
+        self.health.beat()
         self._next_health = self._tb.monotonic() + self.health_interval
         self._thread = threading.Thread(target=self._run, name=f"reader:{self.name}", daemon=True)
         self._thread.start()
@@ -379,12 +381,14 @@ class RC522Reader(Reader):
         self._emit = None
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """The loop thread runs and has come round lately (a hung driver call fails this)."""
+        return self._thread is not None and self._thread.is_alive() and self.health.fresh()
 
     # ---- the polling loop -------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.health.beat()
             try:
                 delay = self.step()
             except Exception as exc:  # the loop must outlive any surprise

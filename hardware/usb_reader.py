@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hardware.base import Reader
+from hardware.base import LoopHealth, Reader
 from hardware.errors import ReaderUnavailable
 from hardware.events import Emit, InvalidUID, ReaderBack, ReaderLost, TagSeen, normalise_uid
 from hardware.timebase import SystemTimebase, Timebase
@@ -122,6 +122,7 @@ class EvdevReader(Reader):
         self._emit: Emit | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.health = LoopHealth()
         self._lost = False
         self._buffer: list[str] = []
         self._last_key = 0.0
@@ -179,6 +180,7 @@ class EvdevReader(Reader):
                 # say so; it is picked up as soon as it is plugged in.
                 self._go_lost("not plugged in")
         self._stop.clear()
+        self.health.beat()
         self._thread = threading.Thread(target=self._run, name=f"reader:{self.name}", daemon=True)
         self._thread.start()
 
@@ -191,10 +193,12 @@ class EvdevReader(Reader):
         self._emit = None
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """The loop thread runs and has come round lately (a hung driver call fails this)."""
+        return self._thread is not None and self._thread.is_alive() and self.health.fresh()
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self.health.beat()
             try:
                 self.step()
             except Exception as exc:  # the loop must outlive any surprise

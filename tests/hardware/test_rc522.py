@@ -234,3 +234,24 @@ def test_importing_hardware_loads_no_device_library() -> None:
         "assert 'mfrc522' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_reader_stuck_in_a_driver_call_is_not_alive(emu: Emulator, tb: VirtualTimebase) -> None:
+    """The watchdog relies on alive(): a thread blocked for good must not count as alive."""
+    import threading
+
+    stuck = threading.Event()
+    reader = RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb)
+    reader.health.max_silence = 0.3
+    reader.step = lambda: stuck.wait()  # type: ignore[method-assign]  # a wedged SPI call
+    reader.start(lambda event: None)
+    try:
+        assert reader.alive()
+        deadline = time.monotonic() + 5
+        while reader.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not reader.alive()
+        assert reader._thread is not None and reader._thread.is_alive()  # alive, but hung
+    finally:
+        stuck.set()
+        reader.stop()
