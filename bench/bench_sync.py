@@ -106,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass
+        """Quiet: ten thousand request lines would drown the benchmark's figures."""
 
 
 # --- building databases --------------------------------------------------------------------

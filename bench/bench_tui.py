@@ -83,7 +83,7 @@ async def _taps(db: Path, rounds: int, warmup: int = 4) -> tuple[list[float], li
             self.emit = emit
 
         def stop(self) -> None:
-            pass
+            """No device to release."""
 
         def feed(self, uid: str) -> None:
             t = threading.Thread(

@@ -11,11 +11,14 @@ for hardware trouble: a dead LED must not stop a loan being recorded.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
 
 from hardware.events import Emit, InvalidUID, TagSeen, normalise_uid
+
+log = logging.getLogger(__name__)
 
 
 class Reader(ABC):
@@ -55,6 +58,53 @@ class LoopHealth:
 
     def fresh(self) -> bool:
         return time.monotonic() - self._at < self.max_silence
+
+
+class LoopReader(Reader):
+    """A reader whose device is read by a loop on its own thread (the RC522, USB readers).
+
+    The loop calls ``_turn`` until stopped; an unexpected exception is logged and
+    handed to ``_turn_failed`` (the loop must outlive any surprise). ``alive`` is true
+    while the thread runs and its heartbeat (``health``) is fresh.
+    """
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.health = LoopHealth()
+
+    @abstractmethod
+    def _turn(self) -> None:
+        """One turn of the loop: read or poll once, and wait a bounded time."""
+
+    @abstractmethod
+    def _turn_failed(self, exc: Exception) -> None:
+        """After an unexpected error in ``_turn``: report the reader lost, pause, and so on."""
+
+    def _start_loop(self) -> None:
+        self._stop.clear()
+        self.health.beat()
+        self._thread = threading.Thread(target=self._loop, name=f"reader:{self.name}", daemon=True)
+        self._thread.start()
+
+    def _stop_loop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+
+    def alive(self) -> bool:
+        """The loop thread runs and has come round lately (a hung driver call fails this)."""
+        return self._thread is not None and self._thread.is_alive() and self.health.fresh()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.health.beat()
+            try:
+                self._turn()
+            except Exception as exc:  # the loop must outlive any surprise
+                log.exception("%s: unexpected error", self.name)
+                self._turn_failed(exc)
 
 
 class Feedback(ABC):

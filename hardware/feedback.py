@@ -170,6 +170,6 @@ class GpioFeedback(Feedback):
         try:
             if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
-        except ValueError:
-            pass
+        except ValueError:  # only the main thread may change signal handlers
+            log.debug("SIGTERM handler left in place: closed from another thread")
         self._previous_sigterm = None

@@ -35,13 +35,12 @@ import contextlib
 import functools
 import importlib.util
 import logging
-import threading
 import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from hardware.base import LoopHealth, Reader
+from hardware.base import LoopReader
 from hardware.errors import HardwareError, ReaderUnavailable
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen, normalise_uid
 from hardware.iso14443a import CASCADE_TAG, HLTA, SEL_CL, WUPA, crc_a
@@ -272,10 +271,10 @@ def default_spi_factory() -> SpiLike:
 
 
 class _ChipGone(Exception):
-    pass
+    """The chip stopped answering mid-command (unplugged, or SPI reads all 0x00)."""
 
 
-class RC522Reader(Reader):
+class RC522Reader(LoopReader):
     """An RC522 on SPI bus ``bus``, chip select ``device``; RST on GPIO ``reset_pin``.
 
     Wiring (Raspberry Pi header): SDA to CE0 (pin 24), SCK pin 23, MOSI pin 19,
@@ -311,9 +310,7 @@ class RC522Reader(Reader):
         self._spi: SpiLike | None = None
         self._chip: Any = None
         self._reset: Any = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self.health = LoopHealth()
+        super().__init__()
         self._present: bytes | None = None
         self._misses = 0
         self._lost = False
@@ -360,17 +357,11 @@ class RC522Reader(Reader):
         if self._chip is None:
             self.open()
         self._emit = emit
-        self._stop.clear()
-        self.health.beat()
         self._next_health = self._tb.monotonic() + self.health_interval
-        self._thread = threading.Thread(target=self._run, name=f"reader:{self.name}", daemon=True)
-        self._thread.start()
+        self._start_loop()
 
     def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2.0)
+        self._stop_loop()
         self._close_spi()
         if self._reset is not None:
             try:
@@ -380,22 +371,14 @@ class RC522Reader(Reader):
             self._reset = None
         self._emit = None
 
-    def alive(self) -> bool:
-        """The loop thread runs and has come round lately (a hung driver call fails this)."""
-        return self._thread is not None and self._thread.is_alive() and self.health.fresh()
-
     # ---- the polling loop -------------------------------------------------
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.health.beat()
-            try:
-                delay = self.step()
-            except Exception as exc:  # the loop must outlive any surprise
-                log.exception("%s: unexpected error", self.name)
-                self._go_lost(f"unexpected error ({exc})")
-                delay = self.health_interval
-            self._tb.wait(self._stop, delay)
+    def _turn(self) -> None:
+        self._tb.wait(self._stop, self.step())
+
+    def _turn_failed(self, exc: Exception) -> None:
+        self._go_lost(f"unexpected error ({exc})")
+        self._tb.wait(self._stop, self.health_interval)
 
     def step(self) -> float:
         """One poll (or, while lost, one recovery attempt); returns how long to sleep."""

@@ -17,11 +17,10 @@ import contextlib
 import errno
 import logging
 import select
-import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hardware.base import LoopHealth, Reader
+from hardware.base import LoopReader
 from hardware.errors import ReaderUnavailable
 from hardware.events import Emit, InvalidUID, ReaderBack, ReaderLost, TagSeen, normalise_uid
 from hardware.timebase import SystemTimebase, Timebase
@@ -87,7 +86,7 @@ def _keymap() -> tuple[dict[int, str], set[int], int]:
     return keys, enter, ecodes.EV_KEY
 
 
-class EvdevReader(Reader):
+class EvdevReader(LoopReader):
     """A keyboard-wedge reader at ``path``.
 
     Use the /dev/input/by-id/ path: unlike /dev/input/eventN it survives replugging.
@@ -120,9 +119,7 @@ class EvdevReader(Reader):
             ) from exc
         self._source: InputSource | None = None
         self._emit: Emit | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self.health = LoopHealth()
+        super().__init__()
         self._lost = False
         self._buffer: list[str] = []
         self._last_key = 0.0
@@ -179,32 +176,19 @@ class EvdevReader(Reader):
                 # Unplugged at start: run anyway (the other readers may work) and
                 # say so; it is picked up as soon as it is plugged in.
                 self._go_lost("not plugged in")
-        self._stop.clear()
-        self.health.beat()
-        self._thread = threading.Thread(target=self._run, name=f"reader:{self.name}", daemon=True)
-        self._thread.start()
+        self._start_loop()
 
     def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2.0)
+        self._stop_loop()
         self._close()
         self._emit = None
 
-    def alive(self) -> bool:
-        """The loop thread runs and has come round lately (a hung driver call fails this)."""
-        return self._thread is not None and self._thread.is_alive() and self.health.fresh()
+    def _turn(self) -> None:
+        self.step()  # every wait inside is bounded (read_timeout, retry_interval)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.health.beat()
-            try:
-                self.step()
-            except Exception as exc:  # the loop must outlive any surprise
-                log.exception("%s: unexpected error", self.name)
-                self._close()
-                self._go_lost(f"unexpected error ({exc})")
+    def _turn_failed(self, exc: Exception) -> None:
+        self._close()
+        self._go_lost(f"unexpected error ({exc})")
 
     def step(self) -> None:
         """Read what is waiting (up to ``read_timeout``), or retry a lost device."""
