@@ -189,6 +189,8 @@ class EvdevReader(LoopReader):
     def _turn_failed(self, exc: Exception) -> None:
         self._close()
         self._go_lost(f"unexpected error ({exc})")
+        # Pause before reopening, so an error that repeats cannot spin the loop.
+        self._tb.wait(self._stop, self.retry_interval)
 
     def step(self) -> None:
         """Read what is waiting (up to ``read_timeout``), or retry a lost device."""
