@@ -333,10 +333,8 @@ class TimeChoice(Vertical):
         self.query_one("#custom", Input).value = ""
 
 
-class ReturnTimeScreen(ReusableScreen):
-    """A trip phone is out (already, until the end of the day): when will it be back?"""
-
-    timeout = 90.0
+class LoanResultScreen(ReusableScreen):
+    """A follow-up to a tap that settled a loan (return time, checklist): shows its result."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -346,6 +344,24 @@ class ReturnTimeScreen(ReusableScreen):
     def loan(self) -> LoanView:
         assert self.result is not None and self.result.loan is not None
         return self.result.loan
+
+    def present(self, result: TapResult) -> None:
+        self.result = result
+        self.refill()
+
+    def on_mount(self) -> None:
+        self._fill()
+
+    def _show_result(self) -> None:
+        """The idle timer from the start, and the tap's message on top."""
+        self.restart_timer(self.timeout or 60.0)
+        self.query_one("#message", Static).update(self.result.message if self.result else "")
+
+
+class ReturnTimeScreen(LoanResultScreen):
+    """A trip phone is out (already, until the end of the day): when will it be back?"""
+
+    timeout = 90.0
 
     def compose(self) -> ComposeResult:
         yield self.title_bar()
@@ -360,16 +376,8 @@ class ReturnTimeScreen(ReusableScreen):
             yield Button("Undo", id="undo", variant="warning")
         yield self.status_line()
 
-    def present(self, result: TapResult) -> None:
-        self.result = result
-        self.refill()
-
-    def on_mount(self) -> None:
-        self._fill()
-
     def _fill(self) -> None:
-        self.restart_timer(self.timeout or 90.0)
-        self.query_one("#message", Static).update(self.result.message if self.result else "")
+        self._show_result()
         phone = self.loan.item.phone_number
         self.query_one("#question", Static).update(
             "When will you be back?" + (f"  (This phone's number: {phone})" if phone else "")
@@ -472,7 +480,7 @@ _QUESTIONS = {
 }
 
 
-class ChecklistScreen(ReusableScreen):
+class ChecklistScreen(LoanResultScreen):
     """The item is back (already recorded): a few quick checks for its kind.
 
     One instance is kept per set of questions (kind and contents) and cleared
@@ -485,12 +493,6 @@ class ChecklistScreen(ReusableScreen):
         super().__init__()
         self.checks = checks
         self.contents = contents
-        self.result: TapResult | None = None
-
-    @property
-    def loan(self) -> LoanView:
-        assert self.result is not None and self.result.loan is not None
-        return self.result.loan
 
     def compose(self) -> ComposeResult:
         yield self.title_bar()
@@ -520,16 +522,8 @@ class ChecklistScreen(ReusableScreen):
             yield Button("Undo return", id="undo", variant="warning")
         yield self.status_line()
 
-    def present(self, result: TapResult) -> None:
-        self.result = result
-        self.refill()
-
-    def on_mount(self) -> None:
-        self._fill()
-
     def _fill(self) -> None:
-        self.restart_timer(self.timeout or 120.0)
-        self.query_one("#message", Static).update(self.result.message if self.result else "")
+        self._show_result()
         self.say("error", "")
         for i, line in enumerate(self.contents):
             for w in self.query(f"#count-{i}").results(Input):
