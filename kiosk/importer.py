@@ -13,6 +13,7 @@ the admin screen.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -66,10 +67,8 @@ def decode(data: bytes) -> tuple[str, str]:
         return data[3:].decode("utf-8"), "UTF-8 with BOM"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "UTF-16 (Excel Unicode text)"
-    try:
+    with contextlib.suppress(UnicodeDecodeError):  # not UTF-8: try Excel's encoding next
         return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
     try:
         return data.decode("cp1252"), "Windows-1252 (Excel)"
     except UnicodeDecodeError as exc:
@@ -241,23 +240,38 @@ def _write(
     return updated
 
 
+@dataclass(frozen=True)
+class _List:
+    """What differs between the staff list and the item list."""
+
+    model: type[Staff] | type[Item]
+    key: str  # the school's own reference, which rows are matched on
+    uid: str  # the tag column
+    columns: Mapping[str, str]
+
+    def parse(self, row: Mapping[str, str], service: LoanService) -> Any:
+        if self.model is Staff:
+            return parse_staff(row)
+        return parse_item(row, list(service.settings.kinds))
+
+
+_LISTS = {
+    "staff": _List(Staff, "staff_id", "badge_uid", STAFF_COLUMNS),
+    "items": _List(Item, "asset_tag", "tag_uid", ITEM_COLUMNS),
+}
+
+
 def _apply(
     what: str, records: list[tuple[int, Any]], service: LoanService, report: ImportReport
 ) -> None:
     """Check and write records inside the caller's transaction; raise _Rollback on problems."""
-    if what == "staff":
-        existing: dict[str, Any] = {s.staff_id: s for s in Staff.select()}
-        problems = _check(records, "staff_id", "badge_uid", existing)
-    else:
-        existing = {i.asset_tag: i for i in Item.select()}
-        problems = _check(records, "asset_tag", "tag_uid", existing)
+    spec = _LISTS[what]
+    existing: dict[str, Any] = {getattr(r, spec.key): r for r in spec.model.select()}
+    problems = _check(records, spec.key, spec.uid, existing)
     if problems:
         raise _Rollback(problems)
-    model = Staff if what == "staff" else Item
-    for row, before in _write(
-        records, "staff_id" if what == "staff" else "asset_tag", model, existing, report
-    ):
-        if what == "staff" and before.get("active") is True and not row.active:
+    for row, before in _write(records, spec.key, spec.model, existing, report):
+        if spec.model is Staff and before.get("active") is True and not row.active:
             # Marked as a leaver by the import: the office must hear about items still out.
             row.inactive_reason = row.inactive_reason or "marked inactive by import"
             row.save()
@@ -266,14 +280,13 @@ def _apply(
 
 
 def _import(what: str, path: Path, service: LoanService) -> ImportReport:
-    columns = STAFF_COLUMNS if what == "staff" else ITEM_COLUMNS
-    rows, encoding, ignored = read_rows(path, columns)
-    kinds = list(service.settings.kinds)
+    spec = _LISTS[what]
+    rows, encoding, ignored = read_rows(path, spec.columns)
     records: list[tuple[int, Any]] = []
     problems: list[str] = []
     for line, row in rows:
         try:
-            records.append((line, parse_staff(row) if what == "staff" else parse_item(row, kinds)))
+            records.append((line, spec.parse(row, service)))
         except ValueError as exc:
             problems.append(f"line {line}: {exc}")
     report = ImportReport(what, path.name, encoding, ignored_columns=ignored)
@@ -281,12 +294,7 @@ def _import(what: str, path: Path, service: LoanService) -> ImportReport:
         with store.write():
             if problems:
                 # Still look for duplicates, so the office sees every problem at once.
-                problems += _check(
-                    records,
-                    "staff_id" if what == "staff" else "asset_tag",
-                    "badge_uid" if what == "staff" else "tag_uid",
-                    {},
-                )
+                problems += _check(records, spec.key, spec.uid, {})
                 raise _Rollback(problems)
             _apply(what, records, service, report)
             service.record_event(
@@ -324,9 +332,7 @@ class _Rollback(ImportFileError):
 
 def _save_one(what: str, service: LoanService, row: Mapping[str, str]) -> str:
     try:
-        record = (
-            parse_staff(row) if what == "staff" else parse_item(row, list(service.settings.kinds))
-        )
+        record = _LISTS[what].parse(row, service)
     except ValueError as exc:
         raise ImportFileError(str(exc)[0].upper() + str(exc)[1:] + ".") from exc
     report = ImportReport(what, "admin screen", "")

@@ -12,6 +12,7 @@ path, and ``KIOSK_<SECTION>__<KEY>`` for any other (``KIOSK_SCHOOL__DAY_ENDS=15:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tomllib
@@ -372,10 +373,8 @@ def _convert(value: Any, tp: Any, file: str, keys: tuple[str, ...]) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # falls through to the error below
                 return float(value)
-            except ValueError:
-                pass
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -386,18 +385,14 @@ def _convert(value: Any, tp: Any, file: str, keys: tuple[str, ...]) -> Any:
         if isinstance(value, time):
             return value
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # falls through to the error below
                 return time.fromisoformat(value)
-            except ValueError:
-                pass
     elif tp is date:
         if isinstance(value, date):
             return value
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):  # falls through to the error below
                 return date.fromisoformat(value)
-            except ValueError:
-                pass
     raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
 
 
