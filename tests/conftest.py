@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.clock import ManualClock
 from kiosk.db import Item, Staff, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 
 #: Monday 23 November 2026, 09:00 in London (GMT): a school day.

@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, Outbox, Staff, open_database
 from kiosk.errors import Refused
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import load_settings
 from kiosk.views import Checklist, Outcome
 

@@ -23,7 +23,7 @@ from werkzeug import Request, Response
 
 from kiosk.clock import ManualClock
 from kiosk.db import Item, Staff, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Channel, Settings, evolve, settings_from
 from sync.delivery import Deliverer
 from sync.signing import verify

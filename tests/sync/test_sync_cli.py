@@ -42,7 +42,7 @@ def test_sync_once_then_status(
     out = capsys.readouterr().out
     assert "1 delivered." in out
     assert "0 waiting, 0 failed." in out
-    assert receiver.accepted == [Outbox.get().key]
+    assert receiver.accepted == [Outbox.get().uid]
 
     assert main(["status", "--json", "--config", str(config)]) == 0
     alerts = json.loads(capsys.readouterr().out)["alerts"]

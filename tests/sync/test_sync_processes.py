@@ -40,7 +40,7 @@ def lost_items(school: School, n: int) -> list[str]:
     for i in range(n):
         item = Item.create(asset_tag=f"X{i}", name=f"Spare camera {i}", kind="camera")
         school.service.report_lost(item.id, None)
-    return [o.key for o in Outbox.select().order_by(Outbox.id)]
+    return [o.uid for o in Outbox.select().order_by(Outbox.id)]
 
 
 @pytest.fixture

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime, time, timedelta
 
-from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Outbox
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, Term, evolve
 from sync.rules import run_rules
 from tests.sync.conftest import MONDAY_9AM, School
@@ -92,7 +93,7 @@ def test_inset_day_and_holidays_are_not_school_days(
 ) -> None:
     settings = evolve(settings, {"school.inset_days": [date(2026, 11, 23)]})
     settings = evolve(settings, {"school.terms": [Term(date(2026, 9, 2), date(2026, 12, 18))]})
-    school.service.calendar = SchoolCalendar(settings.school)
+    school = dataclasses.replace(school, service=LoanService(settings, clock))
     school.sign_out("amira", "trolley")  # Monday is INSET: due Tuesday 15:30
     at(clock, 23, 23, 0)
     assert run_rules(settings, clock) == 0

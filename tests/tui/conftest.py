@@ -12,7 +12,7 @@ from tui_helpers import MONDAY_9AM, make_app
 from kiosk.clock import ManualClock
 from kiosk.db import database, open_database
 from kiosk.demo import seed_demo
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, settings_from
 from kiosk.tui.app import KioskApp
 

@@ -10,7 +10,7 @@ from hardware.base import NullFeedback
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, PersonalCall
 from kiosk.errors import StorageError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import evolve
 from kiosk.tui.app import KioskApp
 from kiosk.tui.screens.flow import ChecklistScreen, DoneScreen, RefusalScreen, SessionScreen
