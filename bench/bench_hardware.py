@@ -1,6 +1,6 @@
 """RC522 reader figures on the emulated chip, beside mfrc522's own SimpleMFRC522.read().
 
-Both drivers run their real code against ``hardware.emulator`` in one run:
+Both drivers run their real code against ``hardware.emulated`` in one run:
 - SPI transfers per second while waiting with no card (goal <= 200);
 - CPU time of the waiting reader over 10 s (goal <= 2 % of one core);
 - card placed -> TagSeen delivered (goal: median <= 150 ms, p99 <= 250 ms);
@@ -23,7 +23,9 @@ import threading
 import time
 from typing import Any
 
-from hardware.emulator import Card, Emulator, unmodified_mfrc522
+from hardware.emulated.card import Card
+from hardware.emulated.chip import Emulator
+from hardware.emulated.stock_driver import unmodified_mfrc522
 from hardware.events import TagSeen
 from hardware.rc522 import RC522Reader
 from hardware.timebase import VirtualTimebase

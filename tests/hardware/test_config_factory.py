@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,9 @@ import pytest
 
 from hardware.base import KeyboardReader
 from hardware.config import HardwareConfig
-from hardware.emulator import Card, EmulatedKeyboard, Emulator
+from hardware.emulated.card import Card
+from hardware.emulated.chip import Emulator
+from hardware.emulated.keyboard import EmulatedKeyboard
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderEvent, TagSeen
 from hardware.factory import ReaderGroup, open_readers
@@ -126,3 +130,35 @@ def test_group_start_failure_stops_what_had_started() -> None:
 def test_empty_group_is_refused() -> None:
     with pytest.raises(Exception, match="no readers"):
         ReaderGroup([])
+
+
+def test_a_real_reader_never_loads_the_emulated_parts(tmp_path: Path) -> None:
+    """Production builds its readers from hardware.factory: hardware.emulated stays unloaded."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        '[hardware]\nreaders = ["rc522", "evdev", "keyboard"]\nfeedback = "none"\n'
+        '[hardware.evdev]\ndevice = "/dev/input/by-id/usb-Reader-event-kbd"\n'
+    )
+    emulated = tmp_path / "emulated.toml"
+    emulated.write_text('[hardware]\nreaders = ["emulator"]\nfeedback = "none"\n')
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from kiosk.settings import load_settings\n"
+        "from hardware.factory import open_feedback, open_readers\n"
+        f"hw = load_settings(Path({str(config)!r}), env={{}}).hardware\n"
+        "group = open_readers(hw)\n"
+        "open_feedback(hw)\n"
+        "print([type(r).__name__ for r in group])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('hardware.emulated')))\n"
+        f"open_readers(load_settings(Path({str(emulated)!r}), env={{}}).hardware)\n"
+        "print('hardware.emulated.chip' in sys.modules)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    built, loaded, after_emulator = r.stdout.splitlines()
+    assert built == "['RC522Reader', 'EvdevReader', 'KeyboardReader']"
+    assert loaded == "[]"
+    assert (
+        after_emulator == "True"
+    )  # the same process loads it once an emulated reader is asked for

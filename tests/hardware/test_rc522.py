@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from hardware.emulator import Card, Emulator, Fault
+from hardware.emulated.card import Card
+from hardware.emulated.chip import Emulator, Fault
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderBack, ReaderLost, TagSeen
 from hardware.rc522 import RC522Reader
@@ -224,7 +225,8 @@ def test_importing_hardware_loads_no_device_library() -> None:
     code = (
         "import sys, hardware, hardware.base, hardware.events, hardware.config, "
         "hardware.factory, hardware.rc522, hardware.usb_reader, hardware.feedback, "
-        "hardware.emulator\n"
+        "hardware.emulated.chip, hardware.emulated.card, hardware.emulated.keyboard, "
+        "hardware.emulated.stock_driver\n"
         "bad = [m for m in ('gpiozero', 'spidev', 'evdev', 'mfrc522', 'RPi', 'lgpio', 'textual')"
         " if m in sys.modules]\n"
         "assert not bad, bad\n"

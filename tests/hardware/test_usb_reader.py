@@ -7,7 +7,7 @@ import time
 import pytest
 from evdev import InputEvent, ecodes
 
-from hardware.emulator import EmulatedKeyboard
+from hardware.emulated.keyboard import EmulatedKeyboard
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
 from hardware.timebase import VirtualTimebase
