@@ -33,6 +33,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
+import importlib.metadata
 import importlib.util
 import logging
 import types
@@ -41,12 +42,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hardware.base import LoopReader
-from hardware.errors import HardwareError, ReaderUnavailable
+from hardware.errors import GpioUnavailable, HardwareError, ReaderUnavailable
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen, normalise_uid
+from hardware.gpio import build_devices
 from hardware.iso14443a import CASCADE_TAG, HLTA, SEL_CL, WUPA, crc_a
 from hardware.timebase import SystemTimebase, Timebase
 
 log = logging.getLogger(__name__)
+
+#: The mfrc522 release whose internals ``chip_class`` subclasses (pinned in deploy/no-deps.txt).
+MFRC522_VERSION = "0.0.7"
+MFRC522_INSTALL = f"pip install --no-deps mfrc522=={MFRC522_VERSION} (deploy/no-deps.txt)"
 
 #: VersionReg values a genuine chip reports (0x88 and 0xB2 are common clones, also fine).
 KNOWN_VERSIONS = {0x91: "MFRC522 v1.0", 0x92: "MFRC522 v2.0", 0x88: "FM17522 clone", 0xB2: "clone"}
@@ -95,7 +101,17 @@ def load_mfrc522_module(name: str = "MFRC522", imports: dict[str, object] | None
     """
     spec = importlib.util.find_spec("mfrc522")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise HardwareError("The mfrc522 package is not installed (pip install mfrc522==0.0.7).")
+        raise ReaderUnavailable(f"The mfrc522 package is not installed: {MFRC522_INSTALL}.")
+    try:
+        version = importlib.metadata.version("mfrc522")
+    except importlib.metadata.PackageNotFoundError:
+        version = "of unknown version"
+    if version != MFRC522_VERSION:
+        # The classes below subclass its internals: another version is untested code.
+        raise ReaderUnavailable(
+            f"mfrc522 {version} is installed; the kiosk needs exactly {MFRC522_VERSION}: "
+            f"{MFRC522_INSTALL}."
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / f"{name}.py"
     mapping: dict[str, object] = {
         "RPi.GPIO": types.SimpleNamespace(GPIO=_Unavailable("RPi.GPIO")),
@@ -474,13 +490,16 @@ class RC522Reader(LoopReader):
     # ---- hardware access --------------------------------------------------
 
     def _open_reset_line(self) -> Any:
-        try:
+        def build() -> Any:
             from gpiozero import DigitalOutputDevice
 
             return DigitalOutputDevice(
                 self.reset_pin, initial_value=True, pin_factory=self._pin_factory
             )
-        except Exception as exc:  # gpiozero raises many kinds (BadPinFactory, PinInUse...)
+
+        try:
+            return build_devices(build)
+        except GpioUnavailable as exc:  # gpiozero raises many kinds (BadPinFactory, PinInUse...)
             raise ReaderUnavailable(
                 f"{self.name}: cannot drive the reset line on GPIO{self.reset_pin} ({exc}). "
                 "Check that lgpio is installed and the kiosk user is in the gpio group, "
