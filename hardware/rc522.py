@@ -46,7 +46,7 @@ from hardware.errors import GpioUnavailable, HardwareError, ReaderUnavailable
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen, normalise_uid
 from hardware.gpio import build_devices
 from hardware.iso14443a import CASCADE_TAG, HLTA, SEL_CL, WUPA, crc_a
-from hardware.timebase import SystemTimebase, Timebase
+from hardware.timebase import Timebase
 
 log = logging.getLogger(__name__)
 
@@ -321,12 +321,10 @@ class RC522Reader(LoopReader):
         self.health_interval = health_interval
         self._spi_factory = spi_factory or default_spi_factory
         self._pin_factory = pin_factory
-        self._tb: Timebase = timebase or SystemTimebase()
-        self._emit: Emit | None = None
+        super().__init__(timebase)
         self._spi: SpiLike | None = None
         self._chip: Any = None
         self._reset: Any = None
-        super().__init__()
         self._present: bytes | None = None
         self._misses = 0
         self._lost = False
@@ -398,6 +396,8 @@ class RC522Reader(LoopReader):
 
     def step(self) -> float:
         """One poll (or, while lost, one recovery attempt); returns how long to sleep."""
+        if self._waiting:
+            self._deliver()  # what the app could not take last time
         now = self._tb.monotonic()
         if self._lost:
             if now < self._next_health:
@@ -450,11 +450,6 @@ class RC522Reader(LoopReader):
         if self._present is not None and self._misses >= self.removal_misses:
             log.debug("%s: tag %s lifted", self.name, self._present.hex())
             self._present = None
-
-    def _send(self, event: TagSeen | ReaderLost | ReaderBack) -> None:
-        emit = self._emit
-        if emit is not None:
-            emit(event)
 
     # ---- health -----------------------------------------------------------
 

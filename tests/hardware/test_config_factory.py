@@ -162,3 +162,40 @@ def test_a_real_reader_never_loads_the_emulated_parts(tmp_path: Path) -> None:
     assert (
         after_emulator == "True"
     )  # the same process loads it once an emulated reader is asked for
+
+
+def test_group_readers_outlive_an_app_that_raises(tmp_path: Path) -> None:
+    """RC522 and USB reader behind one group emit that raises at first: every tap, once."""
+    tb = VirtualTimebase()
+    emu, keyboard = Emulator(tb), EmulatedKeyboard(tb)
+    config = settings_from(
+        tmp_path,
+        '[hardware]\nreaders = ["rc522", "evdev"]\nfeedback = "none"\n'
+        '[hardware.evdev]\ndevice = "/dev/input/by-id/x"\n',
+    ).hardware
+    group = open_readers(config, emulator=emu, evdev_opener=keyboard.open, timebase=tb)
+    failures = {"RFID reader": 3, "USB badge reader": 3}
+    events: list[ReaderEvent] = []
+
+    def emit(event: ReaderEvent) -> None:
+        if failures.get(event.reader, 0) > 0:
+            failures[event.reader] -= 1
+            raise RuntimeError("the app fell over")
+        events.append(event)
+
+    group.start(emit)
+    try:
+        emu.place(Card.from_hex("04A22B1A"), hold=2.0)
+        keyboard.swipe("0012345678")
+        deadline = time.monotonic() + 10
+        while len([e for e in events if isinstance(e, TagSeen)]) < 2:
+            assert time.monotonic() < deadline, events
+            time.sleep(0.01)
+        assert group.alive()
+    finally:
+        group.stop()
+    assert sorted((e.reader, e.uid) for e in events if isinstance(e, TagSeen)) == [
+        ("RFID reader", "04A22B1A"),
+        ("USB badge reader", "0012345678"),
+    ]
+    assert [e for e in events if not isinstance(e, TagSeen)] == []

@@ -257,3 +257,92 @@ def test_a_reader_stuck_in_a_driver_call_is_not_alive(emu: Emulator, tb: Virtual
     finally:
         stuck.set()
         reader.stop()
+
+
+class FlakyApp:
+    """The app's emit, failing on purpose: its first ``fail`` calls raise, or while ``down``."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.fail = fail
+        self.down = False
+        self.calls = 0
+        self.events: list[object] = []
+
+    def emit(self, event: object) -> None:
+        self.calls += 1
+        if self.down or self.calls <= self.fail:
+            raise RuntimeError("the app fell over")
+        self.events.append(event)
+
+    def tags(self) -> list[str]:
+        return [e.uid for e in self.events if isinstance(e, TagSeen)]
+
+
+def test_an_emit_that_raises_loses_no_tap_and_reports_no_lost_reader(
+    driven: Driven, emu: Emulator
+) -> None:
+    app = FlakyApp(fail=2)  # the tap, then its first retry
+    driven.reader._emit = app.emit
+    emu.place(Card.from_hex("04A22B1A"))
+    driven.run(2)
+    assert app.tags() == ["04A22B1A"]  # once, on the third try
+    assert not [e for e in app.events if isinstance(e, ReaderLost | ReaderBack)]
+
+
+def test_taps_wait_in_order_while_the_app_is_down(driven: Driven, emu: Emulator) -> None:
+    app = FlakyApp()
+    driven.reader._emit = app.emit
+    app.down = True
+    for uid in ("04A22B1A", "04A22B1B"):
+        card = emu.place(Card.from_hex(uid))
+        driven.run(1)
+        emu.remove(card)
+        driven.run(1)
+    assert app.tags() == []
+    app.down = False
+    driven.run(0.5)
+    assert app.tags() == ["04A22B1A", "04A22B1B"]
+
+
+def test_a_tap_the_app_refuses_for_30_s_is_given_up(
+    driven: Driven, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = FlakyApp()
+    driven.reader._emit = app.emit
+    app.down = True
+    card = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(31)
+    app.down = False
+    driven.run(1)
+    assert app.tags() == []
+    assert "gave up on tag 04A22B1A" in caplog.text
+    emu.remove(card)
+    driven.run(1)
+    emu.place(Card.from_hex("04A22B1C"))
+    driven.run(1)
+    assert app.tags() == ["04A22B1C"]
+
+
+def test_the_reader_thread_outlives_an_emit_that_always_raises(
+    emu: Emulator, tb: VirtualTimebase
+) -> None:
+    """Before: two exceptions in a row (tap, then the false ReaderLost) ended the thread."""
+    app = FlakyApp()
+    app.down = True
+    reader = RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb)
+    emu.place(Card.from_hex("04A22B1A"), after=1.0)
+    reader.start(app.emit)
+    try:
+        deadline = time.monotonic() + 20
+        start = tb.monotonic()
+        while app.calls < 5 and time.monotonic() < deadline:  # retried, turn after turn
+            time.sleep(0.01)
+        assert app.calls >= 5 and reader.alive()
+        app.down = False
+        while not app.events and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert tb.monotonic() - start < 30, "delivered as soon as the app took it"
+    finally:
+        reader.stop()
+    assert app.tags() == ["04A22B1A"]
+    assert not [e for e in app.events if isinstance(e, ReaderLost)]
