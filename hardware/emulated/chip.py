@@ -13,8 +13,8 @@ next answer, the reader not wired (reads all 0x00 or 0xFF), SPI ``OSError``,
 and no SPI device at all (SPI not enabled).
 
 Simplifications, all on paths the kiosk never takes: two cards are reported as
-a collision rather than resolved bit by bit; Transmit, Receive and the self
-test are not modelled.
+a collision rather than resolved bit by bit; Receive and the self test are not
+modelled (Transmit is: the kiosk sends HLTA with it).
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ VERSION = 0x37
 # Commands (CommandReg bits 3..0).
 CMD_IDLE = 0x00
 CMD_CALC_CRC = 0x03
+CMD_TRANSMIT = 0x04
 CMD_TRANSCEIVE = 0x0C
 CMD_MF_AUTHENT = 0x0E
 CMD_SOFT_RESET = 0x0F
@@ -330,6 +331,9 @@ class Emulator:
             if self._regs[BIT_FRAMING] & 0x80:
                 self._transceive()
             return
+        if cmd == CMD_TRANSMIT:
+            self._transmit()
+            return
         if cmd == CMD_MF_AUTHENT:
             self._authenticate()
             return
@@ -397,6 +401,21 @@ class Emulator:
         if self._regs[ERROR] & (ERR_PROTOCOL | ERR_PARITY | ERR_CRC | ERR_COLL):
             self._regs[COM_IRQ] |= IRQ_ERR
         self._timer_deadline = None
+
+    def _transmit(self) -> None:
+        """Transmit: the FIFO goes out, nothing is received; the command then ends by itself."""
+        frame, self._fifo = self._fifo, []
+        last_bits = self._regs[BIT_FRAMING] & 0x07
+        self._regs[ERROR] = 0
+        for card in self._powered_cards():
+            card.answer(list(frame), last_bits)  # the card acts on it; any answer is not heard
+            if card.leave_after is not None:
+                card.leave_after -= 1
+                if card.leave_after <= 0:
+                    card.leave_after = None
+                    self.remove(card)
+        self._regs[COM_IRQ] |= IRQ_TX | IRQ_IDLE
+        self._regs[COMMAND] &= 0xF0  # back to Idle
 
     def _collide(self, answers: list[tuple[list[int], int]]) -> tuple[list[int], int]:
         """Several cards answered at once: bits agree up to the first collision."""

@@ -106,3 +106,19 @@ def test_bus_faults(emu: Emulator, spi: EmulatedSpiDev) -> None:
         emu.spidev().open(0, 0)
     emu.set_fault(Fault.NONE)
     assert read(spi, chip.VERSION) == 0x92
+
+
+def test_transmit_sends_without_receiving_and_ends_by_itself(
+    spi: EmulatedSpiDev, emu: Emulator
+) -> None:
+    init_like_mfrc522(spi)
+    card = emu.place(Card.from_hex("A1B2C3D4"))
+    assert transceive(spi, [0x52], 7) == [0x04, 0x00]  # WUPA: READY
+    write(spi, chip.COM_IRQ, 0x7F)
+    write(spi, chip.BIT_FRAMING, 0x00)
+    write(spi, chip.FIFO_DATA, 0x50, 0x00, *crc_a([0x50, 0x00]))  # HLTA
+    write(spi, chip.COMMAND, chip.CMD_TRANSMIT)
+    assert read(spi, chip.COM_IRQ) & (chip.IRQ_TX | chip.IRQ_IDLE) == chip.IRQ_TX | chip.IRQ_IDLE
+    assert read(spi, chip.COMMAND) & 0x0F == chip.CMD_IDLE
+    assert read(spi, chip.FIFO_LEVEL) == 0  # sent, and nothing received
+    assert card.state == "IDLE"  # READY + anything but select: home (IDLE: never halted)
