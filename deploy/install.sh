@@ -46,6 +46,9 @@ KEEP_RELEASES=3
 say() { printf '%s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 live() { [ -z "$ROOT" ]; }   # acting on the running system (not a throwaway root)
+# systemd is running this system (not a chroot, e.g. an SD card image being prepared):
+# only then can units be reloaded and started; enabling them works either way.
+booted() { live && [ -d /run/systemd/system ]; }
 
 sctl() {
     if live; then "$SYSTEMCTL" "$@"; else "$SYSTEMCTL" --root="$ROOT" "$@"; fi
@@ -314,17 +317,18 @@ choose_screen() {
 enable_units() {
     local screen=kiosk.service other=kiosk-touch.service
     if [ "$SCREEN" = touch ]; then screen=kiosk-touch.service; other=kiosk.service; fi
-    if live; then "$SYSTEMCTL" daemon-reload; fi
+    if booted; then "$SYSTEMCTL" daemon-reload; fi
     sctl disable --quiet "$other" 2>/dev/null || true
-    if live && [ "$START" = 1 ]; then "$SYSTEMCTL" stop "$other" 2>/dev/null || true; fi
+    if booted && [ "$START" = 1 ]; then "$SYSTEMCTL" stop "$other" 2>/dev/null || true; fi
     # The kiosk takes tty1 from the login prompt.
     sctl disable --quiet getty@tty1.service 2>/dev/null || true
     sctl enable --quiet "$screen" "${TIMERS[@]}"
-    if live && [ "$START" = 1 ]; then
+    if booted && [ "$START" = 1 ]; then
         "$SYSTEMCTL" restart "$screen"
         "$SYSTEMCTL" start "${TIMERS[@]}"
     fi
     say "Enabled $screen and ${TIMERS[*]}"
+    if live && ! booted; then say "(systemd is not running here: they start at the next boot)"; fi
 }
 
 do_install() {
@@ -360,7 +364,7 @@ do_rollback() {
     choose_screen
     local screen=kiosk.service
     if [ "$SCREEN" = touch ]; then screen=kiosk-touch.service; fi
-    if live && [ "$START" = 1 ]; then "$SYSTEMCTL" restart "$screen"; fi
+    if booted && [ "$START" = 1 ]; then "$SYSTEMCTL" restart "$screen"; fi
     say "Now running release $prev (was $now). Run --rollback again to undo."
     say "If the kiosk says the database was written by a newer kiosk, restore the backup"
     say "made before the upgrade: sudo kiosk restore /var/lib/kiosk/backups/before-upgrade/<newest>.db"
