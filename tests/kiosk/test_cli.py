@@ -225,3 +225,34 @@ def test_unwritable_database_folder_is_a_storage_error(tmp_path):
     )
     assert r.returncode == 4
     assert "Cannot create the folder for the database" in r.stderr
+
+
+def test_run_with_gpio_feedback_off_a_pi_is_one_line_and_exit_5(tmp_path: Path) -> None:
+    """No pin library works here: `kiosk run` says so in one line, no traceback, code 5."""
+    model = Path("/proc/device-tree/model")
+    if model.exists() and "Raspberry Pi" in model.read_text(errors="replace"):
+        pytest.skip("this is a Raspberry Pi: its pins can be driven")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\ndb = "{tmp_path / "kiosk.db"}"\n'
+        '[hardware]\nreaders = ["rc522"]\nfeedback = "gpio"\n'
+    )
+    env = clean_env(tmp_path)
+    env.pop("GPIOZERO_PIN_FACTORY", None)
+    r = subprocess.run(
+        [KIOSK, "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 5, r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(
+        "kiosk: hardware: Cannot drive the LEDs and buzzer (GPIO 17, 27, 22)"
+    )
+    assert "no pin library could drive them (lgpio: " in r.stderr
+    assert '[hardware] feedback = "none"' in r.stderr
+    assert r.stdout == ""
