@@ -1,0 +1,136 @@
+"""Taps beside a big import (issue 11, section 3): the kiosk must not freeze while the
+office imports.
+
+A 10,000-person staff list is imported (the real ``kiosk import`` command, in its own
+process) into the 1,000,000-loan school, changing every row, while this process taps
+badge-then-item pairs as the kiosk screen does (same database settings), one tap every
+``PACE`` seconds so that taps are spread over the whole import. The import runs
+``RUNS`` times, alternating two files that differ in every row.
+
+- tap p99 beside the import <= 250 ms; the worst tap is printed beside it;
+- zero taps fail ("The database ... is busy" would reach the person at the kiosk);
+- the import's own wall time, for context.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.fixtures import ITEMS, STAFF, big_database, percentile
+from kiosk.clock import ManualClock
+from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
+from kiosk.errors import KioskError
+from kiosk.service import LoanService
+from kiosk.settings import load_settings
+
+log = logging.getLogger("bench.import")
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+ROWS = 10_000
+RUNS = 3
+PACE = 0.01
+
+
+def staff_csv(path: Path, version: int) -> Path:
+    """ROWS people; each ``version`` differs from the other in every row (known_as, email)."""
+    path.write_text(
+        "staff_id,name,known_as,role,classes,email,active\n"
+        + "".join(
+            f"T{i:05d},Teacher {i},Mx {i} v{version},staff,{i % 6 + 1}A,"
+            f"t{i}.v{version}@school.example,yes\n"
+            for i in range(ROWS)
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def settings_file(folder: Path, db: Path) -> Path:
+    path = folder / "kiosk.toml"
+    path.write_text(f'[kiosk]\ndb = "{db}"\n', encoding="utf-8")
+    return path
+
+
+def kiosk_import(config: Path, csv: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [KIOSK, "import", "staff", str(csv), "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def taps_beside(config: Path, files: list[Path]) -> tuple[list[float], list[str], list[float]]:
+    """Tap while each file is imported in turn; returns (tap ms, errors, import wall ms)."""
+    settings = load_settings(config, env={})
+    db = open_database(settings.kiosk.db, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
+    clock = ManualClock()
+    service = LoanService(settings, clock)
+    rng = random.Random(11)
+    times: list[float] = []
+    errors: list[str] = []
+    walls: list[float] = []
+    for csv in files:
+        started = time.perf_counter()
+        proc = kiosk_import(config, csv)
+        while proc.poll() is None:
+            badge = f"BA{rng.randint(5, STAFF):06X}"
+            item = f"17{rng.randint(1, ITEMS):06X}"
+            for uid in (badge, item):
+                clock.advance(3)
+                t0 = time.perf_counter()
+                try:
+                    service.tap(uid, "bench")
+                except KioskError as exc:
+                    errors.append(str(exc))
+                times.append((time.perf_counter() - t0) * 1000)
+                time.sleep(PACE)
+        walls.append((time.perf_counter() - started) * 1000)
+        _, stderr = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"kiosk import failed: {stderr.decode()}")
+    db.close()
+    return times, errors, walls
+
+
+def run() -> dict[str, dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
+        folder = Path(tmp)
+        big = big_database(folder / "big.db")
+        config = settings_file(folder, big)
+        first, second = staff_csv(folder / "a.csv", 1), staff_csv(folder / "b.csv", 2)
+        setup = kiosk_import(config, first)  # the 10,000 people exist before the timing
+        if setup.wait() != 0:
+            raise RuntimeError("setting up the 10,000-person list failed")
+        runs = [second if n % 2 == 0 else first for n in range(RUNS)]
+        taps, errors, walls = taps_beside(config, runs)
+    for message in sorted(set(errors)):
+        log.warning("tap failed beside the import: %s", message)
+    return {
+        "import.tap_p99_beside_10k_import": {
+            "value": round(percentile(taps, 99), 1),
+            "unit": "ms",
+            "goal": "<= 250",
+        },
+        "import.tap_worst_beside_10k_import": {
+            "value": round(max(taps), 1),
+            "unit": "ms",
+            "goal": "context",
+        },
+        "import.tap_errors_beside_10k_import": {
+            "value": len(errors),
+            "unit": "taps",
+            "goal": "== 0",
+        },
+        "import.taps_measured": {"value": len(taps), "unit": "taps", "goal": "context"},
+        "import.wall_10k_rows_all_changed": {
+            "value": round(max(walls), 1),
+            "unit": "ms",
+            "goal": "context",
+        },
+    }
