@@ -29,6 +29,7 @@ import peewee as pw
 
 from hardware.events import InvalidUID, normalise_uid
 from kiosk import db as store
+from kiosk.admins import keep_an_admin
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Event, Item, Loan, Outbox, PersonalCall, Staff, UnknownTag
@@ -833,6 +834,7 @@ class LoanService:
                 raise NotFound(f"There is no member of staff number {staff_pk}.")
             alerts: list[AlertRaised] = []
             with store.write():
+                keep_an_admin({staff.id: {"active": active}})
                 staff.active = active
                 staff.inactive_reason = "" if active else reason
                 staff.save()
