@@ -29,7 +29,7 @@ from kiosk.clock import ManualClock
 from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
 from kiosk.errors import KioskError
 from kiosk.importer import apply, preview
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import load_settings
 
 log = logging.getLogger("bench.import")
@@ -69,9 +69,9 @@ def kiosk_import(config: Path, csv: Path) -> subprocess.Popen[bytes]:
 
 def apply_ms(service: LoanService, csv: Path) -> float:
     """How long applying a 10,000-row plan holds the write lock (the preview is outside)."""
-    plan = preview("staff", csv, service)
+    plan = preview("staff", csv, service.settings)
     t0 = time.perf_counter()
-    apply(plan, service)
+    apply(plan, service.settings, service.clock)
     return (time.perf_counter() - t0) * 1000
 
 

@@ -15,26 +15,28 @@ edit may leave the school without an active admin who has a PIN (``kiosk.admins`
 ``preview_record`` / ``save_staff`` / ``save_item`` do the same for one record typed
 into the admin screen.
 
-What the importer needs from the rest of the kiosk (the settings, a way to record an
-event, the leaver alert) is ``ImportNeeds``; ``needs_of`` is the one place that takes
-them from a ``LoanService``.
+The importer needs only the settings (item kinds, the school's name in alerts) and a
+clock (for its events, through ``kiosk.journal``); no loan service.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import peewee as pw
 
 from kiosk import db as store
 from kiosk.admins import NO_ADMIN_LEFT, NoAdminLeft, admin_losses, keep_an_admin
+from kiosk.clock import Clock
 from kiosk.csvfile import Table, by_line, read_table
-from kiosk.db import Event, Item, Loan, Staff
+from kiosk.db import Item, Loan, Staff
 from kiosk.errors import ImportFileError
+from kiosk.journal import Journal
+from kiosk.loans.people import leaver_alerts
 from kiosk.records import (
     ITEM_COLUMNS,
     MULTILINE_COLUMNS,
@@ -43,9 +45,7 @@ from kiosk.records import (
     parse_item,
     parse_staff,
 )
-from kiosk.service import LoanService
 from kiosk.settings import Settings
-from kiosk.views import AlertRaised
 
 log = logging.getLogger(__name__)
 
@@ -53,34 +53,6 @@ _MAX_BYTES = 20 * 1024 * 1024
 
 #: A person's fields that, changed on the signed-in admin's own record, need a "sure?".
 OWN_RECORD_FIELDS = ("name", "role", "badge_uid", "active")
-
-
-# --- what the importer needs ------------------------------------------------------------
-
-
-class RecordEvent(Protocol):
-    def __call__(
-        self, action: str, *, staff: Staff | None = None, detail: dict[str, Any] | None = None
-    ) -> Event: ...
-
-
-@dataclass(frozen=True)
-class ImportNeeds:
-    """Everything the importer takes from the rest of the kiosk."""
-
-    settings: Settings
-    """For the item kinds a row may name."""
-    record_event: RecordEvent
-    """Appends one audit event inside the caller's write transaction."""
-    leaver_alerts: Callable[[Staff, Event], list[AlertRaised]]
-    """Queues the office's alert for someone switched off who still has items out."""
-
-
-def needs_of(source: LoanService | ImportNeeds) -> ImportNeeds:
-    """The one place the importer uses the loan service (re-point it here, issue 9)."""
-    if isinstance(source, ImportNeeds):
-        return source
-    return ImportNeeds(source.settings, source.record_event, source.leaver_alerts)
 
 
 # --- plans and reports ------------------------------------------------------------------
@@ -225,10 +197,10 @@ class _List:
     def required(self) -> list[str]:
         return [c for c, doc in self.columns.items() if doc.startswith("required")]
 
-    def parse(self, row: Mapping[str, str], needs: ImportNeeds) -> Any:
+    def parse(self, row: Mapping[str, str], settings: Settings) -> Any:
         if self.model is Staff:
             return parse_staff(row)
-        return parse_item(row, list(needs.settings.kinds))
+        return parse_item(row, list(settings.kinds))
 
 
 _LISTS = {
@@ -289,7 +261,7 @@ def _read(path: Path, spec: _List) -> Table:
         raise ImportFileError(f"{path}: {exc.args[0]}", exc.problems) from None
 
 
-def preview(what: str, path: Path, source: LoanService | ImportNeeds) -> Plan:
+def preview(what: str, path: Path, settings: Settings) -> Plan:
     """What importing ``path`` as the ``what`` ("staff" or "items") list would do.
 
     Writes nothing. Raises ImportFileError listing every bad line (or, by line, who
@@ -300,16 +272,16 @@ def preview(what: str, path: Path, source: LoanService | ImportNeeds) -> Plan:
     return _plan(
         spec,
         [(row.line, row.cells) for row in table.rows],
-        needs_of(source),
+        settings,
         path,
         f"{table.encoding}, {table.delimiter_name}-separated",
         table.ignored,
     )
 
 
-def preview_record(what: str, row: Mapping[str, str], source: LoanService | ImportNeeds) -> Plan:
+def preview_record(what: str, row: Mapping[str, str], settings: Settings) -> Plan:
     """The same for one record typed into the admin screen's form (the same checks)."""
-    return _plan(_LISTS[what], [(1, dict(row))], needs_of(source), None, "form", ())
+    return _plan(_LISTS[what], [(1, dict(row))], settings, None, "form", ())
 
 
 def _refusal(path: Path | None, why: str, problems: list[str]) -> ImportFileError:
@@ -323,7 +295,7 @@ def _refusal(path: Path | None, why: str, problems: list[str]) -> ImportFileErro
 def _plan(
     spec: _List,
     rows: list[tuple[int, Mapping[str, str]]],
-    needs: ImportNeeds,
+    settings: Settings,
     path: Path | None,
     encoding: str,
     ignored: Iterable[str],
@@ -332,7 +304,7 @@ def _plan(
     problems: list[str] = []
     for line, row in rows:
         try:
-            records.append((line, spec.parse(row, needs)))
+            records.append((line, spec.parse(row, settings)))
         except ValueError as exc:
             problems.append(f"line {line}: {exc}")
     # One read transaction: the rows compared, the tag owners and the fingerprint are one
@@ -472,13 +444,13 @@ def _diff(
 # --- apply ------------------------------------------------------------------------------
 
 
-def apply(plan: Plan, source: LoanService | ImportNeeds) -> ImportReport:
+def apply(plan: Plan, settings: Settings, clock: Clock) -> ImportReport:
     """Write ``plan`` in one brief transaction, all or nothing.
 
     Refused with ``PlanOutdated`` (nothing written) if the lists changed since the plan
     was made, and with ``NoAdminLeft`` if it would leave no active admin with a PIN.
     """
-    needs = needs_of(source)
+    journal = Journal(clock)
     spec = _LISTS[plan.what]
     report = ImportReport(
         plan.what,
@@ -502,11 +474,11 @@ def apply(plan: Plan, source: LoanService | ImportNeeds) -> ImportReport:
         for sql, params in plan.statements:
             cursor.executemany(sql, params)
         if spec.model is Staff:
-            report.alerts = _leavers(plan, needs)
+            report.alerts = _leavers(plan, settings, clock)
         if plan.from_form:
-            needs.record_event(f"{plan.what}_saved", detail={"record": _saved_name(plan)})
+            journal.event(f"{plan.what}_saved", detail={"record": _saved_name(plan)})
         else:
-            needs.record_event(
+            journal.event(
                 "import",
                 detail={
                     "what": plan.what,
@@ -557,29 +529,31 @@ def _statements(
     return tuple(statements)
 
 
-def _leavers(plan: Plan, needs: ImportNeeds) -> int:
+def _leavers(plan: Plan, settings: Settings, clock: Clock) -> int:
     """Events (and the office's alerts) for people the plan switches off."""
     alerts = 0
     for row in plan.changed:
         if row.values.get("active") is False:
             person = Staff.get_by_id(row.pk)
             reason = "import" if not plan.from_form else "admin screen"
-            ev = needs.record_event("staff_inactive", staff=person, detail={"reason": reason})
-            alerts += len(needs.leaver_alerts(person, ev))
+            ev = Journal(clock).event(
+                "staff_inactive", staff_id=person.id, detail={"reason": reason}
+            )
+            alerts += len(leaver_alerts(settings, clock, person, ev))
     return alerts
 
 
 # --- one call for each, as before ---------------------------------------------------------
 
 
-def import_staff(path: Path, service: LoanService | ImportNeeds) -> ImportReport:
+def import_staff(path: Path, settings: Settings, clock: Clock) -> ImportReport:
     """Import the staff list from a CSV file, all or nothing (preview, then apply)."""
-    return apply(preview("staff", path, service), service)
+    return apply(preview("staff", path, settings), settings, clock)
 
 
-def import_items(path: Path, service: LoanService | ImportNeeds) -> ImportReport:
+def import_items(path: Path, settings: Settings, clock: Clock) -> ImportReport:
     """Import the item list from a CSV file, all or nothing (preview, then apply)."""
-    return apply(preview("items", path, service), service)
+    return apply(preview("items", path, settings), settings, clock)
 
 
 def _saved_name(plan: Plan) -> str:
@@ -587,18 +561,18 @@ def _saved_name(plan: Plan) -> str:
     return str(rows[0].values.get("name", rows[0].name)) if rows else ""
 
 
-def _save_one(what: str, service: LoanService | ImportNeeds, row: Mapping[str, str]) -> str:
-    plan = preview_record(what, row, service)
-    report = apply(plan, service)
+def _save_one(what: str, settings: Settings, clock: Clock, row: Mapping[str, str]) -> str:
+    plan = preview_record(what, row, settings)
+    report = apply(plan, settings, clock)
     name = _saved_name(plan) or str(row.get("name", "")).strip()
     return f"{name} {'added' if report.added else 'saved'}."
 
 
-def save_staff(service: LoanService | ImportNeeds, row: Mapping[str, str]) -> str:
+def save_staff(settings: Settings, clock: Clock, row: Mapping[str, str]) -> str:
     """Add or update one person from the admin screen's form (same checks as a CSV line)."""
-    return _save_one("staff", service, row)
+    return _save_one("staff", settings, clock, row)
 
 
-def save_item(service: LoanService | ImportNeeds, row: Mapping[str, str]) -> str:
+def save_item(settings: Settings, clock: Clock, row: Mapping[str, str]) -> str:
     """Add or update one item from the admin screen's form (same checks as a CSV line)."""
-    return _save_one("items", service, row)
+    return _save_one("items", settings, clock, row)

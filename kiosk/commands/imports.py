@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.cli import add_common, open_context
+from kiosk.clock import Clock
 from kiosk.commands import out
 from kiosk.importer import ImportReport, Plan, PlanOutdated, apply, preview
 from kiosk.records import ITEM_COLUMNS, STAFF_COLUMNS
-from kiosk.service import LoanService
+from kiosk.settings import Settings
 
 
 def _columns(columns: dict[str, str]) -> str:
@@ -65,23 +66,25 @@ _ATTEMPTS = 3
 
 def run(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    plan = preview(args.what, args.file, ctx.service)
+    plan = preview(args.what, args.file, ctx.settings)
     if args.dry_run:
         out(f"{plan.summary()} Nothing was written (--dry-run).")
     else:
-        plan, report = _apply(plan, args, ctx.service)
+        plan, report = _apply(plan, args, ctx.settings, ctx.clock)
         out(report.summary())
     for line in plan.lines():
         out(line)
     return 0
 
 
-def _apply(plan: Plan, args: argparse.Namespace, service: LoanService) -> tuple[Plan, ImportReport]:
+def _apply(
+    plan: Plan, args: argparse.Namespace, settings: Settings, clock: Clock
+) -> tuple[Plan, ImportReport]:
     """Apply the plan; if the kiosk changed the list meanwhile, work it out again (the
     report printed is always that of the plan applied)."""
     for _ in range(_ATTEMPTS - 1):
         try:
-            return plan, apply(plan, service)
+            return plan, apply(plan, settings, clock)
         except PlanOutdated:
-            plan = preview(args.what, args.file, service)
-    return plan, apply(plan, service)
+            plan = preview(args.what, args.file, settings)
+    return plan, apply(plan, settings, clock)

@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.admins import NoAdminLeft, admin_losses, keep_an_admin
 from kiosk.db import Staff
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from tests.conftest import School
 

@@ -8,14 +8,14 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from kiosk.clock import ManualClock
+from kiosk.clock import CLOCK_ENV, ManualClock
 from kiosk.demo import seed_demo
 from kiosk.settings import load_settings
+from tests.conftest import MONDAY_9AM
 from tests.kiosk.test_csvfile import DATA, REFUSED, list_of
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
@@ -41,16 +41,17 @@ def clean_env(folder: Path) -> dict[str, str]:
     empty.touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     env["KIOSK_CONFIG"] = str(empty)
+    env[CLOCK_ENV] = MONDAY_9AM.isoformat()  # the same answers at any hour the suite runs
     return env
 
 
 def in_kiosk(db: Path, code: str) -> None:
     """Run Python against the database with a manual clock ``c`` and context ``ctx``."""
     prelude = (
-        "import argparse; from datetime import UTC, datetime;"
+        "import argparse; from datetime import datetime;"
         "from kiosk.cli import open_context; from kiosk.clock import ManualClock;"
         "from kiosk.db import Item, Loan, Staff;"
-        "c = ManualClock(wall=datetime.now(UTC));"
+        f"c = ManualClock(wall=datetime.fromisoformat({MONDAY_9AM.isoformat()!r}));"
         f"ctx = open_context(argparse.Namespace(config=None, db={str(db)!r}), clock=c);"
     )
     subprocess.run(
@@ -69,7 +70,7 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-def test_sample_files_import_and_reimport_changes_nothing(dbfile):
+def test_sample_files_import_and_reimport_changes_nothing(dbfile: Path) -> None:
     r = run("import", "staff", str(SAMPLES / "staff.csv"), db=dbfile)
     assert r.returncode == 0, r.stderr
     first, *lines = r.stdout.splitlines()
@@ -81,7 +82,7 @@ def test_sample_files_import_and_reimport_changes_nothing(dbfile):
     assert r.returncode == 0 and "5 added" in r.stdout
 
 
-def test_bom_file_is_read_as_utf8_with_bom(tmp_path, dbfile):
+def test_bom_file_is_read_as_utf8_with_bom(tmp_path: Path, dbfile: Path) -> None:
     path = write(tmp_path, "bom.csv", "\ufeffstaff_id,name\r\nS1,Siân Evans\r\n".encode())
     r = run("import", "staff", str(path), db=dbfile)
     assert r.stdout.splitlines()[0] == (
@@ -91,7 +92,7 @@ def test_bom_file_is_read_as_utf8_with_bom(tmp_path, dbfile):
     assert json.loads(r.stdout)["person"]["name"] == "Siân Evans"
 
 
-def test_windows_1252_file_keeps_sian_and_zoe(tmp_path, dbfile):
+def test_windows_1252_file_keeps_sian_and_zoe(tmp_path: Path, dbfile: Path) -> None:
     text = "staff_id;name;known_as\r\nS1;Siân Evans;Mrs Evans\r\nS2;Zoë Clarke;Ms Clarke\r\n"
     path = write(tmp_path, "excel.csv", text.encode("cp1252"))
     r = run("import", "staff", str(path), db=dbfile)
@@ -104,7 +105,7 @@ def test_windows_1252_file_keeps_sian_and_zoe(tmp_path, dbfile):
     assert names == {"Siân Evans", "Zoë Clarke"}
 
 
-def test_duplicate_id_names_both_lines_and_writes_nothing(tmp_path, dbfile):
+def test_duplicate_id_names_both_lines_and_writes_nothing(tmp_path: Path, dbfile: Path) -> None:
     path = write(tmp_path, "dup.csv", b"staff_id,name\nS1,A One\nS2,B Two\nS1,C Three\n")
     r = run("import", "staff", str(path), db=dbfile)
     assert r.returncode == 1
@@ -115,7 +116,7 @@ def test_duplicate_id_names_both_lines_and_writes_nothing(tmp_path, dbfile):
     assert run("export", "person", "S2", db=dbfile).returncode == 1  # nothing written
 
 
-def test_missing_column_is_named(tmp_path, dbfile):
+def test_missing_column_is_named(tmp_path: Path, dbfile: Path) -> None:
     path = write(tmp_path, "cols.csv", b"asset_tag,name\nCAM-1,Camera\n")
     r = run("import", "items", str(path), db=dbfile)
     assert r.returncode == 1
@@ -123,14 +124,14 @@ def test_missing_column_is_named(tmp_path, dbfile):
     assert r.stderr.count("\n") == 1  # one clear line
 
 
-def test_empty_file_is_refused(tmp_path, dbfile):
+def test_empty_file_is_refused(tmp_path: Path, dbfile: Path) -> None:
     path = write(tmp_path, "empty.csv", b"")
     r = run("import", "staff", str(path), db=dbfile)
     assert r.returncode == 1
     assert r.stderr.strip() == f"kiosk: {path}: the file is empty."
 
 
-def test_every_bad_line_is_listed(tmp_path, dbfile):
+def test_every_bad_line_is_listed(tmp_path: Path, dbfile: Path) -> None:
     path = write(
         tmp_path,
         "bad.csv",
@@ -149,7 +150,9 @@ def test_every_bad_line_is_listed(tmp_path, dbfile):
     assert "line 4: contents 'iPads thirty' should look like iPads:30" in r.stderr
 
 
-def test_missing_file_and_bad_settings_have_their_own_exit_codes(tmp_path, dbfile):
+def test_missing_file_and_bad_settings_have_their_own_exit_codes(
+    tmp_path: Path, dbfile: Path
+) -> None:
     r = run("import", "staff", str(tmp_path / "nope.csv"), db=dbfile)
     assert (r.returncode, r.stderr.strip()) == (1, f"kiosk: {tmp_path / 'nope.csv'}: no such file.")
     bad = write(tmp_path, "kiosk.toml", b"[school]\nday_ends = 1530\n")
@@ -164,7 +167,7 @@ def test_missing_file_and_bad_settings_have_their_own_exit_codes(tmp_path, dbfil
     assert 'kiosk.toml: [school] day_ends: expected a time like "15:30", got 1530' in r.stderr
 
 
-def test_status_shows_what_is_out_and_json(tmp_path, dbfile):
+def test_status_shows_what_is_out_and_json(tmp_path: Path, dbfile: Path) -> None:
     run("import", "staff", str(SAMPLES / "staff.csv"), db=dbfile)
     run("import", "items", str(SAMPLES / "items.csv"), db=dbfile)
     # Sign a phone out through the service, as the kiosk would.
@@ -185,7 +188,7 @@ def test_status_shows_what_is_out_and_json(tmp_path, dbfile):
     assert row["phone_number"] == "07700 900101" and row["borrower"] == "Tom Fletcher"
 
 
-def test_export_loans_makes_formula_cells_safe(tmp_path, dbfile):
+def test_export_loans_makes_formula_cells_safe(tmp_path: Path, dbfile: Path) -> None:
     staff = write(tmp_path, "s.csv", b'staff_id,name\nS1,=HYPERLINK("http://x")\n')
     run("import", "staff", str(staff), db=dbfile)
     run("import", "items", str(SAMPLES / "items.csv"), db=dbfile)
@@ -203,7 +206,7 @@ def test_export_loans_makes_formula_cells_safe(tmp_path, dbfile):
     assert r.stdout.strip() == f"0 loans written to {out}."
 
 
-def test_set_pin_and_staff_inactive(tmp_path, dbfile):
+def test_set_pin_and_staff_inactive(tmp_path: Path, dbfile: Path) -> None:
     run("import", "staff", str(SAMPLES / "staff.csv"), db=dbfile)
     r = run("set-pin", "S001", db=dbfile, stdin="2468\n")
     assert r.returncode == 0 and r.stdout.strip() == "Admin PIN set for Daniel Okafor."
@@ -220,12 +223,12 @@ def test_set_pin_and_staff_inactive(tmp_path, dbfile):
     )
 
 
-def test_purge_runs_on_an_empty_database(dbfile):
+def test_purge_runs_on_an_empty_database(dbfile: Path) -> None:
     r = run("purge", db=dbfile)
     assert r.returncode == 0 and "0 closed loans anonymised" in r.stdout
 
 
-def test_unwritable_database_folder_is_a_storage_error(tmp_path):
+def test_unwritable_database_folder_is_a_storage_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     r = subprocess.run(
@@ -254,7 +257,7 @@ def tables(db: Path) -> list[tuple[object, ...]]:
         con.close()
 
 
-def test_dry_run_shows_each_change_and_writes_nothing(tmp_path, dbfile):
+def test_dry_run_shows_each_change_and_writes_nothing(tmp_path: Path, dbfile: Path) -> None:
     run("import", "staff", str(SAMPLES / "staff.csv"), db=dbfile)
     path = write(
         tmp_path,
@@ -280,12 +283,12 @@ def test_dry_run_shows_each_change_and_writes_nothing(tmp_path, dbfile):
     ]
 
 
-def test_the_sample_staff_list_only_adds_to_the_demo_school(tmp_path):
+def test_the_sample_staff_list_only_adds_to_the_demo_school(tmp_path: Path) -> None:
     demo = tmp_path / "demo.db"
     toml = tmp_path / "kiosk.toml"
     toml.write_text("", encoding="utf-8")  # the school's settings: all defaults
     settings = load_settings(toml, env={})
-    seed_demo(demo, settings, ManualClock(wall=datetime(2026, 11, 23, 9, 0, tzinfo=UTC)))
+    seed_demo(demo, settings, ManualClock(wall=MONDAY_9AM))
     r = run("import", "staff", str(SAMPLES / "staff.csv"), "--dry-run", db=demo)
     assert r.stdout.splitlines() == [
         "staff.csv (UTF-8, comma-separated): would add 1, change 0, leave 5 unchanged. "
@@ -295,7 +298,9 @@ def test_the_sample_staff_list_only_adds_to_the_demo_school(tmp_path):
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
-def test_every_refused_file_exits_1_with_one_kiosk_line_then_its_lines(name, tmp_path, dbfile):
+def test_every_refused_file_exits_1_with_one_kiosk_line_then_its_lines(
+    name: str, tmp_path: Path, dbfile: Path
+) -> None:
     run("import", "staff", str(SAMPLES / "staff.csv"), db=dbfile)
     run("import", "items", str(SAMPLES / "items.csv"), db=dbfile)
     before = tables(dbfile)

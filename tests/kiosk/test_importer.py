@@ -25,19 +25,17 @@ from kiosk.db import Event, Item, Outbox, Staff, open_database
 from kiosk.demo import seed_demo
 from kiosk.errors import ImportFileError, StorageError
 from kiosk.importer import (
-    ImportNeeds,
     PlanOutdated,
     apply,
     import_items,
     import_staff,
-    needs_of,
     preview,
     preview_record,
     save_item,
     save_staff,
 )
+from kiosk.loans import LoanService
 from kiosk.records import parse_contents
-from kiosk.service import LoanService
 from kiosk.settings import Settings, load_settings
 from tests.conftest import MONDAY_9AM, School, tap
 
@@ -59,38 +57,60 @@ def csv(tmp_path: Path, text: str, name: str = "f.csv") -> Path:
     return path
 
 
-def test_blank_badge_cell_keeps_the_enrolled_badge(tmp_path, service, school):
-    report = import_staff(csv(tmp_path, "staff_id,name,badge_uid\nS1,Amira Khan,\n"), service)
+def test_blank_badge_cell_keeps_the_enrolled_badge(
+    tmp_path: Path, service: LoanService, school: School
+) -> None:
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,badge_uid\nS1,Amira Khan,\n"), service.settings, service.clock
+    )
     assert (report.unchanged, report.changed) == (1, 0)
     assert Staff.get(Staff.staff_id == "S1").badge_uid == School.KHAN
 
 
-def test_changed_fields_are_updated_and_counted(tmp_path, service, school):
-    report = import_staff(csv(tmp_path, "staff_id,name,classes\nS1,Amira Khan,5b;6A\n"), service)
+def test_changed_fields_are_updated_and_counted(
+    tmp_path: Path, service: LoanService, school: School
+) -> None:
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,classes\nS1,Amira Khan,5b;6A\n"),
+        service.settings,
+        service.clock,
+    )
     assert report.changed == 1
     assert Staff.get(Staff.staff_id == "S1").classes == "5B 6A"
 
 
-def test_badge_already_used_by_someone_else_is_refused(tmp_path, service, school):
+def test_badge_already_used_by_someone_else_is_refused(
+    tmp_path: Path, service: LoanService, school: School
+) -> None:
     with pytest.raises(ImportFileError) as info:
         import_staff(
-            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"), service
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"),
+            service.settings,
+            service.clock,
         )
     assert f"line 2: badge_uid {School.KHAN} is already Amira Khan's badge" in str(info.value)
     assert Staff.get_or_none(Staff.staff_id == "S9") is None
 
 
-def test_tag_used_by_an_item_cannot_become_a_badge(tmp_path, service, school):
+def test_tag_used_by_an_item_cannot_become_a_badge(
+    tmp_path: Path, service: LoanService, school: School
+) -> None:
     with pytest.raises(ImportFileError, match="is already the tag on Class camera 5B"):
-        import_staff(csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{School.CAMERA}\n"), service)
+        import_staff(
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{School.CAMERA}\n"),
+            service.settings,
+            service.clock,
+        )
 
 
 def test_leaver_marked_by_import_while_holding_items_alerts_the_office(
-    tmp_path, service, clock, school
-):
+    tmp_path: Path, service: LoanService, clock: ManualClock, school: School
+) -> None:
     tap(service, clock, School.JONES)
     tap(service, clock, School.BALL)
-    report = import_staff(csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service)
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service.settings, service.clock
+    )
     assert report.alerts == 1
     assert "leavers who still have items" in report.summary()
     alert = Outbox.get()
@@ -98,53 +118,72 @@ def test_leaver_marked_by_import_while_holding_items_alerts_the_office(
     assert Staff.get(Staff.staff_id == "S2").inactive_reason == "marked inactive by import"
 
 
-def test_unknown_columns_are_ignored_and_said(tmp_path, service, db):
-    report = import_staff(csv(tmp_path, "staff_id,name,Payroll number\nS1,A B,123\n"), service)
+def test_unknown_columns_are_ignored_and_said(
+    tmp_path: Path, service: LoanService, db: pw.SqliteDatabase
+) -> None:
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,Payroll number\nS1,A B,123\n"), service.settings, service.clock
+    )
     assert report.ignored_columns == ["Payroll number"]
     assert "Ignored columns: Payroll number." in report.summary()
 
 
-def test_semicolon_file_with_quoted_commas(tmp_path, service, db):
+def test_semicolon_file_with_quoted_commas(
+    tmp_path: Path, service: LoanService, db: pw.SqliteDatabase
+) -> None:
     text = (
         'asset_tag;name;kind;contents\nT1;"Trolley, upstairs";trolley_key;30 iPads; 30 headphones\n'
     )
     with pytest.raises(ImportFileError, match=r"line 2: 5 cells.*a semicolon inside a cell"):
-        import_items(csv(tmp_path, text), service)
+        import_items(csv(tmp_path, text), service.settings, service.clock)
     text = 'asset_tag;name;kind;contents\nT1;"Trolley, upstairs";trolley_key;"30 iPads; 30 headphones"\n'
-    import_items(csv(tmp_path, text), service)
+    import_items(csv(tmp_path, text), service.settings, service.clock)
     item = Item.get()
     assert item.name == "Trolley, upstairs"
     assert item.contents == [{"name": "iPads", "count": 30}, {"name": "headphones", "count": 30}]
 
 
-def test_import_records_one_event(tmp_path, service, db):
-    import_items(csv(tmp_path, "asset_tag,name,kind\nA,B,other\n"), service)
+def test_import_records_one_event(
+    tmp_path: Path, service: LoanService, db: pw.SqliteDatabase
+) -> None:
+    import_items(csv(tmp_path, "asset_tag,name,kind\nA,B,other\n"), service.settings, service.clock)
     (event,) = Event.select().where(Event.action == "import")
     assert event.detail["added"] == 1
 
 
-def test_admin_save_staff_uses_the_same_checks(service, school):
+def test_admin_save_staff_uses_the_same_checks(service: LoanService, school: School) -> None:
     assert (
         save_staff(
-            service, {"staff_id": "S9", "name": "New Teacher", "role": "staff", "classes": "3A"}
+            service.settings,
+            service.clock,
+            {"staff_id": "S9", "name": "New Teacher", "role": "staff", "classes": "3A"},
         )
         == "New Teacher added."
     )
     assert (
-        save_staff(service, {"staff_id": "S9", "name": "New Teacher", "classes": "3B"})
+        save_staff(
+            service.settings,
+            service.clock,
+            {"staff_id": "S9", "name": "New Teacher", "classes": "3B"},
+        )
         == "New Teacher saved."
     )
     assert Staff.get(Staff.staff_id == "S9").classes == "3B"
     with pytest.raises(ImportFileError, match="Role 'boss' is not one of staff, office, admin"):
-        save_staff(service, {"staff_id": "S9", "name": "X", "role": "boss"})
+        save_staff(service.settings, service.clock, {"staff_id": "S9", "name": "X", "role": "boss"})
     with pytest.raises(ImportFileError, match="is already Amira Khan's badge"):
-        save_staff(service, {"staff_id": "S9", "name": "X", "badge_uid": School.KHAN})
+        save_staff(
+            service.settings,
+            service.clock,
+            {"staff_id": "S9", "name": "X", "badge_uid": School.KHAN},
+        )
 
 
-def test_admin_save_item_checks_kind_and_phone(service, db):
+def test_admin_save_item_checks_kind_and_phone(service: LoanService, db: pw.SqliteDatabase) -> None:
     assert (
         save_item(
-            service,
+            service.settings,
+            service.clock,
             {
                 "asset_tag": "P9",
                 "name": "Trip phone 9",
@@ -155,7 +194,9 @@ def test_admin_save_item_checks_kind_and_phone(service, db):
         == "Trip phone 9 added."
     )
     with pytest.raises(ImportFileError, match="Kind 'drone' is not one of"):
-        save_item(service, {"asset_tag": "D1", "name": "Drone", "kind": "drone"})
+        save_item(
+            service.settings, service.clock, {"asset_tag": "D1", "name": "Drone", "kind": "drone"}
+        )
 
 
 @pytest.mark.parametrize(
@@ -167,17 +208,17 @@ def test_admin_save_item_checks_kind_and_phone(service, db):
         ("", []),
     ],
 )
-def test_contents_forms(text, expected):
+def test_contents_forms(text: str, expected: list[tuple[str, int]]) -> None:
     assert [(c["name"], c["count"]) for c in parse_contents(text)] == expected
 
 
 @pytest.mark.parametrize("text", ["iPads", "iPads:0", "iPads:3;ipads:4"])
-def test_bad_contents(text):
+def test_bad_contents(text: str) -> None:
     with pytest.raises(ValueError):
         parse_contents(text)
 
 
-def test_readme_documents_every_csv_column():
+def test_readme_documents_every_csv_column() -> None:
     from kiosk.records import ITEM_COLUMNS, STAFF_COLUMNS
 
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
@@ -204,7 +245,7 @@ def test_preview_says_what_is_added_changed_and_unchanged_and_writes_nothing(
         name="staff.csv",
     )
     before = counts()
-    plan = preview("staff", path, service)
+    plan = preview("staff", path, service.settings)
     assert counts() == before
     assert plan.summary() == (
         "staff.csv (UTF-8, comma-separated): would add 1, change 1, leave 1 unchanged."
@@ -213,7 +254,7 @@ def test_preview_says_what_is_added_changed_and_unchanged_and_writes_nothing(
         "change  line 3: S2 John Jones: classes 4A 4B -> 4A 4C",
         "add     line 4: S9 Noor Ali",
     ]
-    report = apply(plan, service)
+    report = apply(plan, service.settings, service.clock)
     assert (report.added, report.changed, report.unchanged) == (1, 1, 1)
     assert Staff.get(Staff.staff_id == "S2").classes == "4A 4C"
     assert Staff.get(Staff.staff_id == "S9").known_as == "Ms Ali"
@@ -223,7 +264,7 @@ def test_each_changed_field_shows_old_and_new(
     tmp_path: Path, service: LoanService, school: School
 ) -> None:
     path = csv(tmp_path, "staff_id,name,role,email,active\nS3,Siân Evans-Price,staff,,no\n")
-    (change,) = preview("staff", path, service).changed
+    (change,) = preview("staff", path, service.settings).changed
     assert [str(c) for c in change.changes] == [
         'name "Siân Evans" -> "Siân Evans-Price"',
         "role office -> staff",
@@ -236,7 +277,9 @@ def test_a_leaver_with_items_out_is_said_in_the_preview(
 ) -> None:
     tap(service, clock, School.JONES)
     tap(service, clock, School.BALL)
-    plan = preview("staff", csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service)
+    plan = preview(
+        "staff", csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service.settings
+    )
     assert plan.lines() == [
         "change  line 2: S2 John Jones: active yes -> no "
         "(still has 1 item(s) out: the office will be told)"
@@ -246,25 +289,31 @@ def test_a_leaver_with_items_out_is_said_in_the_preview(
 def test_a_plan_is_refused_when_the_list_changed_since_the_preview(
     tmp_path: Path, service: LoanService, school: School
 ) -> None:
-    plan = preview("staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\n", "new.csv"), service)
+    plan = preview(
+        "staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\n", "new.csv"), service.settings
+    )
     service.enrol_tag("C0000009", staff_pk=school.jones.id)  # at the kiosk, meanwhile
     before = counts()
     with pytest.raises(
         PlanOutdated, match=r"new\.csv: nothing was imported: the staff list changed"
     ):
-        apply(plan, service)
+        apply(plan, service.settings, service.clock)
     assert counts() == before
-    apply(preview("staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\n"), service), service)
+    apply(
+        preview("staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\n"), service.settings),
+        service.settings,
+        service.clock,
+    )
     assert Staff.get(Staff.staff_id == "S9").name == "Noor Ali"
 
 
 def test_a_plan_cannot_be_applied_twice(
     tmp_path: Path, service: LoanService, school: School
 ) -> None:
-    plan = preview("staff", csv(tmp_path, "staff_id,name\nS2,Jon Jones\n"), service)
-    apply(plan, service)
+    plan = preview("staff", csv(tmp_path, "staff_id,name\nS2,Jon Jones\n"), service.settings)
+    apply(plan, service.settings, service.clock)
     with pytest.raises(PlanOutdated):
-        apply(plan, service)
+        apply(plan, service.settings, service.clock)
     assert Event.select().where(Event.action == "import").count() == 1
 
 
@@ -272,11 +321,11 @@ def test_items_plan_depends_on_badges_too(
     tmp_path: Path, service: LoanService, school: School
 ) -> None:
     plan = preview(
-        "items", csv(tmp_path, "asset_tag,name,kind,tag_uid\nX1,Drum,other,C1\n"), service
+        "items", csv(tmp_path, "asset_tag,name,kind,tag_uid\nX1,Drum,other,C1\n"), service.settings
     )
     service.enrol_tag("C1", staff_pk=school.jones.id)
     with pytest.raises(PlanOutdated):
-        apply(plan, service)
+        apply(plan, service.settings, service.clock)
     assert not Item.select().where(Item.asset_tag == "X1").exists()
 
 
@@ -286,7 +335,7 @@ def test_the_signed_in_admins_own_changes_are_asked_about_first(
     path = csv(
         tmp_path, "staff_id,name,role,classes\nS4,Zoe Clarke,admin,\nS1,Amira Khan,staff,6A\n"
     )
-    plan = preview("staff", path, service)
+    plan = preview("staff", path, service.settings)
     assert plan.asks_first(school.admin.id) == (
         'This changes your own record (S4 Zoë Clarke): name "Zoë Clarke" -> "Zoe Clarke". '
         "Save it anyway?"
@@ -295,7 +344,7 @@ def test_the_signed_in_admins_own_changes_are_asked_about_first(
     assert plan.asks_first(school.jones.id) is None  # not in the file
     assert plan.asks_first(None) is None
     form = preview_record(
-        "staff", {"staff_id": "S4", "name": "Zoë Clarke", "role": "staff"}, service
+        "staff", {"staff_id": "S4", "name": "Zoë Clarke", "role": "staff"}, service.settings
     )
     assert form.asks_first(school.admin.id) == (
         "This changes your own record (S4 Zoë Clarke): role admin -> staff. Save it anyway?"
@@ -304,29 +353,22 @@ def test_the_signed_in_admins_own_changes_are_asked_about_first(
 
 def test_the_form_preview_is_what_save_applies(service: LoanService, school: School) -> None:
     plan = preview_record(
-        "staff", {"staff_id": "S2", "name": "John Jones", "classes": "4C"}, service
+        "staff", {"staff_id": "S2", "name": "John Jones", "classes": "4C"}, service.settings
     )
     assert plan.lines() == ["change  line 1: S2 John Jones: classes 4A 4B -> 4C"]
     assert Staff.get(Staff.staff_id == "S2").classes == "4A 4B"
-    apply(plan, service)
+    apply(plan, service.settings, service.clock)
     assert Staff.get(Staff.staff_id == "S2").classes == "4C"
     (event,) = Event.select().where(Event.action == "staff_saved")
     assert event.detail == {"record": "John Jones"}
 
 
-def test_the_importer_needs_only_settings_an_event_writer_and_leaver_alerts(
-    tmp_path: Path, service: LoanService, school: School
+def test_the_importer_needs_only_settings_and_a_clock(
+    tmp_path: Path, settings: Settings, clock: ManualClock, db: pw.SqliteDatabase
 ) -> None:
-    recorded: list[str] = []
-
-    def record_event(action: str, **kw: object) -> Event:
-        recorded.append(action)
-        return service.record_event(action, **kw)  # type: ignore[arg-type]
-
-    needs = ImportNeeds(service.settings, record_event, service.leaver_alerts)
-    assert needs_of(needs) is needs
-    import_items(csv(tmp_path, "asset_tag,name,kind\nX1,Drum,other\n"), needs)
-    assert recorded == ["import"]
+    import_items(csv(tmp_path, "asset_tag,name,kind\nX1,Drum,other\n"), settings, clock)
+    (event,) = Event.select().where(Event.action == "import")
+    assert event.at == clock.now()
 
 
 # --- never lose the last admin ----------------------------------------------------------------
@@ -351,7 +393,7 @@ def test_an_import_that_leaves_no_admin_with_a_pin_is_refused(
     path = csv(tmp_path, f"staff_id,name,role,active\nS1,Amira Khan,staff,yes\n{row}\n")
     before = counts()
     with pytest.raises(ImportFileError) as info:
-        preview("staff", path, service)
+        preview("staff", path, service.settings)
     first, *lines = str(info.value).splitlines()
     assert first == (
         f"{path}: nothing was imported. This would leave no active admin with a PIN, so "
@@ -368,14 +410,18 @@ def test_another_admin_with_a_pin_keeps_the_school_open(
     school.office.role = "admin"
     school.office.save()
     service.set_pin(school.office.id, "1357")
-    import_staff(csv(tmp_path, "staff_id,name,role\nS4,Zoë Clarke,staff\n"), service)
+    import_staff(
+        csv(tmp_path, "staff_id,name,role\nS4,Zoë Clarke,staff\n"), service.settings, service.clock
+    )
     assert Staff.get(Staff.staff_id == "S4").role == "staff"
 
 
 def test_a_school_with_no_admin_pin_yet_can_import(
     tmp_path: Path, service: LoanService, school: School
 ) -> None:
-    import_staff(csv(tmp_path, "staff_id,name,role\nS4,Zoë Clarke,staff\n"), service)
+    import_staff(
+        csv(tmp_path, "staff_id,name,role\nS4,Zoë Clarke,staff\n"), service.settings, service.clock
+    )
     assert Staff.get(Staff.staff_id == "S4").role == "staff"
 
 
@@ -385,7 +431,11 @@ def test_the_form_cannot_demote_the_last_admin(service: LoanService, admin_with_
         match="This would leave no active admin with a PIN: "
         r"Zoë Clarke \(S4\) would no longer be an admin \(role office\)",
     ):
-        save_staff(service, {"staff_id": "S4", "name": "Zoë Clarke", "role": "office"})
+        save_staff(
+            service.settings,
+            service.clock,
+            {"staff_id": "S4", "name": "Zoë Clarke", "role": "office"},
+        )
     assert Staff.get(Staff.staff_id == "S4").role == "admin"
 
 
@@ -407,7 +457,7 @@ def test_the_demo_mistake_is_refused(tmp_path: Path, settings: Settings) -> None
         "staff_id,name,known_as,role\nS001,Amira Khan,Ms Khan,staff\nS004,Zoë Clarke,Ms Clarke,admin\n",
     )
     with pytest.raises(ImportFileError, match="line 2: Daniel Okafor \\(S001\\) would no longer"):
-        preview("staff", old_sample, service)
+        preview("staff", old_sample, service.settings)
 
 
 @pytest.mark.parametrize("what", ["staff", "items"])
@@ -417,10 +467,10 @@ def test_the_sample_files_fit_the_demo_school(
     demo = seed_demo(tmp_path / "demo.db", settings, ManualClock(wall=MONDAY_9AM))
     open_database(demo.path)
     service = LoanService(settings, ManualClock(wall=MONDAY_9AM))
-    plan = preview(what, SAMPLES / f"{what}.csv", service)
+    plan = preview(what, SAMPLES / f"{what}.csv", service.settings)
     assert plan.changed == ()  # nobody and nothing in the demo is renamed or re-roled
     assert len(plan.added) == 1 and plan.unchanged >= 4
-    apply(plan, service)
+    apply(plan, service.settings, service.clock)
 
 
 # --- taps never wait for the import -----------------------------------------------------------
@@ -435,14 +485,16 @@ def test_the_preview_takes_no_write_lock(
     other = sqlite3.connect(db.database, isolation_level=None, timeout=0)
     other.execute("BEGIN IMMEDIATE")
     try:
-        plan = preview("staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\nS2,Jon\n"), service)
+        plan = preview(
+            "staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\nS2,Jon\n"), service.settings
+        )
         assert len(plan.added) == 1 and len(plan.changed) == 1
         with pytest.raises(StorageError, match="is busy"):
-            apply(plan, service)
+            apply(plan, service.settings, service.clock)
     finally:
         other.execute("ROLLBACK")
         other.close()
-    apply(plan, service)
+    apply(plan, service.settings, service.clock)
     assert Staff.get(Staff.staff_id == "S2").name == "Jon"
 
 
@@ -455,7 +507,7 @@ CHILD = textwrap.dedent(
 
     db, path, prefix, stop_at = sys.argv[1:5]
     ctx = open_context(argparse.Namespace(config=None, db=Path(db)))
-    plan = preview("staff", Path(path), ctx.service)
+    plan = preview("staff", Path(path), ctx.settings)
     seen = 0
 
     def trace(sql):
@@ -467,7 +519,7 @@ CHILD = textwrap.dedent(
                 sys.stdin.readline()  # until killed
 
     ctx.db.connection().set_trace_callback(trace)
-    apply(plan, ctx.service)
+    apply(plan, ctx.settings, ctx.clock)
     print("applied", flush=True)
     """
 )
@@ -571,6 +623,6 @@ def test_names_and_notes_are_stored_exactly_as_typed(
         writer.writerow([f"A{n}", name, "other", f"{notes[n]}\n{notes[-1]}"])
     path = tmp_path / "items.csv"
     path.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
-    import_items(path, service)
+    import_items(path, service.settings, service.clock)
     stored = [(i.name, i.notes) for i in Item.select().order_by(Item.asset_tag)]
     assert stored == [(name, f"{notes[n]}\n{notes[-1]}") for n, name in enumerate(names)]
