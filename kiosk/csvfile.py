@@ -79,8 +79,9 @@ def delimiter_name(delimiter: str) -> str:
 
 
 def header_key(name: str) -> str:
-    """``"Staff ID"`` -> ``staff_id``: column names in any case, with spaces or hyphens."""
-    return name.strip().lower().replace(" ", "_").replace("-", "_")
+    """``"Staff ID"`` -> ``staff_id``: column names in any case, with spaces or hyphens
+    (and without the byte-order mark a second file joined on would bring)."""
+    return name.strip().lstrip("\ufeff").lower().replace(" ", "_").replace("-", "_")
 
 
 # --- encoding ---------------------------------------------------------------------------
@@ -429,6 +430,13 @@ class _RowReader:
             return None  # a blank line, or Excel's ",,,," for an empty row
         line = self.parser.lines.line(record.start)
         found = len(problems)
+        named = [(k, header_key(c.value)) for k, c in zip(self.keys, cells, strict=False) if k]
+        if named and all(k == v for k, v in named):
+            problems.append(
+                f"line {line} repeats the column names of line {self.header_line} (two files "
+                "joined into one?)"
+            )
+            return None
         self._check_width(line, cells, problems)
         values: dict[str, str] = {}
         for key, cell in zip(self.keys, cells, strict=False):
