@@ -137,13 +137,20 @@ class Plan:
         return [r.describe() for r in rows]
 
     def summary(self) -> str:
-        text = (
+        return _said(
             f"{self.source} ({self.encoding}): would add {len(self.added)}, change "
-            f"{len(self.changed)}, leave {self.unchanged} unchanged."
+            f"{len(self.changed)}, leave {self.unchanged} unchanged.",
+            self.ignored_columns,
         )
-        if self.ignored_columns:
-            text += f" Ignored columns: {', '.join(self.ignored_columns)}."
-        return text
+
+
+def _said(summary: str, ignored_columns: Iterable[str], alerts: int = 0) -> str:
+    """A summary line with the columns left out and the alerts raised, if any."""
+    if ignored_columns:
+        summary += f" Ignored columns: {', '.join(ignored_columns)}."
+    if alerts:
+        summary += f" {alerts} alert(s) raised for leavers who still have items."
+    return summary
 
 
 ADMIN_SCREEN = "admin screen"
@@ -163,15 +170,12 @@ class ImportReport:
     alerts: int = 0
 
     def summary(self) -> str:
-        text = (
+        return _said(
             f"{self.file} ({self.encoding}): {self.added} added, {self.changed} changed, "
-            f"{self.unchanged} unchanged."
+            f"{self.unchanged} unchanged.",
+            self.ignored_columns,
+            self.alerts,
         )
-        if self.ignored_columns:
-            text += f" Ignored columns: {', '.join(self.ignored_columns)}."
-        if self.alerts:
-            text += f" {self.alerts} alert(s) raised for leavers who still have items."
-        return text
 
 
 class PlanOutdated(ImportFileError):
