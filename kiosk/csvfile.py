@@ -192,8 +192,7 @@ def decode(data: bytes) -> tuple[str, str]:
 @dataclass
 class _Cell:
     value: str
-    start: int  # offset of the cell's first character (its opening quote, if quoted)
-    raw: int  # offset of the value's first character in the text
+    raw: int  # offset in the text of the value's first character (after an opening quote)
     quoted: bool
 
 
@@ -207,7 +206,6 @@ class _Record:
 class _Broken:
     """A record that cannot be read; ``fatal`` when nothing after it can be trusted."""
 
-    pos: int
     message: str
     fatal: bool = False
 
@@ -228,7 +226,7 @@ class _Parser:
             if '"' not in segment:
                 cells, offset = [], pos
                 for value in segment.split(self.delimiter):
-                    cells.append(_Cell(value, offset, offset, False))
+                    cells.append(_Cell(value, offset, False))
                     offset += len(value) + 1
                 yield _Record(pos, cells)
                 pos = self._after_line_end(line_end)
@@ -256,7 +254,7 @@ class _Parser:
             if quote is None:
                 plain = self.plain.match(text, pos)
                 assert plain is not None  # the pattern matches the empty string
-                cells.append(_Cell(plain.group(), pos, pos, False))
+                cells.append(_Cell(plain.group(), pos, False))
                 pos = plain.end()
             else:
                 opened = quote.end() - 1
@@ -265,13 +263,12 @@ class _Parser:
                 if not body.group(2):
                     line, column = self.lines.where(opened)
                     return _Broken(
-                        opened,
                         f'line {line}, column {column}: this quote (") is never closed, so '
                         "everything after it would be one cell. Close it, or write a quote "
                         'that is part of the text twice ("").',
                         fatal=True,
                     ), end
-                cells.append(_Cell(body.group(1).replace('""', '"'), pos, quote.end(), True))
+                cells.append(_Cell(body.group(1).replace('""', '"'), quote.end(), True))
                 after = _SPACES.match(text, body.end())
                 assert after is not None
                 pos = after.end()
@@ -294,7 +291,7 @@ class _Parser:
                 f"line {line}, column {column}: a quote inside a quoted cell must be written "
                 'twice ("") as Excel does, or the cell must not start with a quote.'
             )
-        return _Broken(opened, message), self._skip_line(after)
+        return _Broken(message), self._skip_line(after)
 
 
 # --- the table --------------------------------------------------------------------------
@@ -430,8 +427,7 @@ class _RowReader:
             return None  # a blank line, or Excel's ",,,," for an empty row
         line = self.parser.lines.line(record.start)
         found = len(problems)
-        named = [(k, header_key(c.value)) for k, c in zip(self.keys, cells, strict=False) if k]
-        if named and all(k == v for k, v in named):
+        if self._repeats_header(cells):
             problems.append(
                 f"line {line} repeats the column names of line {self.header_line} (two files "
                 "joined into one?)"
@@ -441,12 +437,21 @@ class _RowReader:
         values: dict[str, str] = {}
         for key, cell in zip(self.keys, cells, strict=False):
             if key in self.known:
-                self._check_text(key, cell, problems)
-                values[key] = cell.value.replace("\r\n", "\n").replace("\r", "\n")
+                value = cell.value
+                if not value.isprintable():  # printable text holds no unsafe character
+                    self._check_text(key, cell, problems)
+                    value = value.replace("\r\n", "\n").replace("\r", "\n")
+                values[key] = value
         for key in self.keys[len(cells) :]:
             if key in self.known:
                 values[key] = ""  # the row stops short: Excel leaves out trailing empty cells
         return Row(line, values) if len(problems) == found else None
+
+    def _repeats_header(self, cells: list[_Cell]) -> bool:
+        if header_key(cells[0].value) != self.keys[0]:
+            return False  # the cheap test first: this runs for every row
+        named = [(k, header_key(c.value)) for k, c in zip(self.keys, cells, strict=False) if k]
+        return bool(named) and all(k == v for k, v in named)
 
     def _check_width(self, line: int, cells: list[_Cell], problems: list[str]) -> None:
         delimiter, width = self.parser.delimiter, len(self.keys)
