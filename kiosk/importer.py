@@ -104,7 +104,7 @@ class Plan:
     changed: tuple[RowPlan, ...]
     unchanged: int
     ignored_columns: tuple[str, ...]
-    fingerprint: int  # the lists as they were when the plan was made
+    revisions: tuple[int, ...]  # the lists' change counters when the plan was made
     statements: tuple[Statement, ...] = field(default=(), repr=False, compare=False)
     """The writes, ready to run: ``apply`` holds the write lock only to check and run them."""
 
@@ -195,7 +195,7 @@ class _List:
     uid: str  # the tag column
     columns: Mapping[str, str]
     #: What a plan depends on: this list whole, and the other list's names and tags.
-    snapshot: tuple[str, ...]
+    depends_on: tuple[str, str]
 
     @property
     def required(self) -> list[str]:
@@ -214,10 +214,7 @@ _LISTS = {
         "staff_id",
         "badge_uid",
         STAFF_COLUMNS,
-        (
-            "SELECT * FROM staff ORDER BY id",
-            "SELECT id, asset_tag, name, tag_uid FROM item ORDER BY id",
-        ),
+        ("staff", "item_tags"),
     ),
     "items": _List(
         "items",
@@ -225,22 +222,20 @@ _LISTS = {
         "asset_tag",
         "tag_uid",
         ITEM_COLUMNS,
-        (
-            "SELECT * FROM item ORDER BY id",
-            "SELECT id, staff_id, name, badge_uid FROM staff ORDER BY id",
-        ),
+        ("item", "staff_tags"),
     ),
 }
 
 
-def _fingerprint(spec: _List) -> int:
-    """A digest of everything a plan depends on, read on the caller's connection.
-
-    Python's ``hash`` of the rows: about half the cost of a cryptographic digest of their
-    text, and this runs while ``apply`` holds the write lock. It is only compared within
-    the process that made the plan (a plan is never stored).
-    """
-    return hash(tuple(tuple(store.database.execute_sql(sql).fetchall()) for sql in spec.snapshot))
+def _revisions(spec: _List) -> tuple[int, ...]:
+    """The change counters a plan depends on (``kiosk.db``'s list_revision, kept by
+    triggers): reading them is all ``apply`` needs to know the lists did not change."""
+    marks = ", ".join("?" * len(spec.depends_on))
+    rows = store.database.execute_sql(
+        f"SELECT revision FROM list_revision WHERE name IN ({marks}) ORDER BY name",
+        spec.depends_on,
+    ).fetchall()
+    return tuple(int(r[0]) for r in rows)
 
 
 # --- preview ----------------------------------------------------------------------------
@@ -311,7 +306,7 @@ def _plan(
             records.append((line, spec.parse(row, settings)))
         except ValueError as exc:
             problems.append(f"line {line}: {exc}")
-    # One read transaction: the rows compared, the tag owners and the fingerprint are one
+    # One read transaction: the rows compared, the tag owners and the revisions are one
     # snapshot of the database. It takes no write lock (WAL readers never block a tap).
     with store.database.atomic(lock_type="DEFERRED"):
         existing: dict[str, Any] = {getattr(r, spec.key): r for r in spec.model.select()}
@@ -321,7 +316,7 @@ def _plan(
         added, changed, unchanged = _diff(records, spec, existing)
         if spec.model is Staff:
             _refuse_losing_admin(changed, path)
-        fingerprint = _fingerprint(spec)
+        revisions = _revisions(spec)
     return Plan(
         spec.what,
         path.name if path is not None else ADMIN_SCREEN,
@@ -330,7 +325,7 @@ def _plan(
         tuple(changed),
         unchanged,
         tuple(ignored),
-        fingerprint,
+        revisions,
         _statements(spec.model, added, changed),
     )
 
@@ -466,7 +461,7 @@ def apply(plan: Plan, settings: Settings, clock: Clock) -> ImportReport:
         ignored_columns=list(plan.ignored_columns),
     )
     with store.write():
-        if _fingerprint(spec) != plan.fingerprint:
+        if _revisions(spec) != plan.revisions:
             raise PlanOutdated(
                 f"{plan.source}: nothing was {'saved' if plan.from_form else 'imported'}: the "
                 f"{'staff' if spec.model is Staff else 'item'} list changed since this preview "

@@ -626,3 +626,27 @@ def test_names_and_notes_are_stored_exactly_as_typed(
     import_items(path, service.settings, service.clock)
     stored = [(i.name, i.notes) for i in Item.select().order_by(Item.asset_tag)]
     assert stored == [(name, f"{notes[n]}\n{notes[-1]}") for n, name in enumerate(names)]
+
+
+def test_a_staff_plan_outlives_item_changes_it_does_not_depend_on(
+    tmp_path: Path, service: LoanService, school: School
+) -> None:
+    """An item reported lost meanwhile does not touch a staff plan; an item renamed (its
+    name is in the "already the tag on ..." check) does."""
+    path = csv(tmp_path, "staff_id,name\nS9,Noor Ali\n")
+    plan = preview("staff", path, service.settings)
+    service.report_lost(school.camera.id, school.khan.id, "left on the bus")
+    apply(plan, service.settings, service.clock)
+    plan = preview("staff", csv(tmp_path, "staff_id,name\nS10,Ann Lee\n"), service.settings)
+    Item.update(name="Class camera 5B (old)").where(Item.id == school.camera.id).execute()
+    with pytest.raises(PlanOutdated):
+        apply(plan, service.settings, service.clock)
+
+
+def test_any_change_to_a_person_outdates_a_staff_plan(
+    tmp_path: Path, service: LoanService, school: School
+) -> None:
+    plan = preview("staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\n"), service.settings)
+    service.set_pin(school.admin.id, "2580")  # by another program, between preview and apply
+    with pytest.raises(PlanOutdated):
+        apply(plan, service.settings, service.clock)
