@@ -315,7 +315,8 @@ def _v4_to_v5(db: pw.SqliteDatabase) -> None:
     # "staff" / "item" count every change to a row; "staff_tags" / "item_tags" only the
     # changes the other list's import depends on (names, references and tags).
     db.execute_sql(
-        "CREATE TABLE list_revision (name TEXT NOT NULL PRIMARY KEY, revision INTEGER NOT NULL)"
+        "CREATE TABLE list_revision (id INTEGER NOT NULL PRIMARY KEY, "
+        "name TEXT NOT NULL UNIQUE, revision INTEGER NOT NULL)"
     )
     db.execute_sql(
         "INSERT INTO list_revision (name, revision) VALUES "
