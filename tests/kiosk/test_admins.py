@@ -10,7 +10,7 @@ from kiosk.admins import NoAdminLeft, admin_losses, keep_an_admin
 from kiosk.db import Staff
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
-from tests.conftest import School
+from tests.conftest import TinySchool
 
 
 @pytest.fixture
@@ -21,13 +21,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def admin(service: LoanService, school: School) -> Staff:
-    service.set_pin(school.admin.id, "2580")
-    return Staff.get_by_id(school.admin.id)
+def admin(service: LoanService, tiny_school: TinySchool) -> Staff:
+    service.set_pin(tiny_school.admin.id, "2580")
+    return Staff.get_by_id(tiny_school.admin.id)
 
 
-def test_untouched_admin_means_no_loss(admin: Staff, school: School) -> None:
-    assert admin_losses({school.khan.id: {"role": "staff", "active": False}}) == []
+def test_untouched_admin_means_no_loss(admin: Staff, tiny_school: TinySchool) -> None:
+    assert admin_losses({tiny_school.khan.id: {"role": "staff", "active": False}}) == []
     keep_an_admin({admin.id: {"name": "Zoe Clarke"}})  # not a field that matters
 
 
@@ -53,15 +53,17 @@ def test_each_way_of_losing_the_last_admin_is_named(
 
 
 def test_an_admin_switched_back_on_in_the_same_change_counts(
-    service: LoanService, admin: Staff, school: School
+    service: LoanService, admin: Staff, tiny_school: TinySchool
 ) -> None:
-    school.office.role = "admin"
-    school.office.active = False
-    school.office.save()
-    service.set_pin(school.office.id, "1357")
-    assert admin_losses({admin.id: {"active": False}, school.office.id: {"active": True}}) == []
+    tiny_school.office.role = "admin"
+    tiny_school.office.active = False
+    tiny_school.office.save()
+    service.set_pin(tiny_school.office.id, "1357")
+    assert (
+        admin_losses({admin.id: {"active": False}, tiny_school.office.id: {"active": True}}) == []
+    )
     assert len(admin_losses({admin.id: {"active": False}})) == 1
 
 
-def test_no_admin_with_a_pin_yet_refuses_nothing(school: School) -> None:
-    assert admin_losses({school.admin.id: {"role": "staff"}}) == []
+def test_no_admin_with_a_pin_yet_refuses_nothing(tiny_school: TinySchool) -> None:
+    assert admin_losses({tiny_school.admin.id: {"role": "staff"}}) == []

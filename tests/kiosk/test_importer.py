@@ -37,7 +37,7 @@ from kiosk.importer import (
 from kiosk.loans import LoanService
 from kiosk.records import parse_contents
 from kiosk.settings import Settings, load_settings
-from tests.conftest import MONDAY_9AM, School, tap
+from tests.conftest import MONDAY_9AM, TinySchool, tap
 
 ROOT = Path(__file__).parents[2]
 SAMPLES = ROOT / "kiosk" / "samples"
@@ -58,17 +58,17 @@ def csv(tmp_path: Path, text: str, name: str = "f.csv") -> Path:
 
 
 def test_blank_badge_cell_keeps_the_enrolled_badge(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     report = import_staff(
         csv(tmp_path, "staff_id,name,badge_uid\nS1,Amira Khan,\n"), service.settings, service.clock
     )
     assert (report.unchanged, report.changed) == (1, 0)
-    assert Staff.get(Staff.staff_id == "S1").badge_uid == School.KHAN
+    assert Staff.get(Staff.staff_id == "S1").badge_uid == TinySchool.KHAN
 
 
 def test_changed_fields_are_updated_and_counted(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     report = import_staff(
         csv(tmp_path, "staff_id,name,classes\nS1,Amira Khan,5b;6A\n"),
@@ -80,34 +80,34 @@ def test_changed_fields_are_updated_and_counted(
 
 
 def test_badge_already_used_by_someone_else_is_refused(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     with pytest.raises(ImportFileError) as info:
         import_staff(
-            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"),
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{TinySchool.KHAN}\n"),
             service.settings,
             service.clock,
         )
-    assert f"line 2: badge_uid {School.KHAN} is already Amira Khan's badge" in str(info.value)
+    assert f"line 2: badge_uid {TinySchool.KHAN} is already Amira Khan's badge" in str(info.value)
     assert Staff.get_or_none(Staff.staff_id == "S9") is None
 
 
 def test_tag_used_by_an_item_cannot_become_a_badge(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     with pytest.raises(ImportFileError, match="is already the tag on Class camera 5B"):
         import_staff(
-            csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{School.CAMERA}\n"),
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{TinySchool.CAMERA}\n"),
             service.settings,
             service.clock,
         )
 
 
 def test_leaver_marked_by_import_while_holding_items_alerts_the_office(
-    tmp_path: Path, service: LoanService, clock: ManualClock, school: School
+    tmp_path: Path, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    tap(service, clock, School.JONES)
-    tap(service, clock, School.BALL)
+    tap(service, clock, TinySchool.JONES)
+    tap(service, clock, TinySchool.BALL)
     report = import_staff(
         csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service.settings, service.clock
     )
@@ -151,7 +151,9 @@ def test_import_records_one_event(
     assert event.detail["added"] == 1
 
 
-def test_admin_save_staff_uses_the_same_checks(service: LoanService, school: School) -> None:
+def test_admin_save_staff_uses_the_same_checks(
+    service: LoanService, tiny_school: TinySchool
+) -> None:
     assert (
         save_staff(
             service.settings,
@@ -175,7 +177,7 @@ def test_admin_save_staff_uses_the_same_checks(service: LoanService, school: Sch
         save_staff(
             service.settings,
             service.clock,
-            {"staff_id": "S9", "name": "X", "badge_uid": School.KHAN},
+            {"staff_id": "S9", "name": "X", "badge_uid": TinySchool.KHAN},
         )
 
 
@@ -234,7 +236,7 @@ def counts() -> tuple[int, int, int]:
 
 
 def test_preview_says_what_is_added_changed_and_unchanged_and_writes_nothing(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     path = csv(
         tmp_path,
@@ -261,7 +263,7 @@ def test_preview_says_what_is_added_changed_and_unchanged_and_writes_nothing(
 
 
 def test_each_changed_field_shows_old_and_new(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     path = csv(tmp_path, "staff_id,name,role,email,active\nS3,Siân Evans-Price,staff,,no\n")
     (change,) = preview("staff", path, service.settings).changed
@@ -273,10 +275,10 @@ def test_each_changed_field_shows_old_and_new(
 
 
 def test_a_leaver_with_items_out_is_said_in_the_preview(
-    tmp_path: Path, service: LoanService, clock: ManualClock, school: School
+    tmp_path: Path, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    tap(service, clock, School.JONES)
-    tap(service, clock, School.BALL)
+    tap(service, clock, TinySchool.JONES)
+    tap(service, clock, TinySchool.BALL)
     plan = preview(
         "staff", csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service.settings
     )
@@ -287,12 +289,12 @@ def test_a_leaver_with_items_out_is_said_in_the_preview(
 
 
 def test_a_plan_is_refused_when_the_list_changed_since_the_preview(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     plan = preview(
         "staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\n", "new.csv"), service.settings
     )
-    service.enrol_tag("C0000009", staff_pk=school.jones.id)  # at the kiosk, meanwhile
+    service.enrol_tag("C0000009", staff_pk=tiny_school.jones.id)  # at the kiosk, meanwhile
     before = counts()
     with pytest.raises(
         PlanOutdated, match=r"new\.csv: nothing was imported: the staff list changed"
@@ -308,7 +310,7 @@ def test_a_plan_is_refused_when_the_list_changed_since_the_preview(
 
 
 def test_a_plan_cannot_be_applied_twice(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     plan = preview("staff", csv(tmp_path, "staff_id,name\nS2,Jon Jones\n"), service.settings)
     apply(plan, service.settings, service.clock)
@@ -318,40 +320,42 @@ def test_a_plan_cannot_be_applied_twice(
 
 
 def test_items_plan_depends_on_badges_too(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     plan = preview(
         "items", csv(tmp_path, "asset_tag,name,kind,tag_uid\nX1,Drum,other,C1\n"), service.settings
     )
-    service.enrol_tag("C1", staff_pk=school.jones.id)
+    service.enrol_tag("C1", staff_pk=tiny_school.jones.id)
     with pytest.raises(PlanOutdated):
         apply(plan, service.settings, service.clock)
     assert not Item.select().where(Item.asset_tag == "X1").exists()
 
 
 def test_the_signed_in_admins_own_changes_are_asked_about_first(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     path = csv(
         tmp_path, "staff_id,name,role,classes\nS4,Zoe Clarke,admin,\nS1,Amira Khan,staff,6A\n"
     )
     plan = preview("staff", path, service.settings)
-    assert plan.asks_first(school.admin.id) == (
+    assert plan.asks_first(tiny_school.admin.id) == (
         'This changes your own record (S4 Zoë Clarke): name "Zoë Clarke" -> "Zoe Clarke". '
         "Save it anyway?"
     )
-    assert plan.asks_first(school.khan.id) is None  # only classes: nothing to ask
-    assert plan.asks_first(school.jones.id) is None  # not in the file
+    assert plan.asks_first(tiny_school.khan.id) is None  # only classes: nothing to ask
+    assert plan.asks_first(tiny_school.jones.id) is None  # not in the file
     assert plan.asks_first(None) is None
     form = preview_record(
         "staff", {"staff_id": "S4", "name": "Zoë Clarke", "role": "staff"}, service.settings
     )
-    assert form.asks_first(school.admin.id) == (
+    assert form.asks_first(tiny_school.admin.id) == (
         "This changes your own record (S4 Zoë Clarke): role admin -> staff. Save it anyway?"
     )
 
 
-def test_the_form_preview_is_what_save_applies(service: LoanService, school: School) -> None:
+def test_the_form_preview_is_what_save_applies(
+    service: LoanService, tiny_school: TinySchool
+) -> None:
     plan = preview_record(
         "staff", {"staff_id": "S2", "name": "John Jones", "classes": "4C"}, service.settings
     )
@@ -375,9 +379,9 @@ def test_the_importer_needs_only_settings_and_a_clock(
 
 
 @pytest.fixture
-def admin_with_pin(service: LoanService, school: School) -> Staff:
-    service.set_pin(school.admin.id, "2580")
-    return Staff.get_by_id(school.admin.id)
+def admin_with_pin(service: LoanService, tiny_school: TinySchool) -> Staff:
+    service.set_pin(tiny_school.admin.id, "2580")
+    return Staff.get_by_id(tiny_school.admin.id)
 
 
 @pytest.mark.parametrize(
@@ -405,11 +409,11 @@ def test_an_import_that_leaves_no_admin_with_a_pin_is_refused(
 
 
 def test_another_admin_with_a_pin_keeps_the_school_open(
-    tmp_path: Path, service: LoanService, admin_with_pin: Staff, school: School
+    tmp_path: Path, service: LoanService, admin_with_pin: Staff, tiny_school: TinySchool
 ) -> None:
-    school.office.role = "admin"
-    school.office.save()
-    service.set_pin(school.office.id, "1357")
+    tiny_school.office.role = "admin"
+    tiny_school.office.save()
+    service.set_pin(tiny_school.office.id, "1357")
     import_staff(
         csv(tmp_path, "staff_id,name,role\nS4,Zoë Clarke,staff\n"), service.settings, service.clock
     )
@@ -417,7 +421,7 @@ def test_another_admin_with_a_pin_keeps_the_school_open(
 
 
 def test_a_school_with_no_admin_pin_yet_can_import(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     import_staff(
         csv(tmp_path, "staff_id,name,role\nS4,Zoë Clarke,staff\n"), service.settings, service.clock
@@ -477,7 +481,7 @@ def test_the_sample_files_fit_the_demo_school(
 
 
 def test_the_preview_takes_no_write_lock(
-    tmp_path: Path, service: LoanService, school: School, db: pw.SqliteDatabase
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool, db: pw.SqliteDatabase
 ) -> None:
     """Another process holds the write lock throughout: the preview does not need it (and
     with no busy wait allowed, anything that did would fail at once); the apply does."""
@@ -629,24 +633,24 @@ def test_names_and_notes_are_stored_exactly_as_typed(
 
 
 def test_a_staff_plan_outlives_item_changes_it_does_not_depend_on(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     """An item reported lost meanwhile does not touch a staff plan; an item renamed (its
     name is in the "already the tag on ..." check) does."""
     path = csv(tmp_path, "staff_id,name\nS9,Noor Ali\n")
     plan = preview("staff", path, service.settings)
-    service.report_lost(school.camera.id, school.khan.id, "left on the bus")
+    service.report_lost(tiny_school.camera.id, tiny_school.khan.id, "left on the bus")
     apply(plan, service.settings, service.clock)
     plan = preview("staff", csv(tmp_path, "staff_id,name\nS10,Ann Lee\n"), service.settings)
-    Item.update(name="Class camera 5B (old)").where(Item.id == school.camera.id).execute()
+    Item.update(name="Class camera 5B (old)").where(Item.id == tiny_school.camera.id).execute()
     with pytest.raises(PlanOutdated):
         apply(plan, service.settings, service.clock)
 
 
 def test_any_change_to_a_person_outdates_a_staff_plan(
-    tmp_path: Path, service: LoanService, school: School
+    tmp_path: Path, service: LoanService, tiny_school: TinySchool
 ) -> None:
     plan = preview("staff", csv(tmp_path, "staff_id,name\nS9,Noor Ali\n"), service.settings)
-    service.set_pin(school.admin.id, "2580")  # by another program, between preview and apply
+    service.set_pin(tiny_school.admin.id, "2580")  # by another program, between preview and apply
     with pytest.raises(PlanOutdated):
         apply(plan, service.settings, service.clock)
