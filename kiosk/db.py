@@ -342,12 +342,44 @@ def _v4_to_v5(db: pw.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _v5_to_v6(db: pw.SqliteDatabase) -> None:
+    # A change counter per list, kept by SQLite itself, for the importer: a preview notes
+    # the counters, and its apply (holding the write lock) compares them instead of
+    # reading both lists again (about 50 ms for 10,000 people, during which taps wait).
+    # "staff" / "item" count every change to a row; "staff_tags" / "item_tags" only the
+    # changes the other list's import depends on (names, references and tags).
+    db.execute_sql(
+        "CREATE TABLE list_revision (id INTEGER NOT NULL PRIMARY KEY, "
+        "name TEXT NOT NULL UNIQUE, revision INTEGER NOT NULL)"
+    )
+    db.execute_sql(
+        "INSERT INTO list_revision (name, revision) VALUES "
+        "('staff', 0), ('staff_tags', 0), ('item', 0), ('item_tags', 0)"
+    )
+    bump = "UPDATE list_revision SET revision = revision + 1 WHERE"
+    for table, key, tag in (("staff", "staff_id", "badge_uid"), ("item", "asset_tag", "tag_uid")):
+        both = f"name IN ('{table}', '{table}_tags')"
+        for when in ("INSERT", "DELETE"):
+            db.execute_sql(
+                f"CREATE TRIGGER {table}_{when.lower()}_revision AFTER {when} ON {table} "
+                f"BEGIN {bump} {both}; END"
+            )
+        tags_changed = " OR ".join(
+            f"OLD.{column} IS NOT NEW.{column}" for column in ("name", key, tag)
+        )
+        db.execute_sql(
+            f"CREATE TRIGGER {table}_update_revision AFTER UPDATE ON {table} BEGIN {bump} "
+            f"name = '{table}' OR (name = '{table}_tags' AND ({tags_changed})); END"
+        )
+
+
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _v0_to_v1,
     _v1_to_v2,
     _v2_to_v3,
     _v3_to_v4,
     _v4_to_v5,
+    _v5_to_v6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from hardware.events import InvalidUID, normalise_uid
 from kiosk import alerts
 from kiosk import db as store
+from kiosk.admins import keep_an_admin
 from kiosk.clock import Clock
 from kiosk.db import Item, Loan, Staff
 from kiosk.errors import NotFound, Refused
@@ -63,6 +64,7 @@ class People:
             raise NotFound(f"There is no member of staff number {staff_pk}.")
         raised: list[AlertRaised] = []
         with store.write():
+            keep_an_admin({staff.id: {"active": active}})
             staff.active = active
             staff.inactive_reason = "" if active else reason
             staff.save()
