@@ -10,15 +10,17 @@ from textual.widgets import Button, DataTable, Input, Static
 from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.screens.find import FindScreen
 from kiosk.tui.screens.history import HistoryScreen
+from kiosk.tui.screens.today import TodayScreen
 from kiosk.tui.widgets.tables import LoanTable
-from kiosk.views import LoanView
+from kiosk.views import LoanView, StaffView
 
 
 class OfficeScreen(KioskScreen):
     timeout = 180.0
 
-    def __init__(self) -> None:
+    def __init__(self, staff: StaffView | None = None) -> None:
         super().__init__()
+        self.staff = staff  # who opened the board (office or admin)
         self.kind: str | None = None
         self.overdue_only = False
 
@@ -38,6 +40,7 @@ class OfficeScreen(KioskScreen):
             yield Button("Item history", id="item-history")
             yield Button("Person history", id="person-history")
             yield Button("Find anyone", id="find")
+            yield Button("Today", id="today")
             yield Button("Back", id="back")
         yield self.status_line()
 
@@ -111,6 +114,10 @@ class OfficeScreen(KioskScreen):
     @on(Button.Pressed, "#find")
     def _find(self) -> None:
         self.host.open(FindScreen())
+
+    @on(Button.Pressed, "#today")
+    def _today(self) -> None:
+        self.host.open(TodayScreen(self.staff))
 
     @on(Button.Pressed, "#back")
     def _back(self) -> None:

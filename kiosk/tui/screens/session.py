@@ -95,7 +95,7 @@ class SessionScreen(ReusableScreen):
 
     @on(Button.Pressed, "#office")
     def _office(self) -> None:
-        self.host.open(OfficeScreen())
+        self.host.open(OfficeScreen(self.staff))
 
     @on(Button.Pressed, "#admin")
     def _admin(self) -> None:

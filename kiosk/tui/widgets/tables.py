@@ -23,8 +23,15 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def short_text(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, with "..." where it was cut."""
+    return _short(text, width)
+
+
 def loan_note(v: LoanView) -> str:
     notes = []
+    if v.personal_calls:  # first: the trip is long, and the history has it in full
+        notes.append(f"{v.personal_calls} personal call{'s' if v.personal_calls != 1 else ''}")
     if v.trip:
         notes.append(f"Trip: {v.trip}")
     elif v.off_site:
