@@ -14,6 +14,7 @@ from kiosk.settings.loader import SettingsError, evolve, load_settings, settings
 from kiosk.settings.schema import (
     ALERT_KINDS,
     AUDIENCES,
+    BORROWER_KINDS,
     CHANNEL_TYPES,
     CHECKS,
     DEFAULT_CONFIG,
@@ -24,6 +25,7 @@ from kiosk.settings.schema import (
     Channel,
     KindRule,
     Kiosk,
+    Reminders,
     Retention,
     School,
     Settings,
@@ -35,6 +37,7 @@ from kiosk.settings.schema import (
 __all__ = [
     "ALERT_KINDS",
     "AUDIENCES",
+    "BORROWER_KINDS",
     "CHANNEL_TYPES",
     "CHECKS",
     "DEFAULT_CONFIG",
@@ -45,6 +48,7 @@ __all__ = [
     "Channel",
     "KindRule",
     "Kiosk",
+    "Reminders",
     "Retention",
     "School",
     "Settings",

@@ -35,12 +35,32 @@ def message_id(alert: Alert) -> str:
     return f"<{safe}@kiosk.alerts>"
 
 
+class NoRecipient(ValueError):
+    """A to_borrower channel was given an alert with no usable address for the borrower."""
+
+
+def recipients(alert: Alert, channel: Channel) -> list[str]:
+    """Who this alert is written to: the channel's list, or for a ``to_borrower`` channel
+    the borrower's own address from the alert, and nobody else."""
+    if not channel.to_borrower:
+        return list(channel.to)
+    person = alert.payload.get("person") or {}
+    address = str(person.get("email") or "").strip()
+    # One address, nothing that could add a header or another recipient.
+    if address.count("@") != 1 or any(c in address for c in ",;<>\r\n\t "):
+        raise NoRecipient(
+            f"no usable email address for {person.get('name') or 'the borrower'} "
+            f"({address!r}): check their email in the staff list"
+        )
+    return [address]
+
+
 def message_for(alert: Alert, channel: Channel, smtp: Smtp, tz: ZoneInfo) -> EmailMessage:
     r = render(alert.payload, tz)
     msg = EmailMessage()
     msg["Subject"] = f"{r.title} ({r.school})" if r.school else r.title
     msg["From"] = smtp.from_address
-    msg["To"] = ", ".join(channel.to)
+    msg["To"] = ", ".join(recipients(alert, channel))
     msg["Date"] = formatdate(alert.created_at.timestamp(), localtime=False, usegmt=True)
     msg["Message-ID"] = message_id(alert)
     msg["X-Kiosk-Alert-Id"] = alert.key
@@ -132,16 +152,21 @@ class EmailSender:
     def send(self, alert: Alert) -> SendResult:
         what = f"email {self.name}"
         server = f"{self.smtp.host}:{self.smtp.port}"
+        try:
+            to = recipients(alert, self.channel)
+        except NoRecipient as exc:
+            # Trying again cannot help: the address is the alert's own.
+            return SendResult(Outcome.GONE, f"{what}: {exc}.")
         msg = message_for(alert, self.channel, self.smtp, self.tz)
         try:
             try:
                 conn = self._connection()
-                refused = conn.send_message(msg, self.smtp.from_address, list(self.channel.to))
+                refused = conn.send_message(msg, self.smtp.from_address, to)
             except smtplib.SMTPServerDisconnected:
                 # A kept connection the server has since closed: one fresh try.
                 self._drop()
                 conn = self._connection()
-                refused = conn.send_message(msg, self.smtp.from_address, list(self.channel.to))
+                refused = conn.send_message(msg, self.smtp.from_address, to)
         except smtplib.SMTPAuthenticationError as exc:
             self._drop()
             return SendResult(
