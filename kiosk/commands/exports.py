@@ -1,16 +1,27 @@
-"""``kiosk export loans|person``: loans as CSV for the office; one person's data for a SAR."""
+"""``kiosk export loans|calls|day|person``: CSV for the office; one person's data for a SAR.
+
+- ``loans``: every loan (or since a date).
+- ``calls``: personal calls on trip phones with the policy's Appendix 5 columns.
+- ``day``: one day as the office's Today view shows it.
+- ``person``: everything held about one member of staff, as JSON.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime
+import logging
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kiosk.cli import add_common, open_context
 from kiosk.commands import out
-from kiosk.exporter import export_loans, export_person
+from kiosk.errors import StorageError
+from kiosk.exporter import export_calls, export_day, export_loans, export_person
+from kiosk.loans.calls import read_stated_times
+
+log = logging.getLogger(__name__)
 
 
 def _date(text: str) -> date:
@@ -18,6 +29,19 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from exc
+
+
+def _day(text: str) -> str:
+    """A day as given: a date like 2026-11-23, or today or yesterday (read when run)."""
+    low = text.strip().lower()
+    if low in ("today", "yesterday"):
+        return low
+    try:
+        return date.fromisoformat(low).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a day: give a date like 2026-11-23, or today or yesterday"
+        ) from exc
 
 
 def add_parser(sub: Any) -> None:
@@ -29,6 +53,21 @@ def add_parser(sub: Any) -> None:
     loans.add_argument("--since", type=_date, help="only loans out on or after this date")
     add_common(loans)
     loans.set_defaults(func=run_loans)
+    calls = what.add_parser(
+        "calls",
+        help="personal calls on trip phones as CSV (Appendix 5: date, time, number, reason)",
+    )
+    calls.add_argument("--since", type=_date, help="only calls made on or after this date")
+    calls.add_argument("--out", type=Path, help="write to this file instead of the screen")
+    add_common(calls)
+    calls.set_defaults(func=run_calls)
+    day = what.add_parser("day", help="one day as CSV: loans, returns, problems, calls, stock-take")
+    day.add_argument(
+        "day", nargs="?", default="today", type=_day, help="the day (2026-11-23; default today)"
+    )
+    day.add_argument("--out", type=Path, help="write to this file instead of the screen")
+    add_common(day)
+    day.set_defaults(func=run_day)
     person = what.add_parser(
         "person", help="everything held about one person (subject access request), as JSON"
     )
@@ -44,6 +83,35 @@ def run_loans(args: argparse.Namespace) -> int:
     count = export_loans(args.file, ctx.service.calendar, since=since)
     if str(args.file) != "-":
         out(f"{count} loans written to {args.file}.")
+    return 0
+
+
+def run_calls(args: argparse.Namespace) -> int:
+    ctx = open_context(args)
+    # Calls recorded before the kiosk kept exact times: read now what can be read (a
+    # reader without write access exports them as written; sync reads them later).
+    try:
+        read_stated_times(ctx.settings, ctx.clock)
+    except StorageError as exc:
+        log.warning("old personal calls not read: %s", exc)
+    cal = ctx.service.calendar
+    since = cal.at(args.since, datetime.min.time()) if args.since else None
+    count = export_calls(args.out or Path("-"), cal, since=since)
+    if args.out:
+        out(f"{count} personal calls written to {args.out}.")
+    return 0
+
+
+def run_day(args: argparse.Namespace) -> int:
+    ctx = open_context(args)
+    cal = ctx.service.calendar
+    today = cal.local(ctx.clock.now()).date()
+    named = {"today": today, "yesterday": today - timedelta(days=1)}
+    day = named.get(args.day) or date.fromisoformat(args.day)
+    report = ctx.service.day(day)
+    count = export_day(args.out or Path("-"), report, cal)
+    if args.out:
+        out(f"{day:%a} {day.day} {day:%b %Y}: {count} rows written to {args.out}.")
     return 0
 
 
