@@ -30,14 +30,23 @@ import os
 import random
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Event, Item, Loan, Staff, open_database
+from kiosk.db import (
+    Event,
+    Item,
+    Loan,
+    PersonalCall,
+    Staff,
+    StockTake,
+    StockTakeLine,
+    open_database,
+)
 from kiosk.errors import KioskError
 from kiosk.loans.pins import hash_pin
 from kiosk.settings import Settings
@@ -361,5 +370,44 @@ def _seed(path: Path, settings: Settings, clock: Clock, seed: int) -> DemoSchool
             last_day -= timedelta(days=1)
         taken = cal.at(last_day, time(13, 10))
         lend("CA00003B", 10, now - taken, due=cal.end_of_day(last_day))
+        _last_school_day(cal, last_day)
     db.close()
     return DemoSchool(path, len(staff), len(items), 6, len(loans))
+
+
+def _last_school_day(cal: SchoolCalendar, day: date) -> None:
+    """The office's last day, to look back on in Today: calls on a trip phone that went
+    out, and the end-of-day stock-take (camera 3B is still out, with Mr Davies)."""
+    start, end = cal.at(day, time(0, 0)), cal.at(day + timedelta(days=1), time(0, 0))
+    trip = (
+        Loan.select()
+        .join(Item)
+        .where(Item.kind == "trip_phone", Loan.out_at >= start, Loan.out_at < end)
+        .order_by(Loan.out_at)
+        .first()
+    )
+    if trip is not None and trip.closed_at is not None:
+        for minutes, number, reason in ((25, "01234 567890", "Childminder running late"),):
+            made = trip.out_at + timedelta(minutes=minutes)
+            if made < trip.closed_at:
+                PersonalCall.create(
+                    loan=trip,
+                    made_at=made,
+                    number=number,
+                    reason=reason,
+                    recorded_at=trip.closed_at,
+                    recorded_by=trip.borrower_id,
+                )
+    at = cal.at(day, time(15, 45))
+    admin = Staff.get(Staff.role == "admin")
+    event = Event.create(
+        at=at,
+        clock_synced=True,
+        action="stock_take",
+        staff=admin,
+        reader="demo",
+        detail={"seen": len(list(Item.select())) - 1},
+    )
+    take = StockTake.create(event=event, seen=event.detail["seen"])
+    out = Loan.get(Loan.closed_at.is_null(), Loan.item == Item.get(Item.tag_uid == "CA00003B"))
+    StockTakeLine.create(stock_take=take, item=out.item_id, state="out", loan=out)

@@ -236,8 +236,8 @@ async def test_trip_phone_return_records_a_personal_call(app: KioskApp) -> None:
         await press(pilot, "#damage-no")
         await press(pilot, "#save")
         assert "Trip phone 2 is back." in screen_text(app)
-    call = PersonalCall.get()
-    assert call.number == "07700 900999" and call.reason == "Childcare"
+    call = PersonalCall.get(PersonalCall.number == "07700 900999")
+    assert call.reason == "Childcare"
     assert call.made_at == datetime(2026, 11, 23, 8, 45, tzinfo=UTC)
 
 

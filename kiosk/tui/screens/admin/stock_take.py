@@ -92,6 +92,7 @@ class StockTakeScreen(AdminPage):
             table.add_row(line.item.name, "HERE, shown as out", f"{who}: tap it to return it")
         self.query_one("#count", Static).update(f"{take.seen} tags seen: {take.summary}.")
         self.say("last", saved.message)
+        self.host.refresh_status()  # the alert to the office is waiting now
         # Saved: Finished again saves a new result only once another tag is tapped (one
         # found late); the day's report shows the last one saved.
         self.query_one("#finish", Button).disabled = True
