@@ -463,6 +463,9 @@ def _v7_to_v8(db: pw.SqliteDatabase) -> None:
         # The day's report finds damage and losses reported that day without reading the
         # whole journal (kiosk.loans.day).
         "CREATE INDEX event_day_problems ON event (at) WHERE action IN ('damaged', 'lost')",
+        # ...and what was overdue at the end of a past day and has come back since: only
+        # loans returned late, by when they came back (not every loan closed since then).
+        "CREATE INDEX loan_closed_late ON loan (closed_at) WHERE closed_at > due_at",
     ):
         db.execute_sql(statement)
 

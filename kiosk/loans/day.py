@@ -6,8 +6,8 @@ read ``day_report``, so they never disagree; ``kiosk web`` reads it through
 ``Queries.day``. Only reads. A day is the school's local day (midnight to midnight,
 British Summer Time included); "overdue" is judged at the end of that day, or now for
 today. Each part is one indexed query on a database with years of loans: loans by
-``out_at`` and ``closed_at``, open loans by due time, damage and loss events through
-a partial index, calls by ``made_at``.
+``out_at`` and ``closed_at``, open loans by due time, loans returned late by when they
+came back, damage and loss events through a partial index, calls by ``made_at``.
 """
 
 from __future__ import annotations
@@ -59,9 +59,11 @@ def day_report(queries: Queries, day: date | None = None) -> DayReport:
         "l.closed_at IS NULL AND l.due_at < ? AND l.out_at < ? ORDER BY l.due_at, l.id", (a, a)
     )
     if as_of < now:
+        # "l.closed_at > l.due_at" is the partial index loan_closed_late's own condition;
+        # "+l.out_at" keeps SQLite from walking every earlier loan of each item instead.
         overdue += queries.loans(
-            f"l.closed_at > ? AND l.due_at < ? AND l.out_at < ? AND {_REAL}"
-            " ORDER BY l.due_at, l.id",
+            f"l.closed_at > l.due_at AND l.closed_at > ? AND l.due_at < ? AND +l.out_at < ?"
+            f" AND {_REAL} ORDER BY l.due_at, l.id",
             (a, a, a),
         )
         overdue.sort(key=lambda v: (v.due_at or as_of, v.id))
