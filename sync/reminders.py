@@ -23,13 +23,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-import peewee as pw
-
 from kiosk import alerts
 from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Item, Loan, Staff, database
+from kiosk.db import Loan, database
+from kiosk.loans.queries import open_loans_among
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,15 +95,7 @@ def _raise(
     raised = 0
     channels = settings.sync.channels_for(kind, "borrower")
     with store.write():
-        loans = (
-            Loan.select(Loan, Item, Staff)
-            .join(Item, on=Loan.item)
-            .switch(Loan)
-            .join(Staff, pw.JOIN.INNER, on=Loan.borrower)
-            .where(Loan.id.in_(ids), Loan.closed_at.is_null())
-            .order_by(Loan.due_at, Loan.id)
-        )
-        for loan in loans:
+        for loan in open_loans_among(ids):
             due = loan.due_at
             assert due is not None  # the query asks for a due time
             if before and loan.out_at > due - timedelta(minutes=settings.reminders.before_minutes):

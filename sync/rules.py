@@ -25,17 +25,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import peewee as pw
-
 from kiosk import alerts
 from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Item, Loan, Staff, database
+from kiosk.db import Loan, database
 from kiosk.loans.calls import read_stated_times
 from kiosk.loans.clockfix import correct_times
 from kiosk.loans.day import day_facts, day_report
-from kiosk.loans.queries import Queries, iter_open_loans
+from kiosk.loans.queries import Queries, iter_open_loans, open_loans_among
 from kiosk.settings import Settings
 from sync.reminders import raise_reminders
 
@@ -109,15 +107,7 @@ def _raise_overdue(
         return 0
     raised = 0
     with store.write():
-        loans = (
-            Loan.select(Loan, Item, Staff)
-            .join(Item, on=Loan.item)
-            .switch(Loan)
-            .join(Staff, pw.JOIN.LEFT_OUTER, on=Loan.borrower)
-            .where(Loan.id.in_(ids), Loan.closed_at.is_null())
-            .order_by(Loan.due_at)
-        )
-        for loan in loans:
+        for loan in open_loans_among(ids):
             note = f"Due back {calendar.describe(loan.due_at, now)}."
             if loan.trip:
                 note += f" Trip: {loan.trip}."

@@ -148,6 +148,19 @@ class Queries:
         )
 
 
+def open_loans_among(ids: list[int]) -> pw.ModelSelect[Loan]:
+    """Those of ``ids`` still open, with item and borrower loaded, by due time (the alert
+    rules: overdue and reminders)."""
+    return (
+        Loan.select(Loan, Item, Staff)
+        .join(Item, on=(Loan.item == Item.id))
+        .switch(Loan)
+        .join(Staff, pw.JOIN.LEFT_OUTER, on=(Loan.borrower == Staff.id))
+        .where(Loan.id.in_(ids), Loan.closed_at.is_null())
+        .order_by(Loan.due_at, Loan.id)
+    )
+
+
 def iter_open_loans() -> Iterator[Loan]:
     """Open loans with item and borrower loaded (for the alert rules' end-of-day summary)."""
     yield from (

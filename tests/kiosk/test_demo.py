@@ -29,6 +29,17 @@ from tests.kiosk.test_cli import clean_env
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 
 
+def start_demo(db: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    """``kiosk demo`` on ``db`` until its idle screen is ready (or it is refused)."""
+    return subprocess.run(
+        [KIOSK, "demo", "--db", str(db), "--exit-when-ready"],
+        capture_output=True,
+        text=True,
+        env=clean_env(folder),
+        timeout=60,
+    )
+
+
 def open_loans(db: Path) -> list[str]:
     """What is out, read without taking any lock the demo could notice."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -80,13 +91,7 @@ def test_a_demo_refused_while_another_process_holds_it_starts_once_that_one_is_k
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         before = db.read_bytes()
-        second = subprocess.run(
-            [KIOSK, "demo", "--db", str(db), "--exit-when-ready"],
-            capture_output=True,
-            text=True,
-            env=clean_env(tmp_path),
-            timeout=60,
-        )
+        second = start_demo(db, tmp_path)
         assert second.returncode == 1
         assert second.stderr.strip() == (
             f"kiosk: Another kiosk demo is running on {db} (process {holder.pid}); it was left "
@@ -97,13 +102,7 @@ def test_a_demo_refused_while_another_process_holds_it_starts_once_that_one_is_k
     finally:
         holder.kill()  # no clean exit: the kernel drops the lock with the process
         holder.wait(timeout=30)
-    third = subprocess.run(
-        [KIOSK, "demo", "--db", str(db), "--exit-when-ready"],
-        capture_output=True,
-        text=True,
-        env=clean_env(tmp_path),
-        timeout=60,
-    )
+    third = start_demo(db, tmp_path)
     assert third.returncode == 0, third.stderr
 
 
@@ -168,25 +167,13 @@ def test_two_demos_on_one_machine_the_second_leaves_the_first_alone(
     first_demo.type("CA00005B\r")  # ...borrows camera 5B in the first demo
     first_demo.wait_for(b"is yours")
     assert "CA00005B" in open_loans(db)
-    second = subprocess.run(
-        [KIOSK, "demo", "--db", str(db), "--exit-when-ready"],
-        capture_output=True,
-        text=True,
-        env=clean_env(tmp_path),
-        timeout=60,
-    )
+    second = start_demo(db, tmp_path)
     assert second.returncode == 1
     assert "Another kiosk demo is running on" in second.stderr
     assert f"(process {first_demo.proc.pid})" in second.stderr
     assert "CA00005B" in open_loans(db)  # the first one's loan is still there
     assert first_demo.proc.poll() is None  # and it is still running
     first_demo.kill()  # the first demo dies (a closed laptop lid, a kill -9)
-    third = subprocess.run(
-        [KIOSK, "demo", "--db", str(db), "--exit-when-ready"],
-        capture_output=True,
-        text=True,
-        env=clean_env(tmp_path),
-        timeout=60,
-    )
+    third = start_demo(db, tmp_path)
     assert third.returncode == 0, third.stderr
     assert "CA00005B" not in open_loans(db)  # a new demo starts from the seeded school

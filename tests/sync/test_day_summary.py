@@ -3,11 +3,9 @@ stock-take's result reaches the office by email: both through a real SMTP server
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from kiosk.clock import ManualClock
@@ -16,19 +14,7 @@ from kiosk.settings import Settings
 from kiosk.views import Checklist
 from sync.rules import run_rules
 from tests.sync.conftest import Hillside
-from tests.sync.test_sync_email import Inbox, start_smtp, use_email
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-@pytest.fixture
-def smtp_server(inbox: Inbox) -> Iterator[Controller]:
-    controller = start_smtp(inbox, auth_require_tls=False)
-    yield controller
-    controller.stop()
+from tests.sync.mailserver import Inbox, use_email
 
 
 def at(clock: ManualClock, hh: int, mm: int = 0) -> None:

@@ -5,7 +5,6 @@ school days only, never in the quiet hours, with the minimum personal data."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -19,7 +18,7 @@ from sync.channels.base import Alert
 from sync.channels.mail import NoRecipient, recipients
 from sync.rules import run_rules
 from tests.sync.conftest import Hillside
-from tests.sync.test_sync_email import Inbox, start_smtp
+from tests.sync.mailserver import Inbox
 
 
 def at(clock: ManualClock, day: int, hh: int, mm: int = 0) -> None:
@@ -53,18 +52,6 @@ def with_reminders(settings: Settings, port: int = 25, **reminders: Any) -> Sett
 
 def raised() -> list[tuple[str, str]]:
     return [(o.kind, o.audience) for o in Outbox.select().order_by(Outbox.id)]
-
-
-@pytest.fixture
-def smtp_server(inbox: Inbox) -> Iterator[Controller]:
-    controller = start_smtp(inbox, auth_require_tls=False)
-    yield controller
-    controller.stop()
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
 
 
 def test_a_reminder_before_the_due_time_goes_to_the_borrower_alone(

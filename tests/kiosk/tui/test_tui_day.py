@@ -220,3 +220,29 @@ async def test_the_board_counts_the_calls_of_a_phone_that_is_out(app: KioskApp) 
         await press(pilot, "#calls-done")
         await press(pilot, "#back")  # Today, then the board again
         assert "Fatima Hussain\n1 personal call; Trip: Year..." in screen_text(app)
+
+
+async def test_a_residential_trip_offers_each_of_its_days(app: KioskApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await tap(pilot, "B0000014")  # Ms Khan takes trip phone 1 until tomorrow
+        await tap(pilot, "F0000001")
+        await press(pilot, "#preset-tomorrow")
+        await later(pilot, 25 * 3600)  # Tuesday 10:00, the phone still away
+        await open_today(pilot)
+        await press(pilot, "#day-before")  # Monday, the day it went out
+        await choose_row(pilot, app, "Out | 09:00 | Trip phone 1")
+        assert isinstance(app.screen, CallsScreen)
+        app.screen.query_one("#call-day").focus()
+        await pilot.press("enter", "down", "enter")  # the second day of the trip
+        await settle(pilot)
+        await pilot.click("#call-time")
+        await pilot.press(*"9:15", "enter", *"01234 567890", "enter", *"Home", "enter")
+        await settle(pilot)
+        assert "Call at 09:15 on Tue 24 Nov recorded (1 for this trip)." in screen_text(app)
+        await press(pilot, "#calls-done")
+        await press(pilot, "#day-after")  # Tuesday: the call, though the loan began Monday
+        assert "Call | 09:15 | Trip phone 1 | Amira Khan | personal call" in table_rows(app)
+        await choose_row(pilot, app, "Call | 09:15 | Trip phone 1")
+        assert isinstance(app.screen, CallsScreen)
+        assert "Trip phone 1 (07700 900101), Amira Khan: 1 call recorded" in screen_text(app)
