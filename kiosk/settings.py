@@ -283,6 +283,30 @@ class Backup:
 
 
 @dataclass
+class Trust:
+    credentials: Path | None = None
+    """The file holding the connection to the trust's PostgreSQL (``kiosk trust add-kiosk``
+    prints it). Replication is on when this is set. Readable only by root and the kiosk
+    user (``chmod 640``, owner root, group kiosk): ``kiosk sync`` refuses it otherwise."""
+    connect_timeout_seconds: int = 5
+    """Give up connecting after this long (PostgreSQL down or unreachable); tried again
+    at the next pass."""
+    statement_timeout_seconds: float = 10.0
+    """Each statement on the trust's server gives up after this long (server slow)."""
+    batch_size: int = 500
+    """Journal entries sent in one transaction."""
+
+    def check(self, where: str) -> None:
+        if self.connect_timeout_seconds < 2:
+            # libpq treats anything below 2 seconds as 2.
+            raise ConfigError(f"{where}: [trust] connect_timeout_seconds: must be at least 2")
+        if self.statement_timeout_seconds <= 0:
+            raise ConfigError(f"{where}: [trust] statement_timeout_seconds: must be more than 0")
+        if not 1 <= self.batch_size <= 10_000:
+            raise ConfigError(f"{where}: [trust] batch_size: must be from 1 to 10000")
+
+
+@dataclass
 class Settings:
     school: School = field(default_factory=School)
     kiosk: Kiosk = field(default_factory=Kiosk)
@@ -292,6 +316,7 @@ class Settings:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     backup: Backup = field(default_factory=Backup)
     sync: Sync = field(default_factory=Sync)
+    trust: Trust = field(default_factory=Trust)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
 
@@ -449,6 +474,7 @@ def _validate(s: Settings, where: str) -> None:
             f"{where}: [alerts] escalate_after_minutes: must not be less than overdue_grace_minutes"
         )
     s.sync.check(where)
+    s.trust.check(where)
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
