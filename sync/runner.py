@@ -1,9 +1,13 @@
-"""One sync pass (rules, then delivery) and the loop ``kiosk sync`` runs.
+"""One sync pass (rules, delivery, then replication to the trust) and the loop ``kiosk sync`` runs.
 
 The sync process runs beside the kiosk screen and shares its database file;
 every write it makes is a short BEGIN IMMEDIATE transaction, so the screen
 never waits long. SIGTERM (systemd stop) sets an event: the pass in progress
 finishes its batch and records it, and the loop ends.
+
+Replication (``sync.trust``) comes last, so a slow or absent trust server never
+delays an alert; its errors are reported in the pass and retried at the next.
+Without ``[trust]`` set up, the change journal is dropped so it cannot grow.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
@@ -24,6 +29,10 @@ from kiosk.settings import Settings
 from sync.delivery import Deliverer, DeliveryReport
 from sync.rules import run_rules
 from sync.status import DeliverySummary, delivery_summary
+from sync.trust.journal import discard_journal
+
+if TYPE_CHECKING:  # psycopg is loaded only when replication is set up
+    from sync.trust.push import Pusher, PushReport
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,8 @@ class PassReport:
     dead: int
     errors: tuple[str, ...]
     summary: DeliverySummary
+    trust: PushReport | None = None
+    """What replication did (None: not set up)."""
 
 
 def run_pass(
@@ -43,16 +54,20 @@ def run_pass(
     clock: Clock,
     deliverer: Deliverer,
     stop: threading.Event | None = None,
+    pusher: Pusher | None = None,
 ) -> PassReport:
-    """Raise the alerts that are due, then deliver what is waiting."""
+    """Raise the alerts that are due, deliver what is waiting, then push to the trust."""
     try:
         raised = run_rules(settings, clock)
         report: DeliveryReport = deliverer.run(stop)
         summary = delivery_summary()
+        if pusher is None and settings.trust.credentials is None:
+            discard_journal()
     except (pw.OperationalError, sqlite3.OperationalError) as exc:
         raise StorageError(store.explain_sqlite_error(exc, database.obj.database)) from exc
+    pushed = pusher.push(stop) if pusher is not None else None
     return PassReport(
-        raised, report.delivered, report.retried, report.dead, tuple(report.errors), summary
+        raised, report.delivered, report.retried, report.dead, tuple(report.errors), summary, pushed
     )
 
 
@@ -62,6 +77,7 @@ def run_forever(
     deliverer: Deliverer,
     stop: threading.Event,
     on_pass: Callable[[PassReport], None] | None = None,
+    pusher: Pusher | None = None,
 ) -> int:
     """Run passes every ``[sync] interval_seconds`` until ``stop`` is set; returns passes run.
 
@@ -71,7 +87,7 @@ def run_forever(
     passes = 0
     while not stop.is_set():
         try:
-            report = run_pass(settings, clock, deliverer, stop)
+            report = run_pass(settings, clock, deliverer, stop, pusher)
         except StorageError as exc:
             log.error("sync pass failed, will try again: %s", exc)
         else:

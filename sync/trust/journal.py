@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk import db as store
 from kiosk.db import BUSY_TIMEOUT_MS, NEW_INCARNATION_SQL
 from kiosk.errors import StorageError
 from sync.trust.tables import BY_NAME, TABLES, Kind, Table
@@ -227,16 +228,16 @@ class LocalJournal:
             con.execute(NEW_INCARNATION_SQL)
             return self._state(con).incarnation
 
-    def discard(self) -> int:
-        """Without replication set up: drop the journal so it cannot grow for ever.
 
-        A new incarnation goes with it, so a trust set up later reconciles in full
-        rather than trusting a journal with holes in it.
-        """
-        with self._reading() as con:
-            if con.execute("SELECT 1 FROM change_journal LIMIT 1").fetchone() is None:
-                return 0
-        with self._writing() as con:
-            dropped = con.execute("DELETE FROM change_journal").rowcount
-            con.execute(NEW_INCARNATION_SQL)
-        return dropped
+def discard_journal() -> int:
+    """Without replication set up: drop the journal (on the kiosk's open database).
+
+    It would otherwise grow with every tap. A new incarnation goes with it, so a
+    trust set up later reconciles in full rather than trusting a journal with holes.
+    """
+    if store.database.execute_sql("SELECT 1 FROM change_journal LIMIT 1").fetchone() is None:
+        return 0
+    with store.write():
+        dropped = int(store.database.execute_sql("DELETE FROM change_journal").rowcount)
+        store.database.execute_sql(NEW_INCARNATION_SQL)
+    return dropped

@@ -191,6 +191,37 @@ class Pusher:
             )
         return self._conn
 
+    def check(self) -> str:
+        """``kiosk trust check``: connect as this kiosk and say what the trust holds.
+
+        Raises TrustError (or TrustUnavailable) with what to fix.
+        """
+        try:
+            conn = self._connection()
+            me = self._whoami(conn)
+            row = conn.execute(
+                "SELECT name FROM trust.school WHERE school_id = %s", (me.school_id,)
+            ).fetchone()
+        except psycopg.Error as exc:
+            self._drop()
+            raise TrustUnavailable(explain(exc)) from exc
+        state = self._journal.state()
+        info = conn.info
+        if str(info.host).startswith("/"):
+            how = "over a unix socket"
+        elif conn.pgconn.ssl_in_use:
+            how = "over TLS, certificate checked" if "verify-full" in self._conninfo else "over TLS"
+        else:
+            how = "without TLS (loopback)"
+        if me.incarnation != state.incarnation or me.pushed_seq > state.max_seq:
+            todo = "every row will be sent again at the next sync pass (full reconcile)"
+        else:
+            todo = f"{max(0, state.max_seq - me.pushed_seq)} changes waiting to be sent"
+        return (
+            f"Connected to the trust database {info.dbname} on {info.host} {how}, as {info.user}.\n"
+            f"This is kiosk {me.kiosk_id} at {row[0] if row else me.school_id}; {todo}."
+        )
+
     # --- one pass -------------------------------------------------------------------
 
     def push(self, stop: threading.Event | None = None) -> PushReport:
