@@ -64,8 +64,9 @@ def tap_latencies(path: Path, *, beside: bool = False) -> tuple[list[float], lis
     it returns to idle, between people). With ``beside`` the next pair starts at once,
     while the checkpoint is still running: the worst case, harsher than an office.
     Returns (tap times, checkpoint times) in ms."""
-    settings = load_settings(path.parent / "none.toml", env={})
-    settings.kiosk.db = path
+    settings = load_settings(
+        path.parent / "none.toml", env={}, options={"kiosk": {"db": str(path)}}
+    )
     db = open_database(path, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
     clock = ManualClock()
     service = LoanService(settings, clock)

@@ -29,6 +29,9 @@ SERVICE_LAYER = [
     "kiosk.retention",
     "kiosk.service",
     "kiosk.settings",
+    "kiosk.settings.checks",
+    "kiosk.settings.loader",
+    "kiosk.settings.schema",
     "kiosk.views",
 ]
 
