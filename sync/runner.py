@@ -29,7 +29,7 @@ from kiosk.settings import Settings
 from sync.delivery import Deliverer, DeliveryReport
 from sync.rules import run_rules
 from sync.status import DeliverySummary, delivery_summary
-from sync.trust.journal import discard_journal
+from sync.trust.changes import discard_journal
 
 if TYPE_CHECKING:  # psycopg is loaded only when replication is set up
     from sync.trust.push import Pusher, PushReport

@@ -239,10 +239,10 @@ def run_check(args: argparse.Namespace) -> int:
 def run_resync(args: argparse.Namespace) -> int:
     settings = load_from_args(args)
     from kiosk.db import open_database
-    from sync.trust.journal import LocalJournal
+    from sync.trust.changes import ChangeJournal
 
     open_database(settings.kiosk.db).close()  # migrated, so the journal exists
-    journal = LocalJournal(settings.kiosk.db)
+    journal = ChangeJournal(settings.kiosk.db)
     try:
         journal.new_incarnation()
     finally:

@@ -41,8 +41,8 @@ from psycopg import sql
 
 from kiosk.errors import StorageError
 from kiosk.settings import Trust
+from sync.trust.changes import Batch, ChangeJournal, LocalState, Row
 from sync.trust.connect import TrustError, TrustUnavailable, connect, explain, read_credentials
-from sync.trust.journal import Batch, LocalJournal, LocalState, Row
 from sync.trust.schema import check_version
 from sync.trust.tables import TABLES, Table
 
@@ -162,11 +162,11 @@ class Pusher:
         self._conninfo = conninfo
         self._trust = trust
         self._app = application_name
-        self._journal = LocalJournal(db_path)
+        self._journal = ChangeJournal(db_path)
         self._conn: psycopg.Connection[Any] | None = None
 
     @property
-    def journal(self) -> LocalJournal:
+    def journal(self) -> ChangeJournal:
         return self._journal
 
     def close(self) -> None:

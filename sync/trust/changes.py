@@ -83,7 +83,7 @@ def _select(table: Table) -> str:
     return f'SELECT {cols} FROM "{table.name}"'
 
 
-class LocalJournal:
+class ChangeJournal:
     """Read the journal and rows of the kiosk database at ``path``; acknowledge entries."""
 
     def __init__(self, path: Path) -> None:
