@@ -170,6 +170,8 @@ def explain(exc: BaseException) -> str:
         )
     if "timeout" in low or "timed out" in low:
         return f"the trust's database did not answer in time; will try again. ({text})"
+    if "terminating connection" in low or "server closed the connection" in low:
+        return f"the trust's database closed the connection; will try again. ({text})"
     if "connection refused" in low or "could not connect" in low or "no such file" in low:
         return f"the trust's database is not reachable; will try again. ({text})"
     if "canceling statement due to statement timeout" in low or "lock timeout" in low:

@@ -164,6 +164,7 @@ class Pusher:
         self._app = application_name
         self._journal = ChangeJournal(db_path)
         self._conn: psycopg.Connection[Any] | None = None
+        self._reused = False
 
     @property
     def journal(self) -> ChangeJournal:
@@ -181,7 +182,8 @@ class Pusher:
                 self._conn = None
 
     def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
+        self._reused = self._conn is not None and not (self._conn.closed or self._conn.broken)
+        if not self._reused:
             self._drop()
             self._conn = connect(
                 self._conninfo,
@@ -230,7 +232,15 @@ class Pusher:
             state = self._journal.state()
             if state.nothing_to_push:
                 return PushReport()
-            return self._push(state, stop)
+            try:
+                return self._push(state, stop)
+            except psycopg.OperationalError:
+                if not self._reused:
+                    raise
+                # The connection kept from an earlier pass went away (server restarted,
+                # network changed): one fresh connection before calling it a failure.
+                self._drop()
+                return self._push(self._journal.state(), stop)
         except TrustUnavailable as exc:
             self._drop()
             log.warning("trust push: %s", exc)
