@@ -70,7 +70,10 @@ def test_no_module_outside_the_tui_loads_textual(module):
 @pytest.mark.parametrize("module", SERVICE_LAYER)
 def test_service_layer_loads_no_hardware_or_http_library(module):
     assert (
-        loaded_by(module, ("textual", "gpiozero", "requests", "mfrc522", "RPi", "spidev", "evdev"))
+        loaded_by(
+            module,
+            ("textual", "gpiozero", "requests", "mfrc522", "RPi", "spidev", "evdev", "psycopg"),
+        )
         == []
     )
 
@@ -89,3 +92,32 @@ def test_service_layer_list_is_complete():
         for m in headless
         if m.startswith(("kiosk.demo", "kiosk.sdnotify", "kiosk.backup", "kiosk.board"))
     }
+
+
+#: The only modules that import psycopg: replication and the trust's view (sync/trust).
+PSYCOPG_MODULES = {"sync.trust.connect", "sync.trust.push", "sync.trust.schema", "sync.trust.view"}
+
+
+def test_only_replication_and_the_trust_view_load_psycopg():
+    """kiosk status, the kiosk screen, the sync runner and every other module: no psycopg."""
+    others = [
+        m
+        for m in modules("kiosk") + modules("sync") + ["kiosk.tui.app"]
+        if m not in PSYCOPG_MODULES
+    ]
+    code = (
+        "import sys, importlib\n"
+        f"for m in {others!r}:\n"
+        "    importlib.import_module(m)\n"
+        "    if 'psycopg' in sys.modules: print(m); break\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "", f"{r.stdout.strip()} loads psycopg"

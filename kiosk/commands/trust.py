@@ -204,10 +204,11 @@ def run_status(args: argparse.Namespace) -> int:
 
     with _admin(args) as conn:
         found = kiosks(conn)
+        row = conn.execute("SELECT now()").fetchone()  # the server's clock, as pushed_at is
+    now = row[0] if row else datetime.now(UTC)
     if not found:
         out("No kiosks yet: kiosk trust add-kiosk ID --school SCHOOL_ID --host HOST")
         return 0
-    now = datetime.now(UTC)
     out(f"{'SCHOOL':<20} {'KIOSK':<24} {'LAST SENT':<14} JOURNAL APPLIED UP TO")
     for k in found:
         out(f"{k.school_id:<20} {k.kiosk_id:<24} {_ago(k.pushed_at, now):<14} {k.pushed_seq}")

@@ -160,8 +160,8 @@ def explain(exc: BaseException) -> str:
     low = text.lower()
     if "password authentication failed" in low:
         return (
-            "the trust's database refused this kiosk's password: ask trust IT for a new "
-            f"credentials file (kiosk trust add-kiosk). ({text})"
+            "the trust's database refused the password in the credentials file: ask trust IT "
+            f"for a new one (kiosk trust add-kiosk or add-reader). ({text})"
         )
     if "certificate verify failed" in low or "server certificate" in low:
         return (

@@ -182,16 +182,17 @@ class Pusher:
                 self._conn = None
 
     def _connection(self) -> psycopg.Connection[Any]:
-        self._reused = self._conn is not None and not (self._conn.closed or self._conn.broken)
-        if not self._reused:
+        conn = self._conn
+        self._reused = conn is not None and not (conn.closed or conn.broken)
+        if conn is None or not self._reused:
             self._drop()
-            self._conn = connect(
+            conn = self._conn = connect(
                 self._conninfo,
                 connect_timeout=self._trust.connect_timeout_seconds,
                 statement_timeout=self._trust.statement_timeout_seconds,
                 application_name=self._app,
             )
-        return self._conn
+        return conn
 
     def check(self) -> str:
         """``kiosk trust check``: connect as this kiosk and say what the trust holds.

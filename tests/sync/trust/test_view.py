@@ -114,5 +114,5 @@ def test_the_server_down_is_a_message_not_a_crash(trust: dict[str, Any]) -> None
 
     broken = trust["slt"].conninfo.rsplit("password=", 1)[0] + "password=wrong"
     view = TrustView(broken)
-    with pytest.raises(TrustUnavailable, match="refused this kiosk's password|password"):
+    with pytest.raises(TrustUnavailable, match="refused the password"):
         view.overview(trust["kiosks"]["hill"].clock.now())
