@@ -206,8 +206,8 @@ def _fill_10m(cluster: PgCluster) -> None:
     per = LOANS // SCHOOLS
     with _admin(cluster) as conn:
         conn.execute(
-            "INSERT INTO trust.school SELECT format('school-%s', lpad(s::text, 2, '0')), "
-            "format('School %s Primary', s) FROM generate_series(1, %s) s",
+            "INSERT INTO trust.school SELECT format('school-%%s', lpad(s::text, 2, '0')), "
+            "format('School %%s Primary', s) FROM generate_series(1, %s) s",
             (SCHOOLS,),
         )
         conn.execute(
