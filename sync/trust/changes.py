@@ -54,7 +54,7 @@ class Batch:
     last_seq: int
     entries: int
     rows: dict[str, list[Row]]
-    """Current rows per table, values converted for PostgreSQL (``to_pg``)."""
+    """Current rows per table, as SQLite has them (see ``to_pg``)."""
     deleted: dict[str, list[int]]
     """Ids per table that the journal names but the kiosk no longer has."""
 
@@ -64,7 +64,11 @@ class Batch:
 
 
 def to_pg(table: Table, row: Row) -> Row:
-    """A SQLite row as PostgreSQL takes it: booleans from 0/1, UTC times marked as UTC."""
+    """A SQLite row with PostgreSQL's types made explicit: booleans, UTC times marked UTC.
+
+    The pusher does not need this: it COPYs rows as they are (PostgreSQL reads 0/1 as
+    booleans, and its sessions run in UTC, ``connect``). It is for comparing the two.
+    """
     out: list[Any] = []
     for col, value in zip(table.columns, row, strict=True):
         if value is None:
@@ -182,7 +186,7 @@ class ChangeJournal:
                     f"{_select(table)} WHERE id IN (SELECT value FROM json_each(?))",
                     (json.dumps(list(wanted)),),
                 ).fetchall()
-                rows[table.name] = [to_pg(table, r) for r in found]
+                rows[table.name] = found
                 present = {int(r[0]) for r in found}
                 gone = [i for i in wanted if i not in present]
                 if gone:
@@ -198,7 +202,7 @@ class ChangeJournal:
                 found = con.execute(
                     f"{_select(table)} WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
                 ).fetchall()
-        return [to_pg(table, r) for r in found]
+        return found
 
     def rows(self, table: Table) -> list[Row]:
         """Every row of ``table`` as it would arrive in PostgreSQL, in id order (for checks)."""

@@ -95,12 +95,30 @@ class _Stopped(Exception):
     """``stop`` was set during a reconcile: roll back, start again next pass."""
 
 
+def _staging(table: Table) -> sql.Identifier:
+    return sql.Identifier(f"push_{table.name}")
+
+
+def _staging_sql(table: Table) -> sql.Composed:
+    """A temporary table per replicated table: each batch is COPYed in, then upserted."""
+    cols = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.kind.value))
+        for c in table.columns
+    )
+    return sql.SQL("CREATE TEMPORARY TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
+        _staging(table), cols
+    )
+
+
+def _copy_sql(table: Table) -> sql.Composed:
+    cols = sql.SQL(", ").join(map(sql.Identifier, table.column_names))
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(_staging(table), cols)
+
+
 def _upsert_sql(table: Table) -> sql.Composed:
     cols = table.column_names
     targets = sql.SQL(", ").join(map(sql.Identifier, ("kiosk_id", "school_id", *cols)))
-    arrays = sql.SQL(", ").join(
-        sql.SQL("%s::{}[]").format(sql.SQL(c.kind.value)) for c in table.columns
-    )
+    values = sql.SQL(", ").join(map(sql.Identifier, cols))
     rest = cols[1:]
     updates = sql.SQL(", ").join(
         sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in rest
@@ -109,19 +127,23 @@ def _upsert_sql(table: Table) -> sql.Composed:
     theirs = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in rest)
     # Unchanged rows are not rewritten (a reconcile resends everything).
     return sql.SQL(
-        "INSERT INTO trust.{table} AS t ({targets}) SELECT %s, %s, * FROM unnest({arrays}) "
+        "INSERT INTO trust.{table} AS t ({targets}) SELECT %s, %s, {values} FROM {staging} "
         "ON CONFLICT (kiosk_id, id) DO UPDATE SET {updates} "
         "WHERE ({mine}) IS DISTINCT FROM ({theirs})"
     ).format(
         table=sql.Identifier(table.name),
         targets=targets,
-        arrays=arrays,
+        values=values,
+        staging=_staging(table),
         updates=updates,
         mine=mine,
         theirs=theirs,
     )
 
 
+_STAGING = {t.name: _staging_sql(t) for t in TABLES}
+_COPY = {t.name: _copy_sql(t) for t in TABLES}
+_EMPTY = {t.name: sql.SQL("TRUNCATE {}").format(_staging(t)) for t in TABLES}
 _UPSERT = {t.name: _upsert_sql(t) for t in TABLES}
 _DELETE = {
     t.name: sql.SQL("DELETE FROM trust.{} WHERE kiosk_id = %s AND id = ANY(%s::bigint[])").format(
@@ -165,6 +187,7 @@ class Pusher:
         self._journal = ChangeJournal(db_path)
         self._conn: psycopg.Connection[Any] | None = None
         self._reused = False
+        self._staged: set[str] = set()
 
     @property
     def journal(self) -> ChangeJournal:
@@ -186,6 +209,7 @@ class Pusher:
         self._reused = conn is not None and not (conn.closed or conn.broken)
         if conn is None or not self._reused:
             self._drop()
+            self._staged = set()  # temporary tables belonged to the old session
             conn = self._conn = connect(
                 self._conninfo,
                 connect_timeout=self._trust.connect_timeout_seconds,
@@ -330,9 +354,22 @@ class Pusher:
     def _upsert(
         self, conn: psycopg.Connection[Any], me: _Me, table: Table, rows: list[Row]
     ) -> None:
-        if rows:
-            arrays = [list(col) for col in zip(*rows, strict=True)]
-            conn.execute(_UPSERT[table.name], (me.kiosk_id, me.school_id, *arrays))
+        """COPY ``rows`` (as SQLite has them) into a staging table, then upsert from it.
+
+        COPY's text format takes SQLite's values as they are: 0/1 read as booleans, JSON
+        text as jsonb, and UTC times without an offset as UTC (the session's time zone
+        is UTC, see ``connect``).
+        """
+        if not rows:
+            return
+        if table.name not in self._staged:
+            conn.execute(_STAGING[table.name])
+            self._staged.add(table.name)
+        with conn.cursor().copy(_COPY[table.name]) as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.execute(_UPSERT[table.name], (me.kiosk_id, me.school_id))
+        conn.execute(_EMPTY[table.name])
 
     def _send(
         self, conn: psycopg.Connection[Any], me: _Me, incarnation: str, acked: int, batch: Batch

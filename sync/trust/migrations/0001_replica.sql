@@ -20,6 +20,8 @@ BEGIN
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO trust_kiosks, trust_office, trust_readers',
                    current_database());
+    -- Kiosks COPY each batch into a temporary table, then upsert from it.
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO trust_kiosks', current_database());
 END
 $$;
 

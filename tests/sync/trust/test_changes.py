@@ -25,7 +25,7 @@ def test_a_batch_holds_current_rows_and_deletes(tmp_path: Path) -> None:
             Staff.delete().where(Staff.id == b.id).execute()
         batch = journal.read_batch(0, 100)
         assert batch is not None and batch.entries == 4
-        assert batch.rows["staff"] == [(a.id, "Amira K", "", "staff", True)]  # as it is now
+        assert batch.rows["staff"] == [(a.id, "Amira K", "", "staff", 1)]  # as it is now
         assert batch.deleted == {"staff": [b.id]}
         assert journal.read_batch(batch.last_seq, 100) is None
         # Pruning keeps the counter: a later seq is never one handed out before.
