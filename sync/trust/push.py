@@ -352,7 +352,13 @@ class Pusher:
             )
 
     def _upsert(
-        self, conn: psycopg.Connection[Any], me: _Me, table: Table, rows: list[Row]
+        self,
+        conn: psycopg.Connection[Any],
+        me: _Me,
+        table: Table,
+        rows: list[Row],
+        *,
+        again: bool = False,
     ) -> None:
         """COPY ``rows`` (as SQLite has them) into a staging table, then upsert from it.
 
@@ -369,7 +375,8 @@ class Pusher:
             for row in rows:
                 copy.write_row(row)
         conn.execute(_UPSERT[table.name], (me.kiosk_id, me.school_id))
-        conn.execute(_EMPTY[table.name])
+        if again:  # another chunk of this table follows in the same transaction
+            conn.execute(_EMPTY[table.name])
 
     def _send(
         self, conn: psycopg.Connection[Any], me: _Me, incarnation: str, acked: int, batch: Batch
@@ -409,7 +416,7 @@ class Pusher:
                                 (me.kiosk_id, _MIN_ID if last is None else last),
                             )
                             break
-                        self._upsert(conn, me, table, rows)
+                        self._upsert(conn, me, table, rows, again=True)
                         ids = [r[0] for r in rows]
                         conn.execute(
                             _DELETE_RANGE[table.name],
