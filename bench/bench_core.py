@@ -25,7 +25,7 @@ from typing import Any
 from bench.fixtures import ITEMS, STAFF, big_database, empty_database, percentile
 from kiosk.clock import ManualClock
 from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import load_settings
 
 log = logging.getLogger("bench.core")

@@ -27,7 +27,7 @@ from kiosk.clock import Clock, clock_from_env
 from kiosk.commands import err
 from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
 from kiosk.errors import ConfigError, KioskError, StorageError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 
 log = logging.getLogger("kiosk")

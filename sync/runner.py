@@ -17,7 +17,6 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import peewee as pw
 
@@ -30,9 +29,7 @@ from sync.delivery import Deliverer, DeliveryReport
 from sync.rules import run_rules
 from sync.status import DeliverySummary, delivery_summary
 from sync.trust.changes import discard_journal
-
-if TYPE_CHECKING:  # psycopg is loaded only when replication is set up
-    from sync.trust.push import Pusher, PushReport
+from sync.trust.report import PushReport, Replicator
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +51,7 @@ def run_pass(
     clock: Clock,
     deliverer: Deliverer,
     stop: threading.Event | None = None,
-    pusher: Pusher | None = None,
+    pusher: Replicator | None = None,
 ) -> PassReport:
     """Raise the alerts that are due, deliver what is waiting, then push to the trust."""
     try:
@@ -79,7 +76,7 @@ def run_forever(
     on_pass: Callable[[PassReport], None] | None = None,
     *,
     interval: float | None = None,
-    pusher: Pusher | None = None,
+    pusher: Replicator | None = None,
 ) -> int:
     """Run a pass every ``interval`` seconds (default ``[sync] interval_seconds``) until
     ``stop`` is set; returns passes run.

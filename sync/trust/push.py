@@ -43,6 +43,7 @@ from kiosk.errors import StorageError
 from kiosk.settings import Trust
 from sync.trust.changes import Batch, ChangeJournal, LocalState, Row
 from sync.trust.connect import TrustError, TrustUnavailable, connect, explain, read_credentials
+from sync.trust.report import PushReport
 from sync.trust.schema import check_version
 from sync.trust.tables import TABLES, Table
 
@@ -51,32 +52,6 @@ log = logging.getLogger(__name__)
 #: Rows per statement during a full reconcile.
 RECONCILE_CHUNK = 5000
 _MIN_ID = -(2**63)
-
-
-@dataclass(frozen=True)
-class PushReport:
-    rows: int = 0
-    """Rows upserted or deleted on the server."""
-    entries: int = 0
-    """Journal entries the server acknowledged."""
-    batches: int = 0
-    reconciled: bool = False
-    """A full reconcile was done (restore, resync, first contact)."""
-    contacted: bool = False
-    """The server was contacted (false: nothing to push)."""
-    caught_up: bool = True
-    """Nothing is left to push (false when stopped early or after an error)."""
-    error: str = ""
-
-    def describe(self) -> str:
-        if self.error:
-            return f"Trust: not sent ({self.error})."
-        if self.reconciled:
-            return f"Trust: reconciled in full, {self.rows} rows."
-        if not self.contacted or not self.rows:
-            return "Trust: up to date."
-        more = "" if self.caught_up else ", more to send"
-        return f"Trust: {self.rows} rows sent{more}."
 
 
 @dataclass(frozen=True)

@@ -14,32 +14,34 @@ from kiosk.db import Delivery, Outbox
 from kiosk.settings import Settings, evolve
 from sync.rules import run_rules
 from sync.status import delivery_summary, failed_alerts, retry_dead
-from tests.sync.conftest import Receiver, School, add_webhook, free_port
+from tests.sync.conftest import Hillside, Receiver, add_webhook, free_port
 
 
-def raise_overdue_alerts(school: School, settings: Settings, clock: ManualClock) -> list[int]:
+def raise_overdue_alerts(hillside: Hillside, settings: Settings, clock: ManualClock) -> list[int]:
     """Three loans, each overdue and escalated; then one reported lost. Returns loan ids."""
     loans = [
-        school.sign_out("amira", "trolley"),
-        school.sign_out("amira", "laptops"),
-        school.sign_out("ben", "phone"),
+        hillside.sign_out("amira", "trolley"),
+        hillside.sign_out("amira", "laptops"),
+        hillside.sign_out("ben", "phone"),
     ]
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     clock.wall = clock.wall.replace(hour=17, minute=45)
     assert run_rules(settings, clock) == 6
-    school.service.report_lost(school.items["trolley"].id, school.staff["amira"].id, "Left on bus")
+    hillside.service.report_lost(
+        hillside.items["trolley"].id, hillside.staff["amira"].id, "Left on bus"
+    )
     return loans
 
 
-def keys_by_loan() -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
+def keys_by_loan() -> dict[int | None, list[str]]:
+    out: dict[int | None, list[str]] = {}
     for o in Outbox.select().order_by(Outbox.id):
-        out.setdefault(o.loan_id, []).append(o.key)
+        out.setdefault(o.loan_id, []).append(o.uid)
     return out
 
 
 def test_receiver_down_for_many_passes_then_up(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -47,7 +49,7 @@ def test_receiver_down_for_many_passes_then_up(
 ) -> None:
     port = free_port()
     settings = add_webhook(settings, f"http://127.0.0.1:{port}/hook")
-    raise_overdue_alerts(school, settings, clock)
+    raise_overdue_alerts(hillside, settings, clock)
     deliverer = deliverer_factory(settings)
     for _ in range(12):  # nothing listens on the port: connection refused every time
         clock.advance(settings.sync.backoff_cap_seconds)
@@ -73,7 +75,7 @@ def test_receiver_down_for_many_passes_then_up(
         server.stop()
     assert delivery_summary().waiting == 0
     assert receiver.rejected == 0
-    all_keys = [o.key for o in Outbox.select()]
+    all_keys = [o.uid for o in Outbox.select()]
     assert sorted(receiver.accepted) == sorted(all_keys)
     assert receiver.received == receiver.accepted  # no crash, so not even a repeat
     for loan, keys in keys_by_loan().items():
@@ -86,7 +88,7 @@ def test_receiver_down_for_many_passes_then_up(
 
 
 def test_500_is_retried_with_backoff(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -96,7 +98,7 @@ def test_500_is_retried_with_backoff(
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("database down", status=500)
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None, "Not in the cupboard")
+    hillside.service.report_lost(hillside.items["camera"].id, None, "Not in the cupboard")
     deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert (report.delivered, report.retried) == (0, 1)
@@ -110,12 +112,12 @@ def test_500_is_retried_with_backoff(
     assert len(hook_server.log) == 1
     clock.advance(wait)
     assert deliverer.run().delivered == 1
-    assert receiver.accepted == [Outbox.get().key]
+    assert receiver.accepted == [Outbox.get().uid]
     assert Outbox.get().delivered_at == clock.now()
 
 
 def test_429_retry_after_seconds_and_http_date_are_honoured(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -134,8 +136,8 @@ def test_429_retry_after_seconds_and_http_date_are_honoured(
         "slow down", status=429, headers={"Retry-After": later}
     )
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None)
-    school.service.report_lost(school.items["laptops"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["laptops"].id, None)
     deliverer = deliverer_factory(settings)
     deliverer.run()
     assert len(hook_server.log) == 1  # a 429 rests the channel: the second alert waited
@@ -157,7 +159,7 @@ def test_429_retry_after_seconds_and_http_date_are_honoured(
 
 
 def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -174,7 +176,7 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
 
     hook_server.expect_oneshot_request("/hook").respond_with_handler(slow)
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     deliverer = deliverer_factory(settings)
     started = walltime.monotonic()
     report = deliverer.run()
@@ -184,13 +186,13 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
     assert "within 0.3 seconds" in report.errors[0]
     clock.advance(settings.sync.backoff_base_seconds)
     assert deliverer.run().delivered == 1
-    key = Outbox.get().key
+    key = Outbox.get().uid
     assert receiver.received == [key, key]  # sent twice (at least once) ...
     assert receiver.accepted == [key]  # ... shown once
 
 
 def test_410_stops_that_channel_and_admin_can_retry(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -199,7 +201,7 @@ def test_410_stops_that_channel_and_admin_can_retry(
 ) -> None:
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("gone", status=410)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert report.dead == 1
@@ -219,11 +221,11 @@ def test_410_stops_that_channel_and_admin_can_retry(
     assert delivery_summary().failed == 0 and delivery_summary().waiting == 1
     assert deliverer.run().delivered == 1
     assert delivery_summary().failed == 0 and delivery_summary().waiting == 0
-    assert receiver.accepted == [Outbox.get().key]
+    assert receiver.accepted == [Outbox.get().uid]
 
 
 def test_dead_letter_after_max_attempts(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     hook_server: HTTPServer,
@@ -232,7 +234,7 @@ def test_dead_letter_after_max_attempts(
     settings = evolve(settings, {"sync.max_attempts": 3})
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_data("no", status=503)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     deliverer = deliverer_factory(settings)
     for expected in (1, 2, 3):
         report = deliverer.run()
@@ -249,7 +251,7 @@ def test_dead_letter_after_max_attempts(
 
 
 def test_unsynchronised_clock_holds_webhooks(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -258,7 +260,7 @@ def test_unsynchronised_clock_holds_webhooks(
 ) -> None:
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     clock.synced = False
     deliverer = deliverer_factory(settings)
     assert deliverer.run().delivered == 0
@@ -269,7 +271,7 @@ def test_unsynchronised_clock_holds_webhooks(
 
 
 def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -277,15 +279,17 @@ def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
     deliverer_factory,
 ) -> None:
     settings = add_webhook(settings, hook_server.url_for("/hook"))
-    first = school.sign_out("amira", "trolley")
-    school.sign_out("ben", "laptops")
+    first = hillside.sign_out("amira", "trolley")
+    hillside.sign_out("ben", "laptops")
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     clock.wall = clock.wall.replace(hour=17, minute=45)
     assert run_rules(settings, clock) == 4
+    overdue = Outbox.get(Outbox.key == f"overdue:loan:{first}").uid
+    escalated = Outbox.get(Outbox.key == f"overdue_escalated:loan:{first}").uid
     refused: list[str] = []
 
     def refuse_once(request: Request) -> Response:
-        if request.headers["webhook-id"] == f"overdue:loan:{first}" and not refused:
+        if request.headers["webhook-id"] == overdue and not refused:
             refused.append(request.headers["webhook-id"])
             return Response("validation failed", status=422)  # about this request only
         return receiver.handle(request)
@@ -300,5 +304,5 @@ def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
     assert held.attempts == 0 and held.delivered_at is None  # waited behind the failure
     clock.advance(settings.sync.backoff_cap_seconds)
     assert deliverer.run().delivered == 2
-    mine = [k for k in receiver.accepted if k.endswith(f":loan:{first}")]
-    assert mine == [f"overdue:loan:{first}", f"overdue_escalated:loan:{first}"]
+    mine = [k for k in receiver.accepted if k in (overdue, escalated)]
+    assert mine == [overdue, escalated]

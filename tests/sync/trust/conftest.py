@@ -26,7 +26,7 @@ import pytest
 
 from kiosk.clock import ManualClock
 from kiosk.db import Item, Staff, database, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, Trust, settings_from
 from sync.trust import schema
 from sync.trust.changes import ChangeJournal
@@ -178,7 +178,6 @@ class Kiosk:
     items: dict[str, Item]
     kiosk_id: str = ""
     conninfo: str = ""
-    trust: Trust = field(default_factory=Trust)
 
     def bind(self) -> None:
         """Point the models at this kiosk's database (tests with two kiosks switch)."""
@@ -188,8 +187,8 @@ class Kiosk:
         self.bind()
         self.service.end_session()
         self.clock.advance(5)
-        self.service.tap(self.staff[who].badge_uid)
-        result = self.service.tap(self.items[what].tag_uid)
+        self.service.tap(str(self.staff[who].badge_uid))
+        result = self.service.tap(str(self.items[what].tag_uid))
         assert result.loan is not None, result
         self.service.end_session()
         return result.loan.id
@@ -198,7 +197,7 @@ class Kiosk:
         self.bind()
         self.service.end_session()
         self.clock.advance(5)
-        self.service.tap(self.items[what].tag_uid)
+        self.service.tap(str(self.items[what].tag_uid))
 
     def pusher(self, **trust: Any) -> Pusher:
         return Pusher(Trust(**trust), self.path, conninfo=self.conninfo)

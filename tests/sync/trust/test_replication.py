@@ -65,7 +65,7 @@ def test_retention_and_deletes_reach_the_trust(trust_db: TrustDB, hillside: Kios
     # Long after: the loan is anonymised on the kiosk, and so in the trust's copy.
     hillside.clock.advance(500 * 86400)
     hillside.bind()
-    purge(hillside.service)
+    purge(hillside.service.settings.retention, hillside.clock)
     with write():
         Item.delete().where(Item.asset_tag == "LK1").execute()  # never lent: may go
     assert hillside.push().error == ""

@@ -40,8 +40,9 @@ def trust(trust_db: TrustDB, kiosk_factory: Callable[..., Kiosk]) -> dict[str, A
 
 def plain(value: Any) -> None:
     """Only frozen dataclasses, tuples and plain values: no driver types leak out."""
-    if dataclasses.is_dataclass(value):
-        assert type(value).__dataclass_params__.frozen  # type: ignore[attr-defined]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        params = getattr(type(value), "__dataclass_params__", None)
+        assert params is not None and params.frozen
         for f in dataclasses.fields(value):
             plain(getattr(value, f.name))
     elif isinstance(value, tuple):
