@@ -363,7 +363,7 @@ def backup(
 
 
 def _new_incarnation(conn: sqlite3.Connection) -> None:
-    """Give a restored database a new incarnation id (schema 5 on; older ones get one
+    """Give a restored database a new incarnation id (schema 6 on; older ones get one
     when they are migrated). The trust's replica sees the change and reconciles this
     kiosk's rows in full: the restored file has gone back in time and will reuse row ids.
     """

@@ -40,6 +40,7 @@ def leaver_alerts(
         body=alerts.payload(
             "leaver_with_items", staff=staff, note=note, school=settings.school.name
         ),
+        channels=settings.sync.channels_for("leaver_with_items", "office"),
         cause_event_id=event_id,
     )
     return [raised] if raised is not None else []
@@ -76,7 +77,8 @@ class People:
             self.sessions.end(staff.id)
         msg = f"{staff.name} is {'active' if active else 'inactive'}."
         if raised:
-            msg += " They still have items out: the office has been told."
+            told = alerts.promise(raised[0], self.clock.synchronised())
+            msg += f" They still have items out. {told}"
         return ActionResult(msg, tuple(raised))
 
     def enrol_tag(

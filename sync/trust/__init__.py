@@ -5,7 +5,7 @@ offline-first on its own SQLite and sends what changed when it can.
 
 - ``tables``: which tables and columns leave the kiosk (an explicit list per
   table; UIDs, PIN hashes, emails and free text stay behind). No psycopg.
-- ``changes``: the kiosk's change journal (SQLite triggers, ``kiosk.db`` schema 5)
+- ``changes``: the kiosk's change journal (SQLite triggers, ``kiosk.db`` schema 6)
   read without a write lock. No psycopg.
 - ``connect``: the credentials file and its checks (mode, TLS), connecting with time-outs.
 - ``push``: ``Pusher``, run by ``kiosk sync`` after delivery: journal order, at least

@@ -1,6 +1,6 @@
 """The kiosk's side of replication: its change journal, read without a write lock.
 
-Schema 5 of ``kiosk.db`` has triggers that append ``(table, row id)`` to
+Schema 6 of ``kiosk.db`` has triggers that append ``(table, row id)`` to
 ``change_journal`` in the same transaction as every insert, update and delete
 of a replicated table. The pusher reads entries in ``seq`` order together with
 the current rows they name, in one read transaction on a read-only connection
@@ -115,7 +115,7 @@ class ChangeJournal:
             raise StorageError(f"Cannot open the kiosk database {path}: {exc}") from exc
         if not has:
             raise StorageError(
-                f"The kiosk database {path} has no change journal (schema older than 5): "
+                f"The kiosk database {path} has no change journal (schema older than 6): "
                 "open it once with this version of the kiosk (kiosk status) to migrate it."
             )
 

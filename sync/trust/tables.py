@@ -53,6 +53,10 @@ def _c(name: str, kind: Kind, nullable: bool = False) -> Column:
 
 _I, _T, _B, _TS, _J = Kind.INT, Kind.TEXT, Kind.BOOL, Kind.TS, Kind.JSON
 _FREE_TEXT = "free text: can hold anything about a person; the trust's view does not show it"
+_CLOCK = (
+    "the kiosk's own clock bookkeeping (boot id, monotonic time); a corrected time is sent "
+    "as the time itself, updated in place"
+)
 
 STAFF = Table(
     "staff",
@@ -99,7 +103,12 @@ LOAN = Table(
         _c("checklist", _J, nullable=True),
         _c("anonymised", _B),
     ),
-    {"condition_note": _FREE_TEXT},
+    {
+        "condition_note": _FREE_TEXT,
+        "out_boot_id": _CLOCK,
+        "out_mono": _CLOCK,
+        "out_corrected": _CLOCK,
+    },
 )
 
 EVENT = Table(
@@ -114,7 +123,12 @@ EVENT = Table(
         _c("loan_id", _I, nullable=True),
         _c("reader", _T),
     ),
-    {"detail": _FREE_TEXT + "; enrol events carry tag UIDs"},
+    {
+        "detail": _FREE_TEXT + "; enrol events carry tag UIDs",
+        "boot_id": _CLOCK,
+        "mono": _CLOCK,
+        "corrected": _CLOCK,
+    },
 )
 
 #: Replicated tables, in the order rows are sent (a row's references usually come first).

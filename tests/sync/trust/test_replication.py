@@ -256,3 +256,25 @@ def test_an_unregistered_login_is_told_what_to_do(trust_db: TrustDB, hillside: K
     report = hillside.push()
     assert "kiosk trust add-kiosk" in report.error
     assert journal_size(hillside.path) > 0
+
+
+def test_times_corrected_after_the_clock_is_set_are_corrected_in_the_trust(
+    trust_db: TrustDB, hillside: Kiosk
+) -> None:
+    """A Pi boots 3 days behind, lends, pushes; NTP answers; the corrected times follow."""
+    from kiosk.loans.clockfix import correct_times
+
+    wrong_by = timedelta(days=-3)
+    hillside.clock.wall, hillside.clock.synced = hillside.clock.wall + wrong_by, False
+    loan_id = hillside.sign_out("amira", "camera")
+    assert hillside.push().error == ""
+    wrong = trust_db.replica(hillside.kiosk_id)["loan"][0][3]
+    hillside.clock.advance(300)
+    hillside.clock.jump(-wrong_by.total_seconds())
+    hillside.clock.synced = True
+    hillside.bind()
+    assert correct_times(hillside.service.settings, hillside.clock) is not None
+    assert hillside.push().error == ""
+    assert_replica_equals(trust_db, hillside.kiosk_id, hillside.path)
+    (row,) = [r for r in trust_db.replica(hillside.kiosk_id)["loan"] if r[0] == loan_id]
+    assert row[3] - wrong == -wrong_by  # out_at moved by the correction
