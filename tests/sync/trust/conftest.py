@@ -82,20 +82,17 @@ class TrustDB:
         return school_id
 
     def kiosk(self, kiosk_id: str, school_id: str) -> schema.Login:
-        with self.admin() as conn:
-            login = schema.add_kiosk(
-                conn, kiosk_id, school_id, host=str(self.cluster.socket_dir),
-                port=self.cluster.port, ca="",
-            )  # fmt: skip
-        self.logins[kiosk_id] = login
-        return login
+        return self._login(kiosk_id, schema.add_kiosk, kiosk_id, school_id)
 
     def reader(self, name: str, school_id: str | None) -> schema.Login:
+        return self._login(name, schema.add_reader, name, school_id)
+
+    def _login(self, name: str, add: Any, *args: Any) -> schema.Login:
+        """A login made the way ``kiosk trust add-kiosk`` / ``add-reader`` make one."""
         with self.admin() as conn:
-            login = schema.add_reader(
-                conn, name, school_id, host=str(self.cluster.socket_dir),
-                port=self.cluster.port, ca="",
-            )  # fmt: skip
+            login: schema.Login = add(
+                conn, *args, host=str(self.cluster.socket_dir), port=self.cluster.port, ca=""
+            )
         self.logins[name] = login
         return login
 
