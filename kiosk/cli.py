@@ -43,6 +43,7 @@ COMMANDS = [
     "kiosk.commands.sync",
     "kiosk.commands.demo",
     "kiosk.commands.run",
+    "kiosk.commands.web",
 ]
 
 

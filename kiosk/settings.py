@@ -282,6 +282,49 @@ class Backup:
     """A mounted network share or USB drive to copy each backup to as well (optional)."""
 
 
+@dataclass(frozen=True)
+class Web:
+    listen: str = "127.0.0.1"
+    """Address ``kiosk web`` listens on: 127.0.0.1 (this Pi only, behind a reverse proxy), or
+    0.0.0.0 for every network the Pi is on (then set tls_cert and tls_key)."""
+    port: int = 8080
+    """Its TCP port (0: any free port, which it prints at start)."""
+    tls_cert: Path | None = None
+    """A certificate file (PEM) to serve https:// with; ``install.sh --web-tls`` makes one."""
+    tls_key: Path | None = None
+    """The private key (PEM) of tls_cert. Keep it readable by root and the kiosk user only."""
+    secure_cookies: bool = False
+    """Mark the sign-in cookie Secure without tls_cert: set this when the school's reverse
+    proxy serves the board over https:// (it always is with tls_cert)."""
+    trusted_proxies: list[str] = field(default_factory=list)
+    """Addresses of the school's reverse proxy, whose X-Forwarded-For header is believed (the
+    sign-in lockout counts per address). Empty: no proxy."""
+    idle_minutes: int = 30
+    """A signed-in browser is signed out after this many minutes without a page being opened."""
+    signin_attempts: int = 5
+    """Wrong passwords in a row for one account before it is locked for signin_lock_minutes."""
+    signin_lock_minutes: int = 15
+    """How long sign-in stays locked after too many wrong passwords."""
+    accounts: Path | None = None
+    """The file of web accounts and sessions (default: web.db beside the kiosk database).
+    Only ``kiosk web`` and ``kiosk web add-user`` write it; the kiosk database stays read-only."""
+
+    def check(self, where: str) -> None:
+        """Refuse values ``kiosk web`` could not start with."""
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"{where}: [web] port: expected 0 to 65535, got {self.port}")
+        for key in ("idle_minutes", "signin_attempts", "signin_lock_minutes"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{where}: [web] {key}: must be at least 1")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError(
+                f"{where}: [web] tls_cert and tls_key: set both (a certificate and its key) "
+                "or neither"
+            )
+        if not self.listen.strip():
+            raise ConfigError(f'{where}: [web] listen: expected an address like "127.0.0.1"')
+
+
 @dataclass
 class Settings:
     school: School = field(default_factory=School)
@@ -292,6 +335,7 @@ class Settings:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     backup: Backup = field(default_factory=Backup)
     sync: Sync = field(default_factory=Sync)
+    web: Web = field(default_factory=Web)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
 
@@ -449,6 +493,7 @@ def _validate(s: Settings, where: str) -> None:
             f"{where}: [alerts] escalate_after_minutes: must not be less than overdue_grace_minutes"
         )
     s.sync.check(where)
+    s.web.check(where)
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
