@@ -475,7 +475,7 @@ class Accounts:
         if row is None:
             return None
         created, last = _dt(row[6]), _dt(row[7])
-        if now - last > self.idle or now - created > timedelta(hours=MAX_SESSION_HOURS):
+        if now - last > self.idle or now - created >= timedelta(hours=MAX_SESSION_HOURS):
             self.sign_out(token)
             return None
         if touch and (now - last).total_seconds() >= TOUCH_SECONDS:

@@ -35,26 +35,28 @@ class LiveHub:
         # Random start: a page that reconnects to a restarted server never sees the same
         # number for different data, so it always gets fresh fragments.
         self.generation = secrets.randbelow(1 << 30)
-        self._changed: asyncio.Condition | None = None
+        # Set (and replaced by a new one) at each change: every waiter wakes, none holds a
+        # lock, so cancelling many waiters at once (a shutdown) cannot deadlock them.
+        self._changed: asyncio.Event | None = None
         self._cache: dict[Hashable, str] = {}
         self._cache_generation = self.generation
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self.healthy = True
 
-    def _condition(self) -> asyncio.Condition:
+    def _event(self) -> asyncio.Event:
         if self._changed is None:
-            self._changed = asyncio.Condition()
+            self._changed = asyncio.Event()
         return self._changed
 
     def _minute(self) -> tuple[int, int, int, int, int]:
         t = self._clock.now()
         return (t.year, t.month, t.day, t.hour, t.minute)
 
-    async def bump(self) -> None:
-        cond = self._condition()
-        async with cond:
-            self.generation += 1
-            cond.notify_all()
+    def bump(self) -> None:
+        changed = self._event()
+        self.generation += 1
+        self._changed = asyncio.Event()
+        changed.set()
 
     async def run(self) -> None:
         """Watch until cancelled. Pings systemd's watchdog while the database answers."""
@@ -76,17 +78,15 @@ class LiveHub:
                 pinged = self._clock.monotonic()
             if now != last or self._minute() != minute:
                 last, minute = now, self._minute()
-                await self.bump()
+                self.bump()
 
     async def wait(self, seen: int, timeout: float) -> int:
         """The generation once it differs from ``seen``, or after ``timeout`` seconds."""
-        cond = self._condition()
-        async with cond:
-            if self.generation == seen:
-                # No change in time: the caller sends a keep-alive and checks the session.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(cond.wait_for(lambda: self.generation != seen), timeout)
-            return self.generation
+        if self.generation == seen:
+            # No change in time: the caller sends a keep-alive and checks the session.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event().wait(), timeout)
+        return self.generation
 
     async def fragment(self, key: Hashable, render: Callable[[], Awaitable[str]]) -> str:
         """``render()`` once per generation for ``key``; every other caller shares the result."""

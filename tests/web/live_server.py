@@ -1,0 +1,154 @@
+"""Helpers for tests that need the board on a real socket: a server thread and an SSE reader.
+
+``LiveServer`` runs the app from ``create_app`` under uvicorn on 127.0.0.1 in a thread of
+the test process (so the test's ManualClock and database are the app's); ``EventReader``
+reads a live stream on a thread of its own and hands each event over through a queue, so
+tests wait on events with a deadline, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+
+import httpx2 as httpx
+import uvicorn
+from starlette.applications import Starlette
+
+#: How long a test waits for something that normally takes well under a second.
+DEADLINE = 20.0
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+class LiveServer:
+    def __init__(self, app: Starlette) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        config = uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=1)
+        self._server = _Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[self._sock])), daemon=True
+        )
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        assert self._server.ready.wait(DEADLINE), "the web app did not start"
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.should_exit = True
+        self._thread.join(DEADLINE)
+        self._sock.close()
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no CSRF field in the page"
+    return m.group(1)
+
+
+@contextmanager
+def signed_in_client(
+    url: str, username: str, password: str, verify: object = True
+) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=url, timeout=DEADLINE, verify=verify) as client:  # type: ignore[arg-type]
+        form = client.get("/signin")
+        r = client.post(
+            "/signin",
+            data={"csrf": csrf_of(form.text), "username": username, "password": password},
+        )
+        assert r.status_code == 303, r.text
+        yield client
+
+
+def live_url(page_html: str) -> str:
+    m = re.search(r'data-live-url="([^"]+)"', page_html)
+    assert m, "no live stream on the page"
+    return m.group(1).replace("&amp;", "&")
+
+
+@dataclass
+class Event:
+    name: str
+    data: str
+    id: str
+
+
+class EventReader:
+    """Server-sent events of one stream, parsed as a browser's EventSource does."""
+
+    def __init__(self, client: httpx.Client, path: str) -> None:
+        self.events: queue.Queue[Event | None] = queue.Queue()
+        self._client = client
+        self._path = path
+        self._stop = threading.Event()
+        self._opened = threading.Event()
+        self.status = 0
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        name, data, ident = "message", [], ""
+        try:
+            with self._client.stream("GET", self._path, timeout=None) as r:
+                self.status = r.status_code
+                self._opened.set()
+                for line in r.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if line == "":
+                        if data:
+                            self.events.put(Event(name, "\n".join(data), ident))
+                        name, data = "message", []
+                    elif line.startswith("data:"):
+                        data.append(line[5:].removeprefix(" "))
+                    elif line.startswith("event:"):
+                        name = line[6:].strip()
+                    elif line.startswith("id:"):
+                        ident = line[3:].strip()
+        except httpx.HTTPError:
+            return
+        finally:
+            self._opened.set()
+            self.events.put(None)
+
+    def __enter__(self) -> EventReader:
+        self._thread.start()
+        assert self._opened.wait(DEADLINE), "the live stream did not open"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+    def next(self, timeout: float = DEADLINE) -> Event | None:
+        """The next event (None when the stream has ended)."""
+        return self.events.get(timeout=timeout)
+
+    def until(self, name: str, contains: str = "", timeout: float = DEADLINE) -> Event:
+        """Read events until one named ``name`` whose data contains ``contains``."""
+        while True:
+            event = self.next(timeout)
+            assert event is not None, f"the stream ended before a {name!r} event"
+            if event.name == name and contains in event.data:
+                return event
