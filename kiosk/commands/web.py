@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -184,13 +185,25 @@ def _check_tls(settings: Settings) -> tuple[str | None, str | None]:
             raise ConfigError(
                 f"{settings.source}: [web] {key}: cannot read {path}: {exc.strerror}"
             ) from exc
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(w.tls_cert, w.tls_key)
+    except ssl.SSLError as exc:
+        raise ConfigError(
+            f"{settings.source}: [web] tls_cert, tls_key: {w.tls_cert} and {w.tls_key} are not "
+            "a certificate and its key (PEM files, the key matching the certificate)"
+        ) from exc
     return str(w.tls_cert), str(w.tls_key)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands never load the web framework.
     import asyncio
-    import ssl
 
     import uvicorn
 
@@ -218,12 +231,7 @@ def run_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=3,
         lifespan="on",
     )
-    try:
-        server = uvicorn.Server(config)
-    except ssl.SSLError as exc:
-        raise ConfigError(
-            f"[web] tls_cert/tls_key: not a usable certificate and key: {exc}"
-        ) from exc
+    server = uvicorn.Server(config)
     scheme = "https" if cert else "http"
     where = f"[{host}]" if ":" in host else host
     loopback = host in ("127.0.0.1", "::1", "localhost")
@@ -245,12 +253,11 @@ def run_serve(args: argparse.Namespace) -> int:
             sdnotify.ready()
         await task
 
+    # uvicorn stops gracefully on SIGTERM (systemd's stop), then raises the signal again for
+    # the handler that was there before: this one, so that a requested stop exits with 0.
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         asyncio.run(serve())
-    except ssl.SSLError as exc:
-        raise ConfigError(
-            f"[web] tls_cert/tls_key: not a usable certificate and key: {exc}"
-        ) from exc
     finally:
         sock.close()
     if not server.started:

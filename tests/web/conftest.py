@@ -27,9 +27,10 @@ USERNAME = "s.evans"
 def write_config(folder: Path, web: str = "") -> Path:
     """A kiosk.toml as a school writes it: the database and web accounts in ``folder``."""
     path = folder / "kiosk.toml"
+    port = "" if "port =" in web else "port = 0\n"  # any free port, unless the test says
     path.write_text(
         f'[school]\nname = "Oakfield Primary"\n\n[kiosk]\ndb = "{folder / "kiosk.db"}"\n\n'
-        f'[web]\naccounts = "{folder / "web.db"}"\nport = 0\n{web}',
+        f'[web]\naccounts = "{folder / "web.db"}"\n{port}{web}',
         encoding="utf-8",
     )
     return path

@@ -64,7 +64,7 @@ def test_an_account_is_made_once_with_a_tidy_name(store: Accounts) -> None:
         "Siân Evans",
         "Office",
     )
-    with pytest.raises(AccountError, match="already an account called 's.evans'"):
+    with pytest.raises(AccountError, match=r"already an account called 's\.evans'"):
         store.add_user("S.Evans", "Someone", "slt", "another long passphrase")
 
 
@@ -193,7 +193,7 @@ def test_removing_an_account_signs_it_out(store: Accounts) -> None:
     s = store.sign_in(USERNAME, PASSWORD)
     store.remove_user(USERNAME)
     assert store.session(s.token) is None and store.users() == []
-    with pytest.raises(AccountError, match="no account called 's.evans'"):
+    with pytest.raises(AccountError, match=r"no account called 's\.evans'"):
         store.remove_user(USERNAME)
 
 
@@ -208,7 +208,9 @@ def test_prune_forgets_old_sessions_and_lockouts(store: Accounts, clock: ManualC
         assert con.execute("SELECT COUNT(*) FROM lockout").fetchone()[0] == 0
 
 
-def test_an_accounts_file_that_cannot_be_made_says_where(tmp_path: Path, clock: ManualClock) -> None:
+def test_an_accounts_file_that_cannot_be_made_says_where(
+    tmp_path: Path, clock: ManualClock
+) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     with pytest.raises(StorageError, match="Cannot create the web accounts file"):

@@ -260,7 +260,7 @@ def test_out_now_lists_overdue_first_with_borrower_since_and_due(
     assert phone < camera  # overdue first
     assert "John Jones" in page and "Amira Khan" in page
     assert "09:00 today" in page  # out since
-    assert "<strong class=\"flag\">Overdue</strong> 12:00 today" in page
+    assert '<strong class="flag">Overdue</strong> 12:00 today' in page
     assert "15:30 today" in page
     assert "Trip: Swimming, Leisure Centre" in page
 
@@ -441,7 +441,12 @@ def test_a_csv_since_that_is_not_a_date_says_so(client: TestClient) -> None:
 def change(client: TestClient, csrf: str, current: str, new: str, again: str | None = None):  # type: ignore[no-untyped-def]
     return client.post(
         "/password",
-        data={"csrf": csrf, "current": current, "new": new, "again": new if again is None else again},
+        data={
+            "csrf": csrf,
+            "current": current,
+            "new": new,
+            "again": new if again is None else again,
+        },
     )
 
 
