@@ -4,6 +4,8 @@
   ``hardware`` and ``sync`` never depend on the screen).
 - The service layer also never loads ``gpiozero``, ``requests`` or ``mfrc522``.
 - ``hardware`` knows nothing of loans: it never loads ``kiosk``.
+- The web framework (Starlette, uvicorn, Jinja2) is loaded only by ``kiosk.web``; the web
+  accounts (``kiosk.accounts``) load none of it, so the admin screen can use them.
 New modules are picked up automatically.
 """
 
@@ -19,6 +21,7 @@ import pytest
 ROOT = Path(__file__).parents[1]
 
 SERVICE_LAYER = [
+    "kiosk.accounts",
     "kiosk.calendar",
     "kiosk.clock",
     "kiosk.db",
@@ -84,5 +87,18 @@ def test_service_layer_list_is_complete():
     assert headless - known <= {
         m
         for m in headless
-        if m.startswith(("kiosk.demo", "kiosk.sdnotify", "kiosk.backup", "kiosk.board"))
+        if m.startswith(
+            ("kiosk.demo", "kiosk.sdnotify", "kiosk.backup", "kiosk.board", "kiosk.web")
+        )
     }
+
+
+WEB_FRAMEWORK = ("starlette", "uvicorn", "jinja2", "fastapi", "httpx", "httpx2")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [m for m in modules("kiosk") + modules("sync") if not m.startswith("kiosk.web")],
+)
+def test_only_the_web_board_loads_a_web_framework(module):
+    assert loaded_by(module, WEB_FRAMEWORK) == []

@@ -52,13 +52,13 @@ def kiosk(*args: str, stdin: str = "", config: Path) -> subprocess.CompletedProc
 class Served:
     """A running ``kiosk web``: its address once it says it is serving."""
 
-    def __init__(self, config: Path, *extra: str) -> None:
+    def __init__(self, config: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [KIOSK, "web", "--config", str(config), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=clean_env(),
+            env={**clean_env(), **(env or {})},
         )
         self.url = ""
         self.stderr: list[str] = []
@@ -139,6 +139,20 @@ def test_it_stops_at_once_on_sigterm_with_pages_open(served: Served) -> None:
         with EventReader(browser, live_url(page)):
             served.proc.send_signal(signal.SIGTERM)
             assert served.proc.wait(DEADLINE) == 0
+
+
+def test_it_tells_systemd_it_is_ready_and_pings_the_watchdog(config: Path, tmp_path: Path) -> None:
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(address)
+        systemd.settimeout(DEADLINE)
+        s = Served(config, env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000"})
+        try:
+            said = [systemd.recv(256).decode() for _ in range(3)]
+        finally:
+            s.stop_and_output()
+    assert "READY=1" in said
+    assert "WATCHDOG=1" in said
 
 
 def test_it_listens_only_where_the_settings_say(served: Served) -> None:
