@@ -10,8 +10,9 @@ always answered by another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -25,6 +26,11 @@ READ_THREADS = 3
 STREAM_BUFFER = 8
 
 
+def iter_of(pieces: Iterator[str]) -> Generator[str, None, None]:
+    """A generator (closable) over any iterator of pieces."""
+    yield from pieces
+
+
 class Reads:
     """Call ``await board(lambda q: q.board())``: ``q`` is the loan package's query object."""
 
@@ -36,7 +42,9 @@ class Reads:
     async def __call__(self, fn: Callable[[LoanService], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, self.queries)
 
-    async def stream(self, make: Callable[[LoanService], Iterator[str]]) -> AsyncIterator[str]:
+    async def stream(
+        self, make: Callable[[LoanService], Iterator[str]]
+    ) -> AsyncGenerator[str, None]:
         """The pieces ``make(queries)`` yields, read on a pool thread as the browser takes them.
 
         If the browser goes away the thread stops at its next piece (it never blocks on a
@@ -59,9 +67,11 @@ class Reads:
 
         def produce(queries: LoanService) -> None:
             try:
-                for piece in make(queries):
-                    if not put(piece):
-                        return
+                # Closed at once when the browser leaves: its cursor goes with it.
+                with contextlib.closing(iter_of(make(queries))) as pieces_made:
+                    for piece in pieces_made:
+                        if not put(piece):
+                            return
                 put(None)
             except BaseException as exc:  # handed to the reader, which raises it
                 put(exc)

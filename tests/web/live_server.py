@@ -109,7 +109,8 @@ class EventReader:
         self._thread = threading.Thread(target=self._read, daemon=True)
 
     def _read(self) -> None:
-        name, data, ident = "message", [], ""
+        name, ident = "message", ""
+        data: list[str] = []
         try:
             with self._client.stream("GET", self._path, timeout=None) as r:
                 self.status = r.status_code

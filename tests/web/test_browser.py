@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,7 +101,11 @@ def shot(page: Any, name: str) -> Path:
 
 
 def test_a_loan_made_at_the_kiosk_appears_in_an_open_page_without_reloading(
-    page: Any, service: LoanService, clock: ManualClock, school: School
+    page: Any,
+    service: LoanService,
+    clock: ManualClock,
+    school: School,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from playwright.sync_api import expect
 
@@ -117,7 +122,8 @@ def test_a_loan_made_at_the_kiosk_appears_in_an_open_page_without_reloading(
     assert page.evaluate("window.notReloaded") is True  # the same page, not a reload
     expect(page.locator("#live-status")).to_contain_text("Up to date at")
     # The figure with its goal (2 s, p95) is measured in bench/bench_web.py; here it is shown.
-    print(f"\n  tap to visible in Chromium: {took:.2f} s")
+    with capsys.disabled():
+        sys.stdout.write(f"\n  tap to visible in Chromium: {took:.2f} s ")
     tap(service, clock, School.CAMERA)  # returned
     expect(out).to_contain_text("Nothing is out.")
 
