@@ -70,7 +70,7 @@ async def _taps(db: Path, rounds: int, warmup: int = 4) -> tuple[list[float], li
     from hardware.events import Emit, TagSeen
     from kiosk.clock import ManualClock
     from kiosk.db import open_database
-    from kiosk.service import LoanService
+    from kiosk.loans import LoanService
     from kiosk.settings import Settings
     from kiosk.tui.app import build_app
 

@@ -35,6 +35,8 @@ from bench.bench_core import tap_latencies
 from bench.fixtures import percentile
 
 log = logging.getLogger("bench.web")
+# One line per request would drown the figures.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 ROOT = Path(__file__).parent.parent
@@ -148,7 +150,7 @@ def tap_to_visible(url: str, db: Path) -> list[float]:
 
     from kiosk.clock import ManualClock
     from kiosk.db import open_database
-    from kiosk.service import LoanService
+    from kiosk.loans import LoanService
     from kiosk.settings import load_settings
 
     settings = load_settings(db.parent / "kiosk.toml", env={})
@@ -181,7 +183,7 @@ def tap_to_visible(url: str, db: Path) -> list[float]:
             clock.advance(3)
             service.tap(f"17{item:06X}", "bench")
             committed = time.time() * 1000
-            page.wait_for_function("window.seenAt !== null", timeout=30_000)
+            page.wait_for_function("() => window.seenAt !== null", timeout=30_000)
             seen.append((page.evaluate("window.seenAt") - committed) / 1000)
             clock.advance(30)  # the session ends; the next badge starts a new one
         browser.close()

@@ -115,6 +115,9 @@ class TapResult:
     checklist: tuple[str, ...] = ()
     asks_return_time: bool = False
     undo_until: float | None = None
+    """Until when (the service clock's monotonic time) the action can be undone."""
+    session_until: float | None = None
+    """Until when the badge session this tap opened lasts without another tap."""
     uid: str = ""
 
     @property

@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
 def run_loans(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     since = ctx.service.calendar.at(args.since, datetime.min.time()) if args.since else None
-    count = export_loans(args.file, ctx.service, since=since)
+    count = export_loans(args.file, ctx.service.calendar, since=since)
     if str(args.file) != "-":
         out(f"{count} loans written to {args.file}.")
     return 0
@@ -49,7 +49,7 @@ def run_loans(args: argparse.Namespace) -> int:
 
 def run_person(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    data = export_person(args.staff, ctx.service)
+    data = export_person(args.staff, ctx.settings.retention)
     data["exported_at"] = datetime.now(UTC).isoformat()
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if args.out:

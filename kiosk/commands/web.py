@@ -65,12 +65,12 @@ def accounts_path(settings: Settings) -> Path:
 
 def open_accounts(settings: Settings, clock: Clock | None = None) -> Accounts:
     from kiosk.accounts import Accounts
-    from kiosk.clock import SystemClock
+    from kiosk.clock import clock_from_env
 
     w = settings.web
     return Accounts(
         accounts_path(settings),
-        clock or SystemClock(),
+        clock or clock_from_env(),
         idle_minutes=w.idle_minutes,
         attempts=w.signin_attempts,
         lock_minutes=w.signin_lock_minutes,
@@ -208,14 +208,14 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from kiosk import sdnotify
-    from kiosk.clock import SystemClock
+    from kiosk.clock import clock_from_env
     from kiosk.web.app import create_app
 
     settings = load_from_args(args)
     w = settings.web
     host, port = args.listen or w.listen, w.port if args.port is None else args.port
     cert, key = _check_tls(settings)
-    clock = SystemClock()
+    clock = clock_from_env()
     app = create_app(settings, clock, open_accounts(settings, clock))
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]

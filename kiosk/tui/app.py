@@ -33,7 +33,7 @@ from hardware.base import Feedback, KeyboardReader, Reader
 from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
 from kiosk.clock import Clock
 from kiosk.errors import KioskError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.tui.messages import (
     Job,
     ReaderReported,

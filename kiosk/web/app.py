@@ -40,7 +40,7 @@ from kiosk.clock import Clock
 from kiosk.db import ChangeWatch, open_database_readonly
 from kiosk.errors import NotFound, StorageError
 from kiosk.exporter import iter_loans_csv
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.views import LoanView
 from kiosk.web.auth import (
@@ -315,7 +315,7 @@ async def export_loans(request: Request) -> Response:
 
     async def body() -> AsyncIterator[bytes]:
         first = True
-        async for piece in board.stream(lambda q: iter_loans_csv(q, since)):
+        async for piece in board.stream(lambda q: iter_loans_csv(pages.calendar, since)):
             # Excel reads a UTF-8 CSV correctly only with a byte order mark, as the CLI writes.
             yield (("\ufeff" if first else "") + piece).encode("utf-8")
             first = False

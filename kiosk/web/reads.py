@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 
 
 @dataclass(frozen=True)

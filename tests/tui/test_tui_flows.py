@@ -10,7 +10,8 @@ from hardware.base import NullFeedback
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, PersonalCall
 from kiosk.errors import StorageError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
+from kiosk.settings import evolve
 from kiosk.tui.app import KioskApp
 from kiosk.tui.screens.flow import ChecklistScreen, DoneScreen, RefusalScreen, SessionScreen
 from kiosk.tui.screens.idle import IdleScreen
@@ -239,7 +240,7 @@ async def test_undo_a_return_from_the_checklist(app: KioskApp) -> None:
 async def test_session_screen_lists_what_she_has_and_goes_idle_after_timeout(
     school: LoanService,
 ) -> None:
-    school.settings.kiosk.session_seconds = 0.3
+    school = LoanService(evolve(school.settings, {"kiosk.session_seconds": 0.3}), school.clock)
     app = make_app(school)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)

@@ -16,7 +16,7 @@ from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Event, Item, Loan, Outbox, Staff
 from kiosk.errors import Refused
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.tui.app import KioskApp
 from kiosk.tui.screens.admin import AdminScreen, PinScreen
 from kiosk.tui.screens.flow import DoneScreen, SessionScreen

@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
 from hardware.base import KeyboardReader, NullFeedback, Reader
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.tui.app import KioskApp, build_app
 
 #: Monday 23 November 2026, 09:00 in London (UTC in winter): a school day morning.

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from kiosk.accounts import Accounts
 from kiosk.clock import ManualClock
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from kiosk.web.app import create_app
 

@@ -24,7 +24,7 @@ import pytest
 
 from kiosk.clock import ManualClock
 from kiosk.exporter import export_loans
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from tests.conftest import School, tap
 from tests.web.conftest import PASSWORD, USERNAME
 from tests.web.test_serve import Served, config  # noqa: F401  (the fixture)
@@ -205,7 +205,7 @@ def test_the_csv_download_is_the_cli_export(
     download = info.value
     assert download.suggested_filename.startswith("loans-")
     got = Path(download.path()).read_bytes()
-    export_loans(tmp_path / "cli.csv", service)
+    export_loans(tmp_path / "cli.csv", service.calendar)
     # The same rows as the CLI; "out" is in local time and does not depend on the clock here.
     assert got == (tmp_path / "cli.csv").read_bytes()
     rows = list(csv.DictReader(io.StringIO(got.decode("utf-8-sig"))))

@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.accounts import Accounts
 from kiosk.clock import ManualClock
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.views import LoanView
 from kiosk.web.app import create_app

@@ -9,7 +9,7 @@ from typing import cast
 
 import pytest
 
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.web.reads import Reads
 
 

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from kiosk.accounts import Accounts
 from kiosk.clock import ManualClock
 from kiosk.exporter import export_loans
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from kiosk.web.app import create_app
 from tests.conftest import School, tap
@@ -393,7 +393,7 @@ def test_the_csv_download_is_the_same_file_as_the_cli_export(
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     assert r.headers["content-disposition"] == 'attachment; filename="loans-2026-11-23.csv"'
-    export_loans(tmp_path / "cli.csv", service)
+    export_loans(tmp_path / "cli.csv", service.calendar)
     assert r.content == (tmp_path / "cli.csv").read_bytes()
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [row["item"] for row in rows] == ["Class camera 5B", "Trip phone 1"]

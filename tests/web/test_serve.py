@@ -23,10 +23,10 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from kiosk.clock import ManualClock
-from kiosk.service import LoanService
+from kiosk.clock import CLOCK_ENV, ManualClock
+from kiosk.loans import LoanService
 from kiosk.settings import Settings
-from tests.conftest import School, tap
+from tests.conftest import MONDAY_9AM, School, tap
 from tests.web.conftest import PASSWORD, USERNAME, write_config
 from tests.web.live_server import DEADLINE, EventReader, live_url, signed_in_client
 
@@ -34,7 +34,11 @@ KIOSK = str(Path(sys.executable).with_name("kiosk"))
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    """This environment without the developer's KIOSK_* settings, on the tests' Monday 09:00
+    (the server's clock starts there and runs on, whatever the hour the suite runs at)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env[CLOCK_ENV] = MONDAY_9AM.isoformat()
+    return env
 
 
 def kiosk(*args: str, stdin: str = "", config: Path) -> subprocess.CompletedProcess[str]:
@@ -218,7 +222,7 @@ def test_a_port_in_use_is_said_plainly(config: Path, served: Served) -> None:
             'tls_cert = "/nonexistent/cert.pem"\ntls_key = "/nonexistent/key.pem"\n',
             "[web] tls_cert: cannot read /nonexistent/cert.pem",
         ),
-        ('tls_cert = "/etc/hostname"\n', "set both (a certificate and its key) or neither"),
+        ('tls_cert = "/etc/hostname"\n', "[web] tls_key: set both tls_cert and tls_key"),
         ("idle_minutes = 0\n", "[web] idle_minutes: must be at least 1"),
         ("port = 70000\n", "[web] port: expected 0 to 65535"),
         ('listen = "not an address!"\n', "[web] listen: expected an address"),

@@ -433,7 +433,9 @@ class ImportScreen(SubScreen):
         path, service = Path(raw).expanduser(), self.kapp.service
         importer = import_staff if event.button.id == "import-staff" else import_items
         self.query_one("#result", Static).update("Reading the file...")
-        self.kapp.call_service(lambda: importer(path, service), self._imported, self._failed)
+        self.kapp.call_service(
+            lambda: importer(path, service.settings, service.clock), self._imported, self._failed
+        )
 
     def _imported(self, report: ImportReport) -> None:
         self.query_one("#result", Static).update(f"Imported. {report.summary()}")
@@ -641,7 +643,9 @@ class FormScreen(SubScreen):
         row, service = self._form(), self.kapp.service
         save = save_staff if self.what == "staff" else save_item
         self.kapp.call_service(
-            lambda: save(service, row), self._saved, lambda e: self.say("result", str(e))
+            lambda: save(service.settings, service.clock, row),
+            self._saved,
+            lambda e: self.say("result", str(e)),
         )
 
     def _saved(self, message: str) -> None:
