@@ -209,6 +209,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from kiosk import sdnotify
     from kiosk.clock import clock_from_env
+    from kiosk.db import ChangeWatch, open_database_readonly
+    from kiosk.loans import LoanService
     from kiosk.web.app import create_app
 
     settings = load_from_args(args)
@@ -216,7 +218,12 @@ def run_serve(args: argparse.Namespace) -> int:
     host, port = args.listen or w.listen, w.port if args.port is None else args.port
     cert, key = _check_tls(settings)
     clock = clock_from_env()
-    app = create_app(settings, clock, open_accounts(settings, clock))
+    # Read-only: the board can never write or slow a tap (see open_database_readonly).
+    open_database_readonly(settings.kiosk.db)
+    queries = LoanService(settings, clock)  # the loan package's queries: re-point here
+    app = create_app(
+        settings, clock, open_accounts(settings, clock), queries, ChangeWatch(settings.kiosk.db)
+    )
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
     config = uvicorn.Config(

@@ -37,7 +37,6 @@ from kiosk.accounts import (
 )
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import ChangeWatch, open_database_readonly
 from kiosk.errors import NotFound, StorageError
 from kiosk.exporter import iter_loans_csv
 from kiosk.loans import LoanService
@@ -53,7 +52,7 @@ from kiosk.web.auth import (
     safe_next,
     signed_in,
 )
-from kiosk.web.live import POLL_SECONDS, LiveHub
+from kiosk.web.live import POLL_SECONDS, Changes, LiveHub
 from kiosk.web.reads import Reads
 from kiosk.web.sections import PAGES, SECTIONS, Filters, Page
 
@@ -499,20 +498,16 @@ def create_app(
     settings: Settings,
     clock: Clock,
     accounts: Accounts,
+    queries: LoanService,
+    changes: Changes,
     *,
-    queries: LoanService | None = None,
     keepalive_seconds: float = KEEPALIVE_SECONDS,
     poll_seconds: float = POLL_SECONDS,
 ) -> Starlette:
-    """The board for ``settings``' kiosk database.
-
-    ``queries``: the loan package's query object; by default one on a read-only connection
-    to ``[kiosk] db`` (tests pass their own, on the database they write to).
-    """
-    if queries is None:
-        open_database_readonly(settings.kiosk.db)
-        queries = LoanService(settings, clock)
-    watch = ChangeWatch(settings.kiosk.db)
+    """The board: ``queries`` is the loan package's query object (``kiosk web`` makes it on
+    a read-only connection; tests on the database they write to), ``changes`` says when the
+    database has changed (``kiosk.db.ChangeWatch``); the app closes it when it stops."""
+    watch = changes
     hub = LiveHub(watch.version, clock, poll_seconds)
     secure = settings.web.tls_cert is not None or settings.web.secure_cookies
 

@@ -15,6 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Protocol
 
 from kiosk import sdnotify
 from kiosk.clock import Clock
@@ -24,6 +25,14 @@ log = logging.getLogger(__name__)
 
 #: How often the watcher looks at the database (a tap shows well within 2 seconds).
 POLL_SECONDS = 0.25
+
+
+class Changes(Protocol):
+    """What the watcher asks (``kiosk.db.ChangeWatch``): a number that moves on each commit."""
+
+    def version(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class LiveHub:

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from kiosk.accounts import Accounts
 from kiosk.clock import ManualClock
+from kiosk.db import ChangeWatch
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from kiosk.web.app import create_app
@@ -60,7 +61,9 @@ def accounts(settings: Settings, clock: ManualClock) -> Accounts:
 def client(
     settings: Settings, clock: ManualClock, accounts: Accounts, service: LoanService
 ) -> Iterator[TestClient]:
-    app = create_app(settings, clock, accounts, queries=LoanService(settings, clock))
+    app = create_app(
+        settings, clock, accounts, LoanService(settings, clock), ChangeWatch(settings.kiosk.db)
+    )
     with TestClient(app, follow_redirects=False) as c:
         yield c
 

@@ -15,6 +15,7 @@ import pytest
 
 from kiosk.accounts import Accounts
 from kiosk.clock import ManualClock
+from kiosk.db import ChangeWatch
 from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.views import LoanView
@@ -45,7 +46,8 @@ def server(
         settings,
         clock,
         accounts,
-        queries=CountingQueries(settings, clock),
+        CountingQueries(settings, clock),
+        ChangeWatch(settings.kiosk.db),
         keepalive_seconds=0.2,
         poll_seconds=0.05,
     )

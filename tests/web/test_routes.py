@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from kiosk.accounts import Accounts
 from kiosk.clock import ManualClock
+from kiosk.db import ChangeWatch
 from kiosk.exporter import export_loans
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
@@ -113,7 +114,9 @@ def test_cookies_are_secure_when_the_settings_say_https(
     tmp_path: Path, clock: ManualClock, accounts: Accounts, service: LoanService
 ) -> None:
     settings = load_settings(write_config(tmp_path, "secure_cookies = true\n"), env={})
-    app = create_app(settings, clock, accounts, queries=LoanService(settings, clock))
+    app = create_app(
+        settings, clock, accounts, LoanService(settings, clock), ChangeWatch(settings.kiosk.db)
+    )
     with TestClient(app, follow_redirects=False, base_url="https://testserver") as c:
         form = c.get("/signin")
         assert "Secure" in form.headers["set-cookie"]
@@ -458,7 +461,9 @@ def test_changing_ones_own_password_signs_out_other_browsers(
     service: LoanService,
 ) -> None:
     csrf = sign_in(client)
-    app = create_app(settings, clock, accounts, queries=LoanService(settings, clock))
+    app = create_app(
+        settings, clock, accounts, LoanService(settings, clock), ChangeWatch(settings.kiosk.db)
+    )
     with TestClient(app, follow_redirects=False) as other:
         sign_in(other)
         r = change(client, csrf, PASSWORD, "a new long passphrase")
