@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 #: Seconds between keep-alives on a quiet live stream (each also re-checks the session).
 KEEPALIVE_SECONDS = 15.0
+#: How often an open live stream checks that its session is still signed in (and at every
+#: keep-alive): a page signed out elsewhere or timed out closes within this.
+SESSION_CHECK_SECONDS = 5.0
 #: The longest search text looked for.
 MAX_SEARCH = 100
 
@@ -212,28 +215,36 @@ async def live(request: Request) -> Response:
     seen_text = request.headers.get("last-event-id") or request.query_params.get("since", "")
     seen = int(seen_text) if seen_text.isdigit() else -1
     keepalive: float = app.state.keepalive
+    recheck: float = app.state.session_check
 
-    async def render(name: str) -> str:
+    async def frame(name: str) -> bytes:
+        """The section's event as sent: rendered and framed once per change for every page."""
+        generation = hub.generation
         section = SECTIONS[name]
         data = await app.state.board(section.bind(filters))
-        return str(app.state.pages.fragment(section.template, data))
+        html = str(app.state.pages.fragment(section.template, data))
+        lines = "".join(f"data: {line}\n" for line in html.replace("\r", "").split("\n"))
+        return f"id: {generation}\nevent: {name}\n{lines}\n".encode()
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncIterator[bytes]:
         nonlocal seen
-        yield "retry: 2000\n\n"
+        yield b"retry: 2000\n\n"
+        checked = time.monotonic()
         while True:
             generation = await hub.wait(seen, keepalive)
-            if await auth.session(request, touch=False) is None:
-                yield "event: signed-out\ndata: \n\n"
-                return
+            # The session is looked at again every few seconds, not at every change: twenty
+            # open pages on a busy morning need not ask the accounts file twenty times a tap.
+            if time.monotonic() - checked >= recheck or generation == seen:
+                if await auth.session(request, touch=False) is None:
+                    yield b"event: signed-out\ndata: \n\n"
+                    return
+                checked = time.monotonic()
             if generation == seen:
-                yield ": still here\n\n"
+                yield b": still here\n\n"
                 continue
             seen = generation
             for name in page.sections:
-                html = await hub.fragment((name, filters), partial(render, name))
-                data = "".join(f"data: {line}\n" for line in html.replace("\r", "").split("\n"))
-                yield f"id: {generation}\nevent: {name}\n{data}\n"
+                yield await hub.fragment((name, filters), partial(frame, name))
 
     return StreamingResponse(
         events(),
@@ -503,6 +514,7 @@ def create_app(
     *,
     keepalive_seconds: float = KEEPALIVE_SECONDS,
     poll_seconds: float = POLL_SECONDS,
+    session_check_seconds: float = SESSION_CHECK_SECONDS,
 ) -> Starlette:
     """The board: ``queries`` is the loan package's query object (``kiosk web`` makes it on
     a read-only connection; tests on the database they write to), ``changes`` says when the
@@ -558,4 +570,5 @@ def create_app(
     app.state.auth = Auth(accounts, secure=secure)
     app.state.hub = hub
     app.state.keepalive = keepalive_seconds
+    app.state.session_check = session_check_seconds
     return app

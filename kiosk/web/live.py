@@ -48,7 +48,7 @@ class LiveHub:
         # Set (and replaced by a new one) at each change: every waiter wakes, none holds a
         # lock, so cancelling many waiters at once (a shutdown) cannot deadlock them.
         self._changed: asyncio.Event | None = None
-        self._cache: dict[Hashable, str] = {}
+        self._cache: dict[Hashable, bytes] = {}
         self._cache_generation = self.generation
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self.healthy = True
@@ -98,7 +98,7 @@ class LiveHub:
                 await asyncio.wait_for(self._event().wait(), timeout)
         return self.generation
 
-    async def fragment(self, key: Hashable, render: Callable[[], Awaitable[str]]) -> str:
+    async def fragment(self, key: Hashable, render: Callable[[], Awaitable[bytes]]) -> bytes:
         """``render()`` once per generation for ``key``; every other caller shares the result."""
         generation = self.generation
         if self._cache_generation != generation:

@@ -49,6 +49,7 @@ def server(
         CountingQueries(settings, clock),
         ChangeWatch(settings.kiosk.db),
         keepalive_seconds=0.2,
+        session_check_seconds=0.1,
         poll_seconds=0.05,
     )
     with LiveServer(app) as s:
