@@ -221,11 +221,13 @@ class Accounts:
                 con.execute(statement)
             con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, durable: bool = True) -> sqlite3.Connection:
+        """``durable``: the commit is on the card before it returns (accounts, lockouts).
+        A session's last use is not worth an SD card flush on every page opened."""
         try:
             con = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             con.execute("PRAGMA journal_mode = WAL")
-            con.execute("PRAGMA synchronous = FULL")
+            con.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             con.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise StorageError(self._explain(exc)) from exc
@@ -237,8 +239,8 @@ class Accounts:
         return explain_sqlite_error(exc, self.path)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        con = self._connect()
+    def _write(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        con = self._connect(durable)
         try:
             con.execute("BEGIN IMMEDIATE")
             yield con
@@ -479,7 +481,7 @@ class Accounts:
             self.sign_out(token)
             return None
         if touch and (now - last).total_seconds() >= TOUCH_SECONDS:
-            with self._write() as con:
+            with self._write(durable=False) as con:
                 con.execute(
                     "UPDATE session SET last_seen = ? WHERE token_hash = ?", (_ts(now), key)
                 )
