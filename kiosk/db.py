@@ -184,6 +184,9 @@ class Outbox(BaseModel):
     dead_at = UTCDateTimeField(null=True)
     last_error = pw.TextField(default="")
 
+    event_id: int | None
+    loan_id: int | None
+
 
 class Delivery(BaseModel):
     """One alert on one channel: its own attempts, back-off, lease and outcome.
@@ -209,6 +212,8 @@ class Delivery(BaseModel):
     last_error = pw.TextField(default="")
     last_status = pw.IntegerField(null=True)  # HTTP status or SMTP reply code of the last try
 
+    outbox_id: int
+
     class Meta:
         indexes = ((("outbox", "channel"), True),)
 
@@ -221,6 +226,8 @@ class PersonalCall(BaseModel):
     number = pw.CharField()
     reason = pw.TextField(default="")
     recorded_at = UTCDateTimeField()
+
+    loan_id: int
 
 
 class UnknownTag(BaseModel):

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.settings import settings_from
     from kiosk.tui.app import build_app
     from kiosk.tui.logs import log_away_from_screen
+    from sync.status import AlertDesk
 
     path = args.db or DEFAULT_DEMO_DB
     settings = settings_from(
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         LoanService(settings, clock),
         [KeyboardReader()],
         NullFeedback(),
+        alerts=AlertDesk(clock),
         clock=clock,
         exit_when_ready=args.exit_when_ready,
         tune_gc=True,

@@ -29,7 +29,7 @@ from kiosk.loans.followups import FollowUps
 from kiosk.loans.people import People
 from kiosk.loans.pins import AdminPins
 from kiosk.loans.queries import Queries
-from kiosk.loans.state import Sessions, TapMemory, UndoSlot
+from kiosk.loans.state import Sessions, TapMemory, UndoSlot, Visit
 from kiosk.loans.taps import Taps
 from kiosk.loans.undo import undo_last
 from kiosk.settings import Settings
@@ -49,6 +49,7 @@ class LoanService:
         kiosk = settings.kiosk
         self._sessions = Sessions(kiosk.session_seconds)
         self._undo = UndoSlot(kiosk.undo_seconds)
+        self._admin = Visit(kiosk.admin_idle_seconds)
         self.queries = Queries(settings, clock, self.calendar)
         self._taps = Taps(
             settings,
@@ -82,9 +83,19 @@ class LoanService:
             session = self._sessions.current(self.clock.monotonic())
             return session.until if session else None
 
+    def keep_session(self) -> float | None:
+        """Someone is still at the kiosk (a key, a touch): the session's new end, or None."""
+        with self._lock:
+            mono = self.clock.monotonic()
+            self._sessions.keep(mono)
+            session = self._sessions.current(mono)
+            return session.until if session else None
+
     def end_session(self) -> None:
+        """The person is done (Done, or the kiosk went back to idle): badge and admin end."""
         with self._lock:
             self._sessions.end()
+            self._admin.end()
 
     def can_undo(self) -> bool:
         with self._lock:
@@ -138,6 +149,22 @@ class LoanService:
     def check_admin_pin(self, staff_pk: int, pin: str) -> bool:
         with self._lock:
             return self._pins.check(staff_pk, pin)
+
+    def enter_admin(self, staff_pk: int, pin: str) -> float | None:
+        """The PIN opens admin: until when (monotonic), kept by ``keep_admin``; None: wrong PIN."""
+        with self._lock:
+            if not self._pins.check(staff_pk, pin):
+                return None
+            return self._admin.start(self.clock.monotonic())
+
+    def keep_admin(self) -> float | None:
+        """Someone is using admin: its new end, or None once it has ended."""
+        with self._lock:
+            return self._admin.keep(self.clock.monotonic())
+
+    def admin_until(self) -> float | None:
+        with self._lock:
+            return self._admin.until(self.clock.monotonic())
 
     def set_pin(self, staff_pk: int, pin: str) -> None:
         with self._lock:

@@ -1,9 +1,10 @@
 """What the kiosk remembers between taps, in memory, on the monotonic clock.
 
-Three small things, each its own object: who is signed in (the badge session),
-which tags were just seen (double taps, a badge held on the reader), and the last
-action that can still be undone. They belong to this kiosk's screen, not to the
-database: a restart forgets them, which is what a person at the kiosk expects.
+Four small things, each its own object: who is signed in (the badge session), an
+admin's visit to admin after the PIN, which tags were just seen (double taps, a
+badge held on the reader), and the last action that can still be undone. They
+belong to this kiosk's screen, not to the database: a restart forgets them, which
+is what a person at the kiosk expects.
 None of them locks: ``LoanService`` runs every operation under its one lock.
 
 Deadlines are monotonic times of the service's clock, so that the screen's
@@ -50,6 +51,31 @@ class Sessions:
         """End the session (of ``staff_id`` only, when given)."""
         if staff_id is None or (self._current and self._current.staff_id == staff_id):
             self._current = None
+
+
+class Visit:
+    """An admin's time in admin after the PIN: until when, kept open by every key or tap."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._until: float | None = None
+
+    def until(self, mono: float) -> float | None:
+        if self._until is not None and mono > self._until:
+            self._until = None
+        return self._until
+
+    def start(self, mono: float) -> float:
+        self._until = mono + self.seconds
+        return self._until
+
+    def keep(self, mono: float) -> float | None:
+        if self.until(mono) is not None:
+            self._until = mono + self.seconds
+        return self._until
+
+    def end(self) -> None:
+        self._until = None
 
 
 class TapMemory:

@@ -143,6 +143,8 @@ class Kiosk:
     """Wrong PINs in a row before admin is locked."""
     admin_lock_minutes: int = 5
     """How long admin stays locked after too many wrong PINs."""
+    admin_idle_seconds: float = 180.0
+    """Admin goes back to the start after this long with no key, touch or tap."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def test_swipe_is_one_tag_and_the_device_is_grabbed(rig: Rig) -> None:
     rig.keyboard.swipe("0012345678")
     rig.run(1)
     assert rig.tags() == ["0012345678"]
-    assert rig.events[0].reader == "USB badge reader"  # type: ignore[union-attr]
+    assert rig.events[0].reader == "USB badge reader"
 
 
 def test_hex_badges_are_normalised(rig: Rig) -> None:

@@ -10,7 +10,7 @@ from kiosk.db import Event, Item, Outbox, Staff
 from kiosk.errors import ImportFileError
 from kiosk.importer import import_items, import_staff, save_item, save_staff
 from kiosk.records import parse_contents
-from tests.conftest import School, tap
+from tests.conftest import TinySchool, tap
 
 
 def csv(tmp_path: Path, text: str, name: str = "f.csv") -> Path:
@@ -19,15 +19,15 @@ def csv(tmp_path: Path, text: str, name: str = "f.csv") -> Path:
     return path
 
 
-def test_blank_badge_cell_keeps_the_enrolled_badge(tmp_path, service, school):
+def test_blank_badge_cell_keeps_the_enrolled_badge(tmp_path, service, tiny_school):
     report = import_staff(
         csv(tmp_path, "staff_id,name,badge_uid\nS1,Amira Khan,\n"), service.settings, service.clock
     )
     assert (report.unchanged, report.updated) == (1, 0)
-    assert Staff.get(Staff.staff_id == "S1").badge_uid == School.KHAN
+    assert Staff.get(Staff.staff_id == "S1").badge_uid == TinySchool.KHAN
 
 
-def test_changed_fields_are_updated_and_counted(tmp_path, service, school):
+def test_changed_fields_are_updated_and_counted(tmp_path, service, tiny_school):
     report = import_staff(
         csv(tmp_path, "staff_id,name,classes\nS1,Amira Khan,5b;6A\n"),
         service.settings,
@@ -37,31 +37,31 @@ def test_changed_fields_are_updated_and_counted(tmp_path, service, school):
     assert Staff.get(Staff.staff_id == "S1").classes == "5B 6A"
 
 
-def test_badge_already_used_by_someone_else_is_refused(tmp_path, service, school):
+def test_badge_already_used_by_someone_else_is_refused(tmp_path, service, tiny_school):
     with pytest.raises(ImportFileError) as info:
         import_staff(
-            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"),
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{TinySchool.KHAN}\n"),
             service.settings,
             service.clock,
         )
-    assert f"line 2: badge_uid {School.KHAN} is already Amira Khan's badge" in str(info.value)
+    assert f"line 2: badge_uid {TinySchool.KHAN} is already Amira Khan's badge" in str(info.value)
     assert Staff.get_or_none(Staff.staff_id == "S9") is None
 
 
-def test_tag_used_by_an_item_cannot_become_a_badge(tmp_path, service, school):
+def test_tag_used_by_an_item_cannot_become_a_badge(tmp_path, service, tiny_school):
     with pytest.raises(ImportFileError, match="is already the tag on Class camera 5B"):
         import_staff(
-            csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{School.CAMERA}\n"),
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{TinySchool.CAMERA}\n"),
             service.settings,
             service.clock,
         )
 
 
 def test_leaver_marked_by_import_while_holding_items_alerts_the_office(
-    tmp_path, service, clock, school
+    tmp_path, service, clock, tiny_school
 ):
-    tap(service, clock, School.JONES)
-    tap(service, clock, School.BALL)
+    tap(service, clock, TinySchool.JONES)
+    tap(service, clock, TinySchool.BALL)
     report = import_staff(
         csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service.settings, service.clock
     )
@@ -99,7 +99,7 @@ def test_import_records_one_event(tmp_path, service, db):
     assert event.detail["added"] == 1
 
 
-def test_admin_save_staff_uses_the_same_checks(service, school):
+def test_admin_save_staff_uses_the_same_checks(service, tiny_school):
     assert (
         save_staff(
             service.settings,
@@ -123,7 +123,7 @@ def test_admin_save_staff_uses_the_same_checks(service, school):
         save_staff(
             service.settings,
             service.clock,
-            {"staff_id": "S9", "name": "X", "badge_uid": School.KHAN},
+            {"staff_id": "S9", "name": "X", "badge_uid": TinySchool.KHAN},
         )
 
 

@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 from kiosk.cli import main
 from kiosk.clock import CLOCK_ENV
 from kiosk.db import Delivery, Outbox
-from tests.sync.conftest import MONDAY_9AM, Receiver, School, write_config
+from tests.sync.conftest import MONDAY_9AM, Hillside, Receiver, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +27,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_sync_once_then_status(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
-    school.service.report_lost(school.items["camera"].id, None, "Not on the shelf")
+    hillside.service.report_lost(hillside.items["camera"].id, None, "Not on the shelf")
     assert main(["status", "--config", str(config)]) == 0
     assert "Alerts: last delivered never, 1 waiting, 0 failed." in capsys.readouterr().out
 
@@ -53,13 +53,13 @@ def test_sync_once_then_status(
 def test_retry_failed_from_the_command_line(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     hook_server.expect_oneshot_request("/hook").respond_with_data("", status=410)
     assert main(["sync", "--once", "--config", str(config)]) == 0
     out = capsys.readouterr().out

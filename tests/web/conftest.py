@@ -20,6 +20,8 @@ from kiosk.db import ChangeWatch
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from kiosk.web.app import create_app
+from tests.conftest import TinySchool
+from tests.web.live_server import Served, kiosk
 
 PASSWORD = "correct horse battery"
 USERNAME = "s.evans"
@@ -83,3 +85,22 @@ def sign_in(client: TestClient, username: str = USERNAME, password: str = PASSWO
     )
     assert r.status_code == 303, r.text
     return csrf_of(client.get("/").text)
+
+
+@pytest.fixture
+def web_config(settings: Settings, tiny_school: TinySchool, tmp_path: Path) -> Path:
+    """The tiny school's kiosk.toml, its database made, one web account (made by the CLI)."""
+    path = tmp_path / "kiosk.toml"
+    r = kiosk(
+        "web", "add-user", USERNAME, "--name", "Siân Evans", stdin=PASSWORD + "\n", config=path
+    )
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+@pytest.fixture
+def served(web_config: Path) -> Iterator[Served]:
+    """``kiosk web`` serving the tiny school."""
+    s = Served(web_config)
+    yield s
+    s.stop_and_output()

@@ -1,7 +1,9 @@
 """Helpers for tests that need the board on a real socket: a server thread and an SSE reader.
 
 ``LiveServer`` runs the app from ``create_app`` under uvicorn on 127.0.0.1 in a thread of
-the test process (so the test's ManualClock and database are the app's); ``EventReader``
+the test process (so the test's ManualClock and database are the app's); ``Served`` is the
+real ``kiosk web`` command in a process of its own (``kiosk`` runs its other commands);
+``EventReader``
 reads a live stream on a thread of its own and hands each event over through a queue, so
 tests wait on events with a deadline, never on a sleep.
 """
@@ -9,21 +11,92 @@ tests wait on events with a deadline, never on a sleep.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 import httpx2 as httpx
 import uvicorn
 from starlette.applications import Starlette
 
+from kiosk.clock import CLOCK_ENV
+from tests.conftest import MONDAY_9AM
+
 #: How long a test waits for something that normally takes well under a second.
 DEADLINE = 20.0
+
+KIOSK = str(Path(sys.executable).with_name("kiosk"))
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without the developer's KIOSK_* settings, on the tests' Monday 09:00
+    (the server's clock starts there and runs on, whatever the hour the suite runs at)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env[CLOCK_ENV] = MONDAY_9AM.isoformat()
+    return env
+
+
+def kiosk(*args: str, stdin: str = "", config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [KIOSK, *args, "--config", str(config)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+        check=False,
+    )
+
+
+class Served:
+    """A running ``kiosk web``: its address once it says it is serving."""
+
+    def __init__(self, config: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [KIOSK, "web", "--config", str(config), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**clean_env(), **(env or {})},
+        )
+        self.url = ""
+        self.stderr: list[str] = []
+        started = threading.Event()
+
+        def read_stdout() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                if line.startswith("Serving the office board on "):
+                    self.url = line.split(" on ")[1].split()[0].rstrip("/")
+                    started.set()
+            started.set()
+
+        def read_stderr() -> None:
+            assert self.proc.stderr is not None
+            self.stderr.extend(self.proc.stderr)
+
+        threading.Thread(target=read_stdout, daemon=True).start()
+        self._err = threading.Thread(target=read_stderr, daemon=True)
+        self._err.start()
+        assert started.wait(DEADLINE * 3), "kiosk web did not start"
+        assert self.url, f"kiosk web stopped: {self.stop_and_output()}"
+
+    def stop_and_output(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(DEADLINE)
+        self._err.join(DEADLINE)
+        return "".join(self.stderr)
 
 
 class _Server(uvicorn.Server):

@@ -25,9 +25,9 @@ import pytest
 from kiosk.clock import ManualClock
 from kiosk.exporter import export_loans
 from kiosk.loans import LoanService
-from tests.conftest import School, tap
+from tests.conftest import TinySchool, tap
 from tests.web.conftest import PASSWORD, USERNAME
-from tests.web.test_serve import Served, config  # noqa: F401  (the fixture)
+from tests.web.live_server import Served
 
 pytestmark = pytest.mark.browser
 
@@ -68,13 +68,6 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def served(config: Path) -> Iterator[Served]:  # noqa: F811
-    s = Served(config)
-    yield s
-    s.stop_and_output()
-
-
-@pytest.fixture
 def page(browser: Any, served: Served) -> Iterator[Any]:
     context = browser.new_context(
         base_url=served.url, viewport={"width": 1366, "height": 768}, accept_downloads=True
@@ -104,7 +97,7 @@ def test_a_loan_made_at_the_kiosk_appears_in_an_open_page_without_reloading(
     page: Any,
     service: LoanService,
     clock: ManualClock,
-    school: School,
+    tiny_school: TinySchool,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from playwright.sync_api import expect
@@ -113,8 +106,8 @@ def test_a_loan_made_at_the_kiosk_appears_in_an_open_page_without_reloading(
     out = page.locator("#section-out")
     expect(out).to_contain_text("Nothing is out.")
     page.evaluate("window.notReloaded = true")
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
     committed = time.monotonic()
     expect(out).to_contain_text("Class camera 5B", timeout=WAIT_MS)
     took = time.monotonic() - committed
@@ -124,17 +117,17 @@ def test_a_loan_made_at_the_kiosk_appears_in_an_open_page_without_reloading(
     # The figure with its goal (2 s, p95) is measured in bench/bench_web.py; here it is shown.
     with capsys.disabled():
         sys.stdout.write(f"\n  tap to visible in Chromium: {took:.2f} s ")
-    tap(service, clock, School.CAMERA)  # returned
+    tap(service, clock, TinySchool.CAMERA)  # returned
     expect(out).to_contain_text("Nothing is out.")
 
 
 def test_the_emergency_list_is_one_click_from_the_top(
-    page: Any, service: LoanService, clock: ManualClock, school: School
+    page: Any, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
     from playwright.sync_api import expect
 
-    tap(service, clock, School.JONES)
-    r = tap(service, clock, School.PHONE)
+    tap(service, clock, TinySchool.JONES)
+    r = tap(service, clock, TinySchool.PHONE)
     assert r.loan is not None
     service.set_due(r.loan.id, clock.now().replace(hour=14), trip="Swimming, Leisure Centre")
     sign_in(page)
@@ -152,7 +145,7 @@ def test_the_emergency_list_is_one_click_from_the_top(
     )
 
 
-def test_the_board_is_usable_with_the_keyboard_alone(page: Any, school: School) -> None:
+def test_the_board_is_usable_with_the_keyboard_alone(page: Any, tiny_school: TinySchool) -> None:
     from playwright.sync_api import expect
 
     sign_in(page)
@@ -165,15 +158,15 @@ def test_the_board_is_usable_with_the_keyboard_alone(page: Any, school: School) 
 
 
 def test_search_then_history_of_a_person_and_of_an_item(
-    page: Any, service: LoanService, clock: ManualClock, school: School
+    page: Any, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
     from playwright.sync_api import expect
 
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
-    tap(service, clock, School.CAMERA)  # back
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.BALL)
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
+    tap(service, clock, TinySchool.CAMERA)  # back
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.BALL)
     sign_in(page)
     page.get_by_role("link", name="Search").click()
     page.get_by_label("A person, an item, an asset tag or a trip").fill("khan")
@@ -193,11 +186,11 @@ def test_the_csv_download_is_the_cli_export(
     page: Any,
     service: LoanService,
     clock: ManualClock,
-    school: School,
+    tiny_school: TinySchool,
     tmp_path: Path,
 ) -> None:
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
     sign_in(page)
     page.get_by_role("link", name="Download loans").click()
     with page.expect_download() as info:
@@ -212,7 +205,7 @@ def test_the_csv_download_is_the_cli_export(
     assert [r["item"] for r in rows] == ["Class camera 5B"]
 
 
-def test_sign_out_ends_the_session(page: Any, school: School) -> None:
+def test_sign_out_ends_the_session(page: Any, tiny_school: TinySchool) -> None:
     from playwright.sync_api import expect
 
     sign_in(page)
@@ -223,7 +216,7 @@ def test_sign_out_ends_the_session(page: Any, school: School) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
 
 
-def test_a_wrong_password_is_said_on_the_page(page: Any, school: School) -> None:
+def test_a_wrong_password_is_said_on_the_page(page: Any, tiny_school: TinySchool) -> None:
     from playwright.sync_api import expect
 
     page.goto("/")
@@ -241,20 +234,20 @@ def test_the_board_fits_a_phone_and_an_office_pc(
     served: Served,
     service: LoanService,
     clock: ManualClock,
-    school: School,
+    tiny_school: TinySchool,
     width: int,
     height: int,
 ) -> None:
     from playwright.sync_api import expect
 
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
-    tap(service, clock, School.JONES)
-    r = tap(service, clock, School.PHONE)
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
+    tap(service, clock, TinySchool.JONES)
+    r = tap(service, clock, TinySchool.PHONE)
     assert r.loan is not None
     service.set_due(r.loan.id, clock.now().replace(hour=14), trip="Swimming, Leisure Centre")
-    tap(service, clock, School.OFFICE)
-    tap(service, clock, School.TROLLEY)
+    tap(service, clock, TinySchool.OFFICE)
+    tap(service, clock, TinySchool.TROLLEY)
     context = browser.new_context(base_url=served.url, viewport={"width": width, "height": height})
     context.set_default_timeout(WAIT_MS)
     pg = context.new_page()

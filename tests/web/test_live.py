@@ -20,7 +20,7 @@ from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.views import LoanView
 from kiosk.web.app import create_app
-from tests.conftest import School, tap
+from tests.conftest import TinySchool, tap
 from tests.web.conftest import PASSWORD, USERNAME
 from tests.web.live_server import EventReader, LiveServer, live_url, signed_in_client
 
@@ -39,7 +39,7 @@ class CountingQueries(LoanService):
 
 @pytest.fixture
 def server(
-    settings: Settings, clock: ManualClock, accounts: Accounts, school: School
+    settings: Settings, clock: ManualClock, accounts: Accounts, tiny_school: TinySchool
 ) -> Iterator[LiveServer]:
     CountingQueries.board_reads = 0
     app = create_app(
@@ -64,8 +64,8 @@ def test_a_tap_at_the_kiosk_reaches_an_open_page(
         assert "Nothing is out." in page
         with EventReader(browser, live_url(page)) as stream:
             assert stream.status == 200
-            tap(service, clock, School.KHAN)
-            tap(service, clock, School.CAMERA)
+            tap(service, clock, TinySchool.KHAN)
+            tap(service, clock, TinySchool.CAMERA)
             event = stream.until("out", "Class camera 5B")
             assert "Amira Khan" in event.data and "1 out" in event.data
 
@@ -75,8 +75,8 @@ def test_a_page_that_missed_a_change_gets_it_when_its_stream_opens(
 ) -> None:
     with signed_in_client(server.url, USERNAME, PASSWORD) as browser:
         page = browser.get("/trips").text
-        tap(service, clock, School.JONES)
-        tap(service, clock, School.PHONE)  # between the page and its stream
+        tap(service, clock, TinySchool.JONES)
+        tap(service, clock, TinySchool.PHONE)  # between the page and its stream
         with EventReader(browser, live_url(page)) as stream:
             event = stream.until("trips", "Trip phone 1")
             assert "07700 900101" in event.data
@@ -90,8 +90,8 @@ def test_twenty_open_pages_cost_one_board_query_per_change(
         url = live_url(browser.get("/").text)
         streams = [stack.enter_context(EventReader(browser, url)) for _ in range(20)]
         CountingQueries.board_reads = 0
-        tap(service, clock, School.KHAN)
-        tap(service, clock, School.CAMERA)
+        tap(service, clock, TinySchool.KHAN)
+        tap(service, clock, TinySchool.CAMERA)
         generations = set()
         for s in streams:
             generations.add(s.until("out", "Class camera 5B").id)
@@ -103,8 +103,8 @@ def test_twenty_open_pages_cost_one_board_query_per_change(
 def test_the_minute_turning_shows_what_became_overdue(
     server: LiveServer, service: LoanService, clock: ManualClock
 ) -> None:
-    tap(service, clock, School.JONES)
-    r = tap(service, clock, School.PHONE)
+    tap(service, clock, TinySchool.JONES)
+    r = tap(service, clock, TinySchool.PHONE)
     assert r.loan is not None
     service.set_due(r.loan.id, datetime(2026, 11, 23, 9, 10, tzinfo=UTC), trip="Park")
     with signed_in_client(server.url, USERNAME, PASSWORD) as browser:

@@ -11,6 +11,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -21,7 +22,7 @@ from kiosk.exporter import export_loans
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from kiosk.web.app import create_app
-from tests.conftest import School, tap
+from tests.conftest import TinySchool, tap
 from tests.web.conftest import PASSWORD, USERNAME, csrf_of, sign_in, write_config
 
 #: Every page that shows the kiosk's records (all need a session).
@@ -37,13 +38,13 @@ PAGES = [
 ]
 
 
-def morning(service: LoanService, clock: ManualClock, school: School) -> None:
+def morning(service: LoanService, clock: ManualClock, tiny_school: TinySchool) -> None:
     """09:00 Ms Khan takes camera 5B (due 15:30); Mr Jones takes trip phone 1 to the
     swimming baths until 12:00. At 13:00 the phone is overdue and the camera is not."""
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
-    tap(service, clock, School.JONES)
-    r = tap(service, clock, School.PHONE)
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
+    tap(service, clock, TinySchool.JONES)
+    r = tap(service, clock, TinySchool.PHONE)
     assert r.loan is not None
     service.set_due(
         r.loan.id, datetime(2026, 11, 23, 12, 0, tzinfo=UTC), trip="Swimming, Leisure Centre"
@@ -253,9 +254,9 @@ def test_the_sign_in_page_sends_a_signed_in_browser_on(client: TestClient) -> No
 
 
 def test_out_now_lists_overdue_first_with_borrower_since_and_due(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    morning(service, clock, school)
+    morning(service, clock, tiny_school)
     sign_in(client)
     page = client.get("/").text
     assert "2 out, <strong>1 overdue</strong>." in page
@@ -269,9 +270,9 @@ def test_out_now_lists_overdue_first_with_borrower_since_and_due(
 
 
 def test_out_now_narrows_to_a_kind_or_to_overdue(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    morning(service, clock, school)
+    morning(service, clock, tiny_school)
     sign_in(client)
     cameras = client.get("/?kind=camera").text
     assert "Class camera 5B" in cameras and "Trip phone 1" not in cameras
@@ -283,9 +284,9 @@ def test_out_now_narrows_to_a_kind_or_to_overdue(
 
 
 def test_trip_phones_off_site_with_number_and_trip(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    morning(service, clock, school)
+    morning(service, clock, tiny_school)
     sign_in(client)
     page = client.get("/trips").text
     assert '<a class="urgent" href="/trips" aria-current="page">Trip phones off site</a>' in page
@@ -303,29 +304,29 @@ def test_the_emergency_list_is_the_first_link_on_every_page(client: TestClient) 
         assert 'href="/trips"' in first_link, path
 
 
-def test_nothing_out_says_so(client: TestClient, school: School) -> None:
+def test_nothing_out_says_so(client: TestClient, tiny_school: TinySchool) -> None:
     sign_in(client)
     assert "Nothing is out." in client.get("/").text
     assert "No trip phone is off site." in client.get("/trips").text
 
 
 def test_search_finds_people_items_and_what_is_out(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    morning(service, clock, school)
+    morning(service, clock, tiny_school)
     sign_in(client)
     page = client.get("/search?q=khan").text
-    assert f'<a href="/people/{school.khan.id}">Amira Khan</a> (Ms Khan), 5B' in page
+    assert f'<a href="/people/{tiny_school.khan.id}">Amira Khan</a> (Ms Khan), 5B' in page
     assert "Class camera 5B" in page  # out with her
     items = client.get("/search?q=PHONE-1").text
-    assert f'<a href="/items/{school.phone.id}">Trip phone 1</a>' in items
+    assert f'<a href="/items/{tiny_school.phone.id}">Trip phone 1</a>' in items
     assert "No one matches" in items
     swim = client.get("/search?q=swimming").text  # a trip
     assert "Trip phone 1" in swim and "John Jones" in swim
     assert "No one matches “zzz”." in client.get("/search?q=zzz").text
 
 
-def test_search_text_is_shown_as_text(client: TestClient, school: School) -> None:
+def test_search_text_is_shown_as_text(client: TestClient, tiny_school: TinySchool) -> None:
     sign_in(client)
     page = client.get("/search", params={"q": "<script>alert(1)</script>"}).text
     assert "<script>alert(1)</script>" not in page
@@ -333,15 +334,15 @@ def test_search_text_is_shown_as_text(client: TestClient, school: School) -> Non
 
 
 def test_a_person_page_shows_what_they_have_and_their_history(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    morning(service, clock, school)
-    tap(service, clock, School.CAMERA)  # Ms Khan brings the camera back at 13:00
+    morning(service, clock, tiny_school)
+    tap(service, clock, TinySchool.CAMERA)  # Ms Khan brings the camera back at 13:00
     sign_in(client)
-    page = client.get(f"/people/{school.jones.id}").text
+    page = client.get(f"/people/{tiny_school.jones.id}").text
     assert "<h1>John Jones</h1>" in page and "4A 4B" in page
     assert "Trip phone 1</a>, since 09:00 today" in page
-    khan = client.get(f"/people/{school.khan.id}").text
+    khan = client.get(f"/people/{tiny_school.khan.id}").text
     has_out = khan[khan.index("Has out now") : khan.index("History")]
     assert "Nothing." in has_out
     assert "Mon 23 Nov 2026, 09:00" in khan and "Mon 23 Nov 2026, 13:00" in khan
@@ -349,27 +350,29 @@ def test_a_person_page_shows_what_they_have_and_their_history(
 
 
 def test_an_item_page_shows_who_has_it_and_its_history(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    morning(service, clock, school)
+    morning(service, clock, tiny_school)
     sign_in(client)
-    page = client.get(f"/items/{school.phone.id}").text
+    page = client.get(f"/items/{tiny_school.phone.id}").text
     assert "07700 900101" in page
-    assert f'Out with <a href="/people/{school.jones.id}">John Jones</a>' in page
+    assert f'Out with <a href="/people/{tiny_school.jones.id}">John Jones</a>' in page
     assert "Overdue" in page and "trip: Swimming, Leisure Centre" in page
-    ball = client.get(f"/items/{school.ball.id}").text
+    ball = client.get(f"/items/{tiny_school.ball.id}").text
     assert "Available" in ball and "No loans recorded." in ball
 
 
 @pytest.mark.parametrize("path", ["/people/999", "/items/999", "/no-such-page"])
-def test_what_does_not_exist_is_a_plain_404(client: TestClient, school: School, path: str) -> None:
+def test_what_does_not_exist_is_a_plain_404(
+    client: TestClient, tiny_school: TinySchool, path: str
+) -> None:
     sign_in(client)
     r = client.get(path)
     assert r.status_code == 404
     assert "<h1>Not found</h1>" in r.text
 
 
-def test_an_unknown_person_says_which(client: TestClient, school: School) -> None:
+def test_an_unknown_person_says_which(client: TestClient, tiny_school: TinySchool) -> None:
     sign_in(client)
     assert "There is no member of staff number 999." in client.get("/people/999").text
 
@@ -386,11 +389,11 @@ def test_the_csv_download_is_the_same_file_as_the_cli_export(
     client: TestClient,
     service: LoanService,
     clock: ManualClock,
-    school: School,
+    tiny_school: TinySchool,
     tmp_path: Path,
 ) -> None:
-    morning(service, clock, school)
-    tap(service, clock, School.CAMERA)
+    morning(service, clock, tiny_school)
+    tap(service, clock, TinySchool.CAMERA)
     sign_in(client)
     r = client.get("/export/loans.csv")
     assert r.status_code == 200
@@ -403,10 +406,10 @@ def test_the_csv_download_is_the_same_file_as_the_cli_export(
 
 
 def test_the_csv_is_spreadsheet_safe(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    tap(service, clock, School.JONES)
-    r = tap(service, clock, School.PHONE)
+    tap(service, clock, TinySchool.JONES)
+    r = tap(service, clock, TinySchool.PHONE)
     assert r.loan is not None
     service.set_due(r.loan.id, datetime(2026, 11, 23, 14, 0, tzinfo=UTC), trip="=HYPERLINK(1)")
     sign_in(client)
@@ -415,13 +418,13 @@ def test_the_csv_is_spreadsheet_safe(
 
 
 def test_the_csv_since_a_date(
-    client: TestClient, service: LoanService, clock: ManualClock, school: School
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
 ) -> None:
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
     clock.advance(24 * 3600)
-    tap(service, clock, School.JONES)
-    tap(service, clock, School.BALL)
+    tap(service, clock, TinySchool.JONES)
+    tap(service, clock, TinySchool.BALL)
     sign_in(client)
     r = client.get("/export/loans.csv?since=2026-11-24")
     assert r.headers["content-disposition"] == (
@@ -441,7 +444,9 @@ def test_a_csv_since_that_is_not_a_date_says_so(client: TestClient) -> None:
 # --- own password ---------------------------------------------------------------------------
 
 
-def change(client: TestClient, csrf: str, current: str, new: str, again: str | None = None):  # type: ignore[no-untyped-def]
+def change(
+    client: TestClient, csrf: str, current: str, new: str, again: str | None = None
+) -> httpx.Response:
     return client.post(
         "/password",
         data={

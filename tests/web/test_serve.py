@@ -1,14 +1,13 @@
 """``kiosk web`` and its account commands as real processes, on loopback.
 
-The server is the installed ``kiosk`` command with a kiosk.toml; the test writes loans
-through the loan service into the same file, as the kiosk does. Assertions never depend on
-the hour: the server runs on the real clock, so only what does not change with it is checked.
+The server is the installed ``kiosk`` command with a kiosk.toml (``Served``); the test
+writes loans through the loan service into the same file, as the kiosk does. The server's
+clock starts on the tests' Monday 09:00 (KIOSK_CLOCK) and runs on from there.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import signal
 import socket
@@ -16,100 +15,24 @@ import sqlite3
 import ssl
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from kiosk.clock import CLOCK_ENV, ManualClock
+from kiosk.clock import ManualClock
 from kiosk.loans import LoanService
 from kiosk.settings import Settings
-from tests.conftest import MONDAY_9AM, School, tap
+from tests.conftest import TinySchool, tap
 from tests.web.conftest import PASSWORD, USERNAME, write_config
-from tests.web.live_server import DEADLINE, EventReader, live_url, signed_in_client
-
-KIOSK = str(Path(sys.executable).with_name("kiosk"))
-
-
-def clean_env() -> dict[str, str]:
-    """This environment without the developer's KIOSK_* settings, on the tests' Monday 09:00
-    (the server's clock starts there and runs on, whatever the hour the suite runs at)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    env[CLOCK_ENV] = MONDAY_9AM.isoformat()
-    return env
-
-
-def kiosk(*args: str, stdin: str = "", config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [KIOSK, *args, "--config", str(config)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=clean_env(),
-        check=False,
-    )
-
-
-class Served:
-    """A running ``kiosk web``: its address once it says it is serving."""
-
-    def __init__(self, config: Path, *extra: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [KIOSK, "web", "--config", str(config), *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**clean_env(), **(env or {})},
-        )
-        self.url = ""
-        self.stderr: list[str] = []
-        started = threading.Event()
-
-        def read_stdout() -> None:
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                if line.startswith("Serving the office board on "):
-                    self.url = line.split(" on ")[1].split()[0].rstrip("/")
-                    started.set()
-            started.set()
-
-        def read_stderr() -> None:
-            assert self.proc.stderr is not None
-            self.stderr.extend(self.proc.stderr)
-
-        threading.Thread(target=read_stdout, daemon=True).start()
-        self._err = threading.Thread(target=read_stderr, daemon=True)
-        self._err.start()
-        assert started.wait(DEADLINE * 3), "kiosk web did not start"
-        assert self.url, f"kiosk web stopped: {self.stop_and_output()}"
-
-    def stop_and_output(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(DEADLINE)
-        self._err.join(DEADLINE)
-        return "".join(self.stderr)
-
-
-@pytest.fixture
-def config(settings: Settings, school: School, tmp_path: Path) -> Path:
-    """The school's settings file, its database made, one web account."""
-    path = tmp_path / "kiosk.toml"
-    r = kiosk(
-        "web", "add-user", USERNAME, "--name", "Siân Evans", stdin=PASSWORD + "\n", config=path
-    )
-    assert r.returncode == 0, r.stderr
-    return path
-
-
-@pytest.fixture
-def served(config: Path) -> Iterator[Served]:
-    s = Served(config)
-    yield s
-    s.stop_and_output()
+from tests.web.live_server import (
+    DEADLINE,
+    EventReader,
+    Served,
+    kiosk,
+    live_url,
+    signed_in_client,
+)
 
 
 def fingerprint(db: Path) -> str:
@@ -128,8 +51,8 @@ def test_the_board_is_served_live_and_never_writes_the_kiosk_database(
         page = browser.get("/").text
         assert "Oakfield Primary" in page
         with EventReader(browser, live_url(page)) as stream:
-            tap(service, clock, School.KHAN)
-            tap(service, clock, School.CAMERA)
+            tap(service, clock, TinySchool.KHAN)
+            tap(service, clock, TinySchool.CAMERA)
             assert "Amira Khan" in stream.until("out", "Class camera 5B").data
         before = fingerprint(settings.kiosk.db)
         for path in ("/", "/trips", "/search?q=khan", "/items/1", "/people/1", "/export/loans.csv"):
@@ -145,12 +68,14 @@ def test_it_stops_at_once_on_sigterm_with_pages_open(served: Served) -> None:
             assert served.proc.wait(DEADLINE) == 0
 
 
-def test_it_tells_systemd_it_is_ready_and_pings_the_watchdog(config: Path, tmp_path: Path) -> None:
+def test_it_tells_systemd_it_is_ready_and_pings_the_watchdog(
+    web_config: Path, tmp_path: Path
+) -> None:
     address = str(tmp_path / "notify.sock")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
         systemd.bind(address)
         systemd.settimeout(DEADLINE)
-        s = Served(config, env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000"})
+        s = Served(web_config, env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "400000"})
         try:
             said = [systemd.recv(256).decode() for _ in range(3)]
         finally:
@@ -177,7 +102,9 @@ def test_it_listens_only_where_the_settings_say(served: Served) -> None:
         pass  # and on loopback, where the settings say, something does
 
 
-def test_the_database_opened_by_the_web_refuses_writes(settings: Settings, school: School) -> None:
+def test_the_database_opened_by_the_web_refuses_writes(
+    settings: Settings, tiny_school: TinySchool
+) -> None:
     code = (
         "import sys; from kiosk.db import open_database_readonly, Staff;"
         f"open_database_readonly({str(settings.kiosk.db)!r});"
@@ -208,9 +135,9 @@ def test_a_database_from_an_older_kiosk_is_not_migrated_by_the_web(tmp_path: Pat
         assert con.execute("PRAGMA user_version").fetchone()[0] == 1
 
 
-def test_a_port_in_use_is_said_plainly(config: Path, served: Served) -> None:
+def test_a_port_in_use_is_said_plainly(web_config: Path, served: Served) -> None:
     port = served.url.rsplit(":", 1)[1]
-    r = kiosk("web", "--port", port, config=config)
+    r = kiosk("web", "--port", port, config=web_config)
     assert r.returncode == 3
     assert f"cannot listen on 127.0.0.1 port {port}" in r.stderr
 
@@ -229,7 +156,7 @@ def test_a_port_in_use_is_said_plainly(config: Path, served: Served) -> None:
     ],
 )
 def test_bad_web_settings_stop_it_naming_the_key(
-    tmp_path: Path, settings: Settings, school: School, web: str, message: str
+    tmp_path: Path, settings: Settings, tiny_school: TinySchool, web: str, message: str
 ) -> None:
     r = kiosk("web", config=write_config(tmp_path, web))
     assert r.returncode == 3, r.stderr
@@ -237,7 +164,7 @@ def test_bad_web_settings_stop_it_naming_the_key(
 
 
 def test_a_file_that_is_not_a_certificate_is_refused(
-    tmp_path: Path, settings: Settings, school: School
+    tmp_path: Path, settings: Settings, tiny_school: TinySchool
 ) -> None:
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
@@ -247,7 +174,7 @@ def test_a_file_that_is_not_a_certificate_is_refused(
 
 
 def test_it_serves_https_with_a_certificate_and_secure_cookies(
-    tmp_path: Path, config: Path
+    tmp_path: Path, web_config: Path
 ) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
@@ -259,9 +186,9 @@ def test_it_serves_https_with_a_certificate_and_secure_cookies(
          "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    with config.open("a") as fh:
+    with web_config.open("a") as fh:
         fh.write(f'tls_cert = "{cert}"\ntls_key = "{key}"\n')
-    s = Served(config)
+    s = Served(web_config)
     try:
         assert s.url.startswith("https://127.0.0.1:")
         trust = ssl.create_default_context(cafile=str(cert))
@@ -277,18 +204,18 @@ def test_it_serves_https_with_a_certificate_and_secure_cookies(
 # --- the account commands -------------------------------------------------------------------
 
 
-def test_add_user_passwd_users_and_remove_user(config: Path) -> None:
+def test_add_user_passwd_users_and_remove_user(web_config: Path) -> None:
     r = kiosk("web", "add-user", "a.head", "--name", "Alex Head", "--role", "slt",
-              stdin="head teacher's long phrase\n", config=config)  # fmt: skip
+              stdin="head teacher's long phrase\n", config=web_config)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout == "Web account a.head made for Alex Head (Senior leadership).\n"
-    listing = kiosk("web", "users", config=config).stdout
+    listing = kiosk("web", "users", config=web_config).stdout
     assert "a.head" in listing and "Senior leadership" in listing and "s.evans" in listing
-    r = kiosk("web", "passwd", "a.head", stdin="another long phrase here\n", config=config)
+    r = kiosk("web", "passwd", "a.head", stdin="another long phrase here\n", config=web_config)
     assert r.returncode == 0 and "Password changed for a.head" in r.stdout
-    r = kiosk("web", "remove-user", "a.head", config=config)
+    r = kiosk("web", "remove-user", "a.head", config=web_config)
     assert r.returncode == 0 and r.stdout == "Web account a.head removed.\n"
-    assert "a.head" not in kiosk("web", "users", config=config).stdout
+    assert "a.head" not in kiosk("web", "users", config=web_config).stdout
 
 
 @pytest.mark.parametrize(
@@ -311,13 +238,13 @@ def test_add_user_passwd_users_and_remove_user(config: Path) -> None:
     ],
 )
 def test_account_commands_refuse_saying_why_and_change_nothing(
-    config: Path, args: tuple[str, ...], stdin: str, message: str
+    web_config: Path, args: tuple[str, ...], stdin: str, message: str
 ) -> None:
-    before = kiosk("web", "users", config=config).stdout
-    r = kiosk("web", *args, stdin=stdin, config=config)
+    before = kiosk("web", "users", config=web_config).stdout
+    r = kiosk("web", *args, stdin=stdin, config=web_config)
     assert r.returncode == 1
     assert message in r.stderr and "Nothing changed." in r.stderr
-    assert kiosk("web", "users", config=config).stdout == before
+    assert kiosk("web", "users", config=web_config).stdout == before
 
 
 def test_no_accounts_yet_says_how_to_add_one(tmp_path: Path) -> None:
