@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: How often the watcher looks at the database (a tap shows well within 2 seconds).
 POLL_SECONDS = 0.25
+#: The shortest time between two pushes to the open pages (see ``LiveHub.run``).
+MIN_PUSH_SECONDS = 0.5
 
 
 class Changes(Protocol):
@@ -37,11 +39,16 @@ class Changes(Protocol):
 
 class LiveHub:
     def __init__(
-        self, version: Callable[[], int], clock: Clock, poll_seconds: float = POLL_SECONDS
+        self,
+        version: Callable[[], int],
+        clock: Clock,
+        poll_seconds: float = POLL_SECONDS,
+        min_push_seconds: float = MIN_PUSH_SECONDS,
     ) -> None:
         self._version = version
         self._clock = clock
         self._poll = poll_seconds
+        self._min_push = min_push_seconds
         # Random start: a page that reconnects to a restarted server never sees the same
         # number for different data, so it always gets fresh fragments.
         self.generation = secrets.randbelow(1 << 30)
@@ -69,10 +76,15 @@ class LiveHub:
         changed.set()
 
     async def run(self) -> None:
-        """Watch until cancelled. Pings systemd's watchdog while the database answers."""
+        """Watch until cancelled. Pings systemd's watchdog while the database answers.
+
+        Changes closer together than ``MIN_PUSH_SECONDS`` are sent together: a morning's
+        rush of taps is drawn a couple of times a second, not once per tap.
+        """
         last, minute = self._version(), self._minute()
         interval = sdnotify.watchdog_interval()
-        pinged = time.monotonic()  # the watchdog is real time, whatever clock the board has
+        pinged = pushed = time.monotonic()  # real time, whatever clock the board shows
+        pending = False
         while True:
             await asyncio.sleep(self._poll)
             try:
@@ -83,11 +95,13 @@ class LiveHub:
                 self.healthy = False
                 continue
             self.healthy = True
-            if interval and self._clock.monotonic() - pinged >= interval / 2:
+            if interval and time.monotonic() - pinged >= interval / 2:
                 sdnotify.watchdog_ping()
-                pinged = time.monotonic()  # the watchdog is real time, whatever clock the board has
+                pinged = time.monotonic()
             if now != last or self._minute() != minute:
-                last, minute = now, self._minute()
+                last, minute, pending = now, self._minute(), True
+            if pending and time.monotonic() - pushed >= self._min_push:
+                pending, pushed = False, time.monotonic()
                 self.bump()
 
     async def wait(self, seen: int, timeout: float) -> int:
