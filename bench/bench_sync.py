@@ -62,6 +62,9 @@ class RealClock:
     def synchronised(self) -> bool:
         return True
 
+    def boot_id(self) -> str:
+        return "bench"
+
 
 class FixedClock(RealClock):
     def now(self) -> datetime:

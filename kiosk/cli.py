@@ -1,7 +1,9 @@
 """The ``kiosk`` command: the same database from a shell (office over SSH, cron, systemd).
 
 Exit 0 on success; otherwise one clear line on stderr and a non-zero code:
-1 for a refusal or bad input, 2 for usage, 3 for settings, 4 for storage.
+1 for a refusal or bad input, 2 for usage, 3 for settings, 4 for storage,
+5 for hardware (a reader, the LEDs or the buzzer cannot be used: not a Pi,
+not wired, no permission; ``hardware.errors.HardwareError``).
 
 Each subcommand lives in a module with ``add_parser(subparsers)`` that sets
 ``func`` to a ``(args) -> int``; ``COMMANDS`` lists them in ``--help`` order.
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import peewee as pw
 
+# hardware imports nothing of kiosk, so its errors are not KioskErrors: caught on their own.
+from hardware.errors import HardwareError
 from kiosk import __version__
 from kiosk.clock import Clock, clock_from_env
 from kiosk.commands import err
@@ -126,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KioskError as exc:
         err(f"kiosk: {exc}")
         return 1
+    except HardwareError as exc:
+        err(f"kiosk: hardware: {exc}")
+        return 5
     except KeyboardInterrupt:
         return 130
 

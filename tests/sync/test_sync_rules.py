@@ -6,12 +6,16 @@ import dataclasses
 import json
 from datetime import date, datetime, time, timedelta
 
+from pytest_httpserver import HTTPServer
+
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Outbox
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, Term, evolve
+from sync.delivery import Deliverer
 from sync.rules import run_rules
-from tests.sync.conftest import MONDAY_9AM, Hillside
+from sync.runner import run_pass
+from tests.sync.conftest import MONDAY_9AM, Hillside, add_webhook
 
 
 def at(clock: ManualClock, day: int, hh: int, mm: int = 0) -> None:
@@ -163,3 +167,16 @@ def test_trip_phone_due_time_chosen_at_sign_out(
     row = Outbox.get(Outbox.kind == "overdue")
     assert "Trip: Science museum" in row.payload["note"]
     assert row.payload["item"]["phone_number"] == "07700 900123"
+
+
+def test_nothing_is_sent_while_the_clock_is_not_set_and_the_pass_says_why(
+    hillside: Hillside, settings: Settings, clock: ManualClock, hook_server: HTTPServer
+) -> None:
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
+    hillside.service.report_lost(hillside.items["camera"].id, None, "Not on the shelf")
+    clock.synced = False
+    report = run_pass(settings, clock, Deliverer(settings, clock))
+    assert report.delivered == 0 and report.waiting_for_clock
+    assert hook_server.log == []
+    assert report.reasons()[0].startswith("The kiosk's clock is not set yet, so no alert is sent")
+    assert report.exit_code() == 7

@@ -90,7 +90,10 @@ def test_report_lost_closes_the_loan_marks_item_and_alerts_slt_once(service, clo
     tap(service, clock, TinySchool.JONES)
     r = tap(service, clock, TinySchool.PHONE)
     res = service.report_lost(tiny_school.phone.id, tiny_school.jones.id, note="Left on the coach")
-    assert res.message == "Trip phone 1 is recorded as lost. SLT have been told."
+    assert res.message == (
+        "Trip phone 1 is recorded as lost. "
+        "No alert channel is set up for SLT: please tell SLT yourself."
+    )
     assert Item.get_by_id(tiny_school.phone.id).status == "lost"
     assert Loan.get().outcome == "lost"
     alert = Outbox.get()

@@ -9,6 +9,7 @@ import peewee as pw
 import pytest
 
 from kiosk import db as store
+from kiosk.clock import ManualClock
 from kiosk.db import Item, Loan, Staff, database
 from kiosk.journal import INSERT_EVENT, INSERT_LOAN, Journal, LoanRow
 from kiosk.loans import rows
@@ -44,18 +45,9 @@ def test_inserts_name_real_columns() -> None:
 def test_rows_read_back_what_the_orm_wrote(tiny_school: TinySchool) -> None:
     clock_now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
-    class Fixed:
-        def now(self) -> datetime:
-            return clock_now
-
-        def monotonic(self) -> float:
-            return 1.0
-
-        def synchronised(self) -> bool:
-            return False
-
+    unset = ManualClock(wall=clock_now, synced=False)
     with store.write():
-        loan = Journal(Fixed()).open_loan(
+        loan = Journal(unset).open_loan(
             tiny_school.trolley.id, tiny_school.khan.id, None, off_site=True
         )
     cursor = database.execute_sql(f"{rows.LOANS_WITH_ITEM_AND_BORROWER} WHERE l.id = ?", (loan.id,))

@@ -182,7 +182,10 @@ async def test_return_a_trolley_with_no_badge_and_count_short(app: KioskApp) -> 
         await press(pilot, "#save")
         assert isinstance(app.screen, DoneScreen)
         text = screen_text(app)
-        assert "Counted back 28 of 30 iPads. SLT have been told." in text
+        assert (
+            "Counted back 28 of 30 iPads. "
+            "No alert channel is set up for SLT: please tell SLT yourself." in text
+        )
     loan = (
         Loan.select()
         .join(Item)
@@ -210,7 +213,10 @@ async def test_checklist_asks_every_question_before_saving(app: KioskApp) -> Non
         await pilot.click("#damage-note")
         await pilot.press(*"cracked screen")
         await press(pilot, "#save")
-        assert "Damage reported to IT." in screen_text(app)
+        assert (
+            "Damage recorded. No alert channel is set up for IT: please tell IT yourself."
+            in screen_text(app)
+        )
     item = Item.get(Item.tag_uid == "CA00001A")
     assert item.status == "damaged"
 

@@ -55,7 +55,10 @@ async def test_my_items_report_lost(app: KioskApp) -> None:
         assert "Is iPad trolley A key lost? SLT will be told at once." in screen_text(app)
         await press(pilot, "#lost-yes")
         text = screen_text(app)
-        assert "iPad trolley A key is recorded as lost. SLT have been told." in text
+        assert (
+            "iPad trolley A key is recorded as lost. "
+            "No alert channel is set up for SLT: please tell SLT yourself." in text
+        )
         assert "You have nothing out now." in text
     assert Item.get(Item.tag_uid == "AD00000A").status == "lost"
     assert Outbox.select().where(Outbox.kind == "lost").count() == 1
@@ -69,7 +72,10 @@ async def test_my_items_report_damage(app: KioskApp) -> None:
         await press(pilot, "#damage")
         await pilot.press(*"handle broken", "enter")
         await settle(pilot)
-        assert "Damage reported to IT. Thank you." in screen_text(app)
+        assert (
+            "Damage recorded. No alert channel is set up for IT: please tell IT yourself. "
+            "Thank you." in screen_text(app)
+        )
     assert Item.get(Item.tag_uid == "AD00000A").status == "damaged"
     assert Outbox.select().where(Outbox.kind == "damaged").count() == 1
 
