@@ -30,6 +30,7 @@ from kiosk.settings.schema import (
     Smtp,
     Sync,
     Term,
+    Trust,
     Web,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "Smtp",
     "Sync",
     "Term",
+    "Trust",
     "Web",
     "evolve",
     "load_settings",

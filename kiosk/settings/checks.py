@@ -23,6 +23,7 @@ from kiosk.settings.schema import (
     WEEKDAYS,
     Settings,
     Sync,
+    Trust,
     Web,
 )
 
@@ -47,6 +48,7 @@ def problems(s: Settings) -> list[Problem]:
         *_alerts(s),
         *_sync(s.sync),
         *_web(s.web),
+        *_trust(s.trust),
     ]
     return list(dict.fromkeys(found))
 
@@ -166,3 +168,13 @@ def _web(web: Web) -> Iterator[Problem]:
         )
     if not web.listen.strip():
         yield Problem(("web", "listen"), 'expected an address like "127.0.0.1"')
+
+
+def _trust(trust: Trust) -> Iterator[Problem]:
+    if trust.connect_timeout_seconds < 2:
+        # libpq treats anything below 2 seconds as 2.
+        yield Problem(("trust", "connect_timeout_seconds"), "must be at least 2")
+    if trust.statement_timeout_seconds <= 0:
+        yield Problem(("trust", "statement_timeout_seconds"), "must be more than 0")
+    if not 1 <= trust.batch_size <= 10_000:
+        yield Problem(("trust", "batch_size"), "must be from 1 to 10000")
