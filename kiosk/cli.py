@@ -48,6 +48,7 @@ COMMANDS = [
     "kiosk.commands.trust",
     "kiosk.commands.demo",
     "kiosk.commands.run",
+    "kiosk.commands.web",
 ]
 
 

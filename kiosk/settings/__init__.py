@@ -31,6 +31,7 @@ from kiosk.settings.schema import (
     Sync,
     Term,
     Trust,
+    Web,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Sync",
     "Term",
     "Trust",
+    "Web",
     "evolve",
     "load_settings",
     "settings_from",

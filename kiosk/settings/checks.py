@@ -24,6 +24,7 @@ from kiosk.settings.schema import (
     Settings,
     Sync,
     Trust,
+    Web,
 )
 
 Keys = tuple[str, ...]
@@ -46,6 +47,7 @@ def problems(s: Settings) -> list[Problem]:
         *_hardware(s),
         *_alerts(s),
         *_sync(s.sync),
+        *_web(s.web),
         *_trust(s.trust),
     ]
     return list(dict.fromkeys(found))
@@ -150,6 +152,22 @@ def _sync(sync: Sync) -> Iterator[Problem]:
                 yield Problem(
                     ("sync", "routes", key), f"{name!r} is not a channel (channels: {known})"
                 )
+
+
+def _web(web: Web) -> Iterator[Problem]:
+    """Values ``kiosk web`` could not start with (files are checked when it starts)."""
+    if not 0 <= web.port <= 65535:
+        yield Problem(("web", "port"), f"expected 0 to 65535, got {web.port}")
+    for key in ("idle_minutes", "signin_attempts", "signin_lock_minutes"):
+        if getattr(web, key) < 1:
+            yield Problem(("web", key), "must be at least 1")
+    if (web.tls_cert is None) != (web.tls_key is None):
+        yield Problem(
+            ("web", "tls_key" if web.tls_key is None else "tls_cert"),
+            "set both tls_cert and tls_key (a certificate and its key) or neither",
+        )
+    if not web.listen.strip():
+        yield Problem(("web", "listen"), 'expected an address like "127.0.0.1"')
 
 
 def _trust(trust: Trust) -> Iterator[Problem]:

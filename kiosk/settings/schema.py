@@ -239,6 +239,34 @@ class Backup:
 
 
 @dataclass(frozen=True)
+class Web:
+    listen: str = "127.0.0.1"
+    """Address ``kiosk web`` listens on: 127.0.0.1 (this Pi only, behind a reverse proxy), or
+    0.0.0.0 for every network the Pi is on (then set tls_cert and tls_key)."""
+    port: int = 8080
+    """Its TCP port (0: any free port, which it prints at start)."""
+    tls_cert: Path | None = None
+    """A certificate file (PEM) to serve https:// with; ``install.sh --web-tls`` makes one."""
+    tls_key: Path | None = None
+    """The private key (PEM) of tls_cert. Keep it readable by root and the kiosk user only."""
+    secure_cookies: bool = False
+    """Mark the sign-in cookie Secure without tls_cert: set this when the school's reverse
+    proxy serves the board over https:// (it always is with tls_cert)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses of the school's reverse proxy, whose X-Forwarded-For header is believed (the
+    sign-in lockout counts per address). Empty: no proxy."""
+    idle_minutes: int = 30
+    """A signed-in browser is signed out after this many minutes without a page being opened."""
+    signin_attempts: int = 5
+    """Wrong passwords in a row for one account before it is locked for signin_lock_minutes."""
+    signin_lock_minutes: int = 15
+    """How long sign-in stays locked after too many wrong passwords."""
+    accounts: Path | None = None
+    """The file of web accounts and sessions (default: web.db beside the kiosk database).
+    Only ``kiosk web`` and ``kiosk web add-user`` write it; the kiosk database stays read-only."""
+
+
+@dataclass(frozen=True)
 class Trust:
     credentials: Path | None = None
     """The file holding the connection to the trust's PostgreSQL (``kiosk trust add-kiosk``
@@ -263,6 +291,7 @@ class Settings:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     backup: Backup = field(default_factory=Backup)
     sync: Sync = field(default_factory=Sync)
+    web: Web = field(default_factory=Web)
     trust: Trust = field(default_factory=Trust)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
