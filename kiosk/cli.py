@@ -74,7 +74,9 @@ def open_context(
     settings = load_from_args(args)
     clock = clock or SystemClock()
     db = open_database(
-        settings.kiosk.db, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT if screen else None
+        settings.kiosk.db,
+        wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT if screen else None,
+        new_database=getattr(args, "new_database", False),
     )
     return Context(settings, clock, db, LoanService(settings, clock))
 
@@ -91,6 +93,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path(os.environ["KIOSK_DB"]) if os.environ.get("KIOSK_DB") else None,
         help="database file (default from settings, or $KIOSK_DB)",
+    )
+    parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="the database file is empty (0 bytes) on purpose: start a new, empty database in it",
     )
 
 

@@ -21,7 +21,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -32,7 +32,7 @@ from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Event, Item, Loan, Outbox, PersonalCall, Staff, UnknownTag
-from kiosk.errors import NotFound, Refused
+from kiosk.errors import NotFound, Refused, StorageError
 from kiosk.settings import Settings
 from kiosk.views import (
     ActionResult,
@@ -332,17 +332,30 @@ class LoanService:
                 "Tap a badge or an item on the reader.",
             )
         with self._lock:
-            mono = self.clock.monotonic()
-            if self._is_double_tap(uid, mono):
-                return TapResult(Outcome.IGNORED, "", uid=uid)
-            self._expire_session(mono)
-            staff = _first(Staff, _STAFF_BY_BADGE, uid)
-            if staff is not None:
-                return self._badge(staff, reader, mono)
-            item = _first(Item, _ITEM_BY_TAG, uid)
-            if item is not None:
-                return self._item(item, reader, mono)
-            return self._unknown(uid, reader)
+            session = replace(self._session) if self._session else None
+            undo, seen = self._undo, self._seen.get(uid)
+            try:
+                mono = self.clock.monotonic()
+                if self._is_double_tap(uid, mono):
+                    return TapResult(Outcome.IGNORED, "", uid=uid)
+                self._expire_session(mono)
+                staff = _first(Staff, _STAFF_BY_BADGE, uid)
+                if staff is not None:
+                    return self._badge(staff, reader, mono)
+                item = _first(Item, _ITEM_BY_TAG, uid)
+                if item is not None:
+                    return self._item(item, reader, mono)
+                return self._unknown(uid, reader)
+            except StorageError:
+                # Nothing was written (a full card, a busy or damaged file): nothing changes
+                # in memory either. The session is as it was, and tapping again is a new
+                # tap, not a double tap to ignore.
+                self._session, self._undo = session, undo
+                if seen is None:
+                    self._seen.pop(uid, None)
+                else:
+                    self._seen[uid] = seen
+                raise
 
     def _badge(self, staff: Staff, reader: str, mono: float) -> TapResult:
         sv = self.staff_view(staff)
