@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 #: Tables every kiosk database has had since schema 1.
 KIOSK_TABLES = frozenset({"staff", "item", "loan", "event", "outbox"})
 
-_NAME = re.compile(r"^kiosk-(\d{8}-\d{6})(?:-\d+)?\.db$")
+#: ``kiosk-20261123-023000.db``; a second backup within that second is ``...-2.db``, etc.
+_NAME = re.compile(r"^kiosk-(\d{8}-\d{6})(?:-(\d+))?\.db$")
 _STAMP = "%Y%m%d-%H%M%S"
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on
@@ -197,14 +198,22 @@ def _make_folder(folder: Path, like: Path) -> None:
     _same_owner(folder, like)
 
 
-def _backup_name(folder: Path, now: datetime) -> Path:
-    stem = "kiosk-" + now.astimezone(UTC).strftime(_STAMP)
-    path = folder / f"{stem}.db"
-    n = 2
-    while path.exists():  # two backups within one second
-        path = folder / f"{stem}-{n}.db"
-        n += 1
-    return path
+def _backup_name(now: datetime, *folders: Path | None) -> str:
+    """A backup file name never used before in any of ``folders`` (called under the lock).
+
+    Two backups within one second get ``-2``, ``-3``, ...: always one more than the
+    highest number there, never a gap left by the rotation, so the name of the later
+    copy always sorts as the newer one (see ``backups_in``).
+    """
+    stamp = now.astimezone(UTC).strftime(_STAMP)
+    used = [
+        int(m.group(2) or 1)
+        for folder in folders
+        if folder is not None and folder.is_dir()
+        for path in folder.iterdir()
+        if (m := _NAME.match(path.name)) and m.group(1) == stamp
+    ]
+    return f"kiosk-{stamp}-{max(used) + 1}.db" if used else f"kiosk-{stamp}.db"
 
 
 def _copy_online(db_path: Path, target: Path) -> None:
@@ -231,17 +240,17 @@ def _copy_online(db_path: Path, target: Path) -> None:
 
 
 def backups_in(folder: Path) -> list[tuple[datetime, Path]]:
-    """The rotated backups in ``folder``, newest first."""
-    found: list[tuple[datetime, Path]] = []
+    """The rotated backups in ``folder``, newest first (by the time and number in the name)."""
+    found: list[tuple[datetime, int, Path]] = []
     if not folder.is_dir():
-        return found
+        return []
     for path in folder.iterdir():
         m = _NAME.match(path.name)
         if m:
             when = datetime.strptime(m.group(1), _STAMP).replace(tzinfo=UTC)
-            found.append((when, path))
-    found.sort(key=lambda pair: (pair[0], pair[1].name), reverse=True)
-    return found
+            found.append((when, int(m.group(2) or 1), path))
+    found.sort(key=lambda entry: entry[:2], reverse=True)
+    return [(when, path) for when, _, path in found]
 
 
 def to_keep(stamps: list[datetime], keep_daily: int, keep_weekly: int) -> set[int]:
@@ -265,13 +274,19 @@ def to_keep(stamps: list[datetime], keep_daily: int, keep_weekly: int) -> set[in
     return keep
 
 
-def rotate(folder: Path, keep_daily: int, keep_weekly: int) -> list[Path]:
-    """Delete backups the rotation does not keep; returns what was deleted."""
+def rotate(
+    folder: Path, keep_daily: int, keep_weekly: int, *, just_made: Path | None = None
+) -> list[Path]:
+    """Delete backups the rotation does not keep; returns what was deleted.
+
+    ``just_made`` is never deleted, whatever its name says: a Pi whose clock was behind
+    names its new copy as if it were older than the others.
+    """
     found = backups_in(folder)
     keep = to_keep([when for when, _ in found], keep_daily, keep_weekly)
     removed: list[Path] = []
     for i, (_, path) in enumerate(found):
-        if i not in keep:
+        if i not in keep and path != just_made:
             path.unlink(missing_ok=True)
             removed.append(path)
     # Left-overs of a backup interrupted by a power cut.
@@ -325,7 +340,7 @@ def backup(
     now = now or datetime.now(UTC)
     _make_folder(dest, db_path.parent)
     with _folder_lock(dest):
-        final = _backup_name(dest, now)
+        final = dest / _backup_name(now, dest, copy_to)
         partial = final.with_name(final.name + ".partial")
         try:
             _copy_online(db_path, partial)
@@ -334,11 +349,12 @@ def backup(
             _fsync_file(partial)
             os.replace(partial, final)
             _fsync_dir(dest)
+            size = final.stat().st_size
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
         log.info("backed up %s to %s", db_path, final)
-        removed = rotate(dest, keep_daily, keep_weekly)
+        removed = rotate(dest, keep_daily, keep_weekly, just_made=final)
 
     copied: Path | None = None
     if copy_to is not None:
@@ -350,13 +366,13 @@ def backup(
             _fsync_file(tmp)
             os.replace(tmp, copied)
             _fsync_dir(copy_to)
-            removed += rotate(copy_to, keep_daily, keep_weekly)
+            removed += rotate(copy_to, keep_daily, keep_weekly, just_made=copied)
         except (OSError, BackupError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise BackupError(
                 f"The backup was saved on the Pi ({final}) but not copied to {copy_to}: {reason}"
             ) from exc
-    return BackupResult(final, final.stat().st_size, schema, copied, removed)
+    return BackupResult(final, size, schema, copied, removed)
 
 
 # --- restore ----------------------------------------------------------------------------
