@@ -35,7 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.db import BUSY_TIMEOUT_MS, SCHEMA_VERSION
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, StorageError
+from kiosk.integrity import describe, problems_of, summarise
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,15 @@ _SHM_DMS_BYTE = 128
 
 class BackupError(KioskError):
     """A backup or restore could not be done; the message says what to check."""
+
+
+class DamagedDatabase(BackupError, StorageError):
+    """The integrity check found damage; ``problems`` lists what SQLite found."""
+
+    def __init__(self, message: str, path: Path, problems: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.path = path
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -91,10 +101,14 @@ def check_database(path: Path) -> tuple[int, dict[str, int]]:
     except sqlite3.Error as exc:
         raise BackupError(f"{path} cannot be opened: {exc}") from exc
     try:
-        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            shown = "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "")
-            raise BackupError(f"{path} is damaged (integrity check: {shown})")
+        try:
+            problems = problems_of(conn.execute("PRAGMA integrity_check").fetchall())
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise  # not SQLite at all: said below
+            problems = (str(exc),)  # too damaged for the check to finish
+        if problems:
+            raise DamagedDatabase(f"{path} is damaged ({summarise(problems)})", path, problems)
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
@@ -344,7 +358,17 @@ def backup(
         partial = final.with_name(final.name + ".partial")
         try:
             _copy_online(db_path, partial)
-            schema, _rows = check_database(partial)
+            try:
+                schema, _rows = check_database(partial)
+            except DamagedDatabase as exc:
+                # The copy is page for page the database: the damage is in the database.
+                good = backups_in(dest)
+                raise DamagedDatabase(
+                    describe(exc.problems, db_path, backup=good[0][1] if good else None)
+                    + " No backup was made (a damaged copy is not kept; the earlier ones are).",
+                    db_path,
+                    exc.problems,
+                ) from exc
             _same_owner(partial, dest)
             _fsync_file(partial)
             os.replace(partial, final)
@@ -414,7 +438,17 @@ def restore(
         wal = source.with_name(source.name + "-wal")
         if wal.is_file():
             shutil.copyfile(wal, staged.with_name(staged.name + "-wal"))
-        schema, rows = check_database(staged)
+        try:
+            schema, rows = check_database(staged)
+        except DamagedDatabase as exc:
+            raise DamagedDatabase(
+                f"{source} is damaged ({summarise(exc.problems)}): it cannot be restored. "
+                "Choose an earlier backup.",
+                source,
+                exc.problems,
+            ) from exc
+        except BackupError as exc:  # say it of the file the person named, not the staged copy
+            raise BackupError(str(exc).replace(str(staged), str(source))) from exc
         conn = sqlite3.connect(staged)
         try:
             # One self-contained file (folds in any -wal); the kiosk turns WAL back on.

@@ -365,6 +365,15 @@ def free_bytes(path: str | Path) -> int | None:
     return st.f_bavail * st.f_frsize
 
 
+def _read_only_file_system(path: str | Path) -> bool:
+    folder = Path(path)
+    folder = folder if folder.is_dir() else folder.parent
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def disk_is_full(exc: BaseException, path: str | Path) -> bool:
     """Whether ``exc`` happened because the card holding ``path`` has no room left.
 
@@ -407,10 +416,23 @@ def explain_sqlite_error(exc: BaseException, path: str | Path) -> str:
         or "read-only" in text
         or "attempt to write" in text
     ):
+        if _read_only_file_system(path):
+            return (
+                f"The database {path} is on a read-only file system (a card with errors is "
+                "often switched to read-only): nothing can be saved. Ask the IT lead to "
+                "check the SD card, then restart the kiosk."
+            )
         return (
-            f"The database {path} cannot be written (read-only). Check its owner and permissions."
+            f"The database {path} cannot be written (read-only). Check its owner and "
+            "permissions: the kiosk's user must be able to write it and its folder."
         )
     if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        if _read_only_file_system(path):
+            return (
+                f"The database {path} is on a read-only file system (a card with errors is "
+                "often switched to read-only): nothing can be saved. Ask the IT lead to "
+                "check the SD card, then restart the kiosk."
+            )
         return f"The database {path} cannot be opened. Check the folder exists and is writable."
     if (
         name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
@@ -563,6 +585,28 @@ def open_database(
         db.close()
         raise
     return db
+
+
+class _NothingToKeep(Exception):
+    """Rolls the writability probe back."""
+
+
+def check_writable(db: pw.SqliteDatabase) -> None:
+    """Raise StorageError unless the kiosk can write to the database (checked at start).
+
+    SQLite opens a file it may not write read-only without a word, and only the first
+    write fails: a kiosk screen would come up, report ready, and refuse every tap. This
+    takes the write lock and changes the header in a transaction it rolls back, so
+    SQLite itself says whether a write would work; nothing is written.
+    """
+    try:
+        with db.atomic():
+            db.execute_sql(f"PRAGMA user_version = {schema_version(db)}")
+            raise _NothingToKeep
+    except _NothingToKeep:
+        return
+    except (pw.DatabaseError, sqlite3.DatabaseError) as exc:
+        raise StorageError(explain_sqlite_error(exc, db.database)) from exc
 
 
 @contextmanager

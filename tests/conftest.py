@@ -143,6 +143,10 @@ class SmallCard:
     def free(self) -> None:
         (self.path / "filler").unlink()
 
+    def read_only(self) -> None:
+        """What the kernel does to a card with errors: remount it read-only."""
+        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+
 
 @pytest.fixture
 def small_card(tmp_path: Path) -> Iterator[SmallCard]:

@@ -25,6 +25,7 @@ SERVICE_LAYER = [
     "kiosk.errors",
     "kiosk.exporter",
     "kiosk.importer",
+    "kiosk.integrity",
     "kiosk.records",
     "kiosk.retention",
     "kiosk.service",

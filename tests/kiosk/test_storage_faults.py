@@ -11,9 +11,13 @@ Two ways of filling the card, so that the class is always tested:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import peewee as pw
@@ -258,3 +262,106 @@ def test_another_programs_database_is_refused_even_when_a_new_one_is_asked_for(
     tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     raw.close()
     assert tables == {"photos"}
+
+
+# --- a database the kiosk may not write ------------------------------------------------------
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def as_the_kiosk_user() -> None:
+    """In the child: file permissions apply, as to the kiosk's own user (root ignores them).
+
+    Root keeps its uid (the test's Python is in root's home) but loses the capabilities
+    that override permissions, so a file that is 0444 is read-only to it as to anyone.
+    """
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def run_under_systemd(
+    config: Path, folder: Path, preexec: Callable[[], None] | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """``kiosk run`` with a (socket-level) systemd; returns what it said to systemd too."""
+    notify = folder / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(notify))
+        r = subprocess.run(
+            [KIOSK, "run", "--config", str(config), "--exit-when-ready"],
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": str(notify)},
+            timeout=60,
+            check=False,
+            preexec_fn=preexec,
+        )
+        sock.setblocking(False)  # the process has ended: everything it sent is queued
+        said: list[str] = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                said.append(sock.recv(256).decode())
+    return r, said
+
+
+def kiosk_toml(folder: Path, db_path: Path) -> Path:
+    config = folder / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\ndb = "{db_path}"\n\n[hardware]\nreaders = ["keyboard"]\nfeedback = "none"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_kiosk_run_on_a_read_only_database_never_reports_ready(tmp_path: Path) -> None:
+    db_path = tmp_path / "kiosk.db"
+    small_school(db_path).close()
+    db_path.chmod(0o444)
+    probe = subprocess.run(
+        ["/bin/sh", "-c", f"echo x >> {db_path}"],
+        preexec_fn=as_the_kiosk_user,
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode == 0:
+        pytest.skip("this process cannot give up root's right to write any file")
+
+    r, said = run_under_systemd(kiosk_toml(tmp_path, db_path), tmp_path, as_the_kiosk_user)
+
+    assert r.returncode == 4, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be written (read-only)" in lines[0], r.stderr
+    assert "READY=1" not in said
+
+
+def test_kiosk_run_on_a_card_remounted_read_only_never_reports_ready(
+    small_card: SmallCard, tmp_path: Path
+) -> None:
+    db_path = small_card.path / "kiosk.db"
+    small_school(db_path).close()
+    small_card.read_only()
+
+    r, said = run_under_systemd(kiosk_toml(tmp_path, db_path), tmp_path)
+
+    assert r.returncode == 4, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "read-only file system" in lines[0], r.stderr
+    assert "READY=1" not in said
+
+
+def test_kiosk_run_on_a_writable_database_reports_ready(tmp_path: Path) -> None:
+    """The same check lets a database the kiosk may write through, and changes nothing."""
+    db_path = tmp_path / "kiosk.db"
+    small_school(db_path).close()
+    r, said = run_under_systemd(kiosk_toml(tmp_path, db_path), tmp_path, as_the_kiosk_user)
+    assert r.returncode == 0, r.stderr
+    assert said[0] == "READY=1"
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    assert raw.execute("SELECT count(*) FROM staff").fetchone()[0] == 1
+    raw.close()
