@@ -162,20 +162,84 @@ class Channel:
     """email: the addresses this channel writes to."""
 
 
+#: How the connection to the mail server is protected, and the usual port for each.
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+
+
 @dataclass
 class Smtp:
     host: str = ""
     """The mail server for email channels ("smtp.office365.com")."""
-    port: int = 587
-    """Its port: 587 with STARTTLS, 25 without."""
-    starttls: bool = True
-    """Encrypt the connection with STARTTLS before logging in."""
+    port: int = 0
+    """Its port; 0 (the default) is the usual one for ``security``: 587, 465 or 25."""
+    security: str = ""
+    """starttls (port 587: plain, then STARTTLS before logging in), tls (port 465: TLS from
+    the first byte) or none (port 25, only inside the school's own network). Default starttls."""
+    starttls: bool | None = None
+    """Older settings files: true means security = "starttls", false means "none".
+    Write ``security`` instead."""
     username: str = ""
     """Log in with this user name (empty: no login)."""
     password: str = ""
     """The password for ``username``. Keep this file readable by the kiosk user only."""
     from_address: str = ""
     """The sender address alerts come from ("kiosk@school.example")."""
+
+    @property
+    def mode(self) -> str:
+        """The security in use: ``security``, else what an older ``starttls`` line meant."""
+        if self.security:
+            return self.security
+        return "none" if self.starttls is False else "starttls"
+
+    @property
+    def port_number(self) -> int:
+        return self.port or SMTP_SECURITY.get(self.mode, 587)
+
+    def check(self, where: str) -> None:
+        at = f"{where}: [sync.smtp]"
+        if self.security and self.security not in SMTP_SECURITY:
+            raise ConfigError(
+                f"{at} security: expected one of {', '.join(SMTP_SECURITY)}, got {self.security!r}"
+            )
+        if self.security and self.starttls is not None:
+            meant = "starttls" if self.starttls else "none"
+            if meant != self.security:
+                raise ConfigError(
+                    f"{at} starttls: {str(self.starttls).lower()} contradicts security = "
+                    f'"{self.security}"; remove the starttls line (security replaces it)'
+                )
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"{at} port: expected a port number 1-65535, got {self.port}")
+
+
+def email_address_problem(address: str) -> str:
+    """Why ``address`` cannot be used to send or receive an alert, or "" if it can.
+
+    Letters outside English are fine: in the domain they are sent as IDNA
+    ("xn--..."), before the @ they need a mail server that offers SMTPUTF8.
+    """
+    if not address or address != address.strip():
+        return "it is empty or has spaces around it"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in '<>,;"()[]\\' for c in address):
+        return 'it has a space, a control character or one of < > , ; " ( ) [ ] \\ in it'
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "it needs a name, an @ and a domain, like office@school.example"
+    if "@" in local:
+        return "it has more than one @"
+    if len(local.encode()) > 64:
+        return "the part before the @ is longer than 64 bytes"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"{domain!r} is not a valid internet domain"
+    if len(ascii_domain) > 253 or any(
+        not label or label.startswith("-") or label.endswith("-")
+        for label in ascii_domain.split(".")
+    ):
+        return f"{domain!r} is not a valid internet domain"
+    return ""
 
 
 @dataclass
@@ -231,16 +295,25 @@ class Sync:
                     "(make one with: kiosk sync --new-secret)"
                 )
             if ch.type == "email":
-                if not ch.to or any("@" not in a for a in ch.to):
+                if not ch.to:
                     raise ConfigError(f"{at} to: expected a list of email addresses, got {ch.to!r}")
+                for address in ch.to:
+                    if why := email_address_problem(address):
+                        raise ConfigError(f"{at} to: {address!r} is not an email address: {why}")
                 if not self.smtp.host:
                     raise ConfigError(
                         f"{where}: [sync.smtp] host: needed by email channel {name!r}"
                     )
-                if "@" not in self.smtp.from_address:
+                if not self.smtp.from_address:
                     raise ConfigError(
                         f"{where}: [sync.smtp] from_address: needed by email channel {name!r}"
                     )
+                if why := email_address_problem(self.smtp.from_address):
+                    raise ConfigError(
+                        f"{where}: [sync.smtp] from_address: {self.smtp.from_address!r} is not "
+                        f"an email address: {why}"
+                    )
+        self.smtp.check(where)
         for key, names in self.routes.items():
             if key not in AUDIENCES and key not in ALERT_KINDS:
                 raise ConfigError(
