@@ -25,7 +25,7 @@ from typing import Any
 from bench.fixtures import ITEMS, STAFF, big_database, empty_database, percentile
 from kiosk.clock import ManualClock
 from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import load_settings
 
 log = logging.getLogger("bench.core")
@@ -64,8 +64,9 @@ def tap_latencies(path: Path, *, beside: bool = False) -> tuple[list[float], lis
     it returns to idle, between people). With ``beside`` the next pair starts at once,
     while the checkpoint is still running: the worst case, harsher than an office.
     Returns (tap times, checkpoint times) in ms."""
-    settings = load_settings(path.parent / "none.toml", env={})
-    settings.kiosk.db = path
+    settings = load_settings(
+        path.parent / "none.toml", env={}, options={"kiosk": {"db": str(path)}}
+    )
     db = open_database(path, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
     clock = ManualClock()
     service = LoanService(settings, clock)

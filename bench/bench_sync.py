@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.db import open_database
-from kiosk.settings import Channel, Settings
+from kiosk.settings import Settings, settings_from
 from sync.delivery import Deliverer
 from sync.runner import run_pass
 from sync.signing import new_secret, verify
@@ -241,12 +241,16 @@ def build_big_db(path: Path) -> None:
 
 
 def bench_settings(db_path: Path, url: str, secret: str) -> Settings:
-    s = Settings()
-    s.kiosk.db = db_path
-    s.school.name = "Bench Primary"
-    s.sync.channels["slt_hook"] = Channel(type="webhook", url=url, secret=secret)
-    s.sync.routes = {"office": ["slt_hook"], "slt": ["slt_hook"], "it": ["slt_hook"]}
-    return s
+    return settings_from(
+        {
+            "kiosk": {"db": str(db_path)},
+            "school": {"name": "Bench Primary"},
+            "sync": {
+                "channels": {"slt_hook": {"type": "webhook", "url": url, "secret": secret}},
+                "routes": {"office": ["slt_hook"], "slt": ["slt_hook"], "it": ["slt_hook"]},
+            },
+        }
+    )
 
 
 # --- the benchmarks ------------------------------------------------------------------------

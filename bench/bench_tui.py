@@ -70,9 +70,10 @@ async def _taps(db: Path, rounds: int, warmup: int = 4) -> tuple[list[float], li
     from hardware.events import Emit, TagSeen
     from kiosk.clock import ManualClock
     from kiosk.db import open_database
-    from kiosk.service import LoanService
+    from kiosk.loans import LoanService
     from kiosk.settings import Settings
     from kiosk.tui.app import build_app
+    from sync.status import AlertDesk
 
     class ThreadReader(Reader):
         """Emits from its own thread, as the RC522 and USB badge readers do."""
@@ -99,6 +100,7 @@ async def _taps(db: Path, rounds: int, warmup: int = 4) -> tuple[list[float], li
         LoanService(settings, clock),
         [reader],
         NullFeedback(),
+        alerts=AlertDesk(clock),
         clock=clock,
         console_colours=False,
         tune_gc=True,

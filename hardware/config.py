@@ -15,7 +15,7 @@ READER_KINDS = ("rc522", "evdev", "keyboard", "emulator")
 FEEDBACK_KINDS = ("gpio", "none")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RC522Config:
     name: str = "RFID reader"
     """What the kiosk calls this reader on screen."""
@@ -31,7 +31,7 @@ class RC522Config:
     """Seconds between looks for a tag. 0.1 answers a tap within about 150 ms."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvdevConfig:
     name: str = "USB badge reader"
     """What the kiosk calls this reader on screen."""
@@ -40,7 +40,7 @@ class EvdevConfig:
     (see ``ls -l /dev/input/by-id/``). Needed when readers includes "evdev"."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class PinsConfig:
     green_led: int = 17
     """GPIO of the green LED (through a resistor to GND): tap accepted."""
@@ -50,9 +50,9 @@ class PinsConfig:
     """GPIO of an active buzzer (one that sounds when powered); -1 if none."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class HardwareConfig:
-    readers: list[str] = field(default_factory=lambda: ["rc522"])
+    readers: tuple[str, ...] = ("rc522",)
     """Tag readers to use, together: rc522, evdev (USB badge reader), keyboard, emulator."""
     feedback: str = "gpio"
     """gpio: LEDs and buzzer on the pins below; none: no lights or sound."""

@@ -25,7 +25,7 @@ from pathlib import Path
 import peewee as pw
 
 from kiosk import __version__, integrity
-from kiosk.clock import Clock, SystemClock
+from kiosk.clock import Clock, clock_from_env
 from kiosk.commands import err
 from kiosk.db import (
     SCREEN_WAL_AUTOCHECKPOINT,
@@ -35,7 +35,7 @@ from kiosk.db import (
 )
 from kiosk.errors import ConfigError, KioskError, StorageError
 from kiosk.integrity import IntegrityReport
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 
 log = logging.getLogger("kiosk")
@@ -67,10 +67,8 @@ class Context:
 
 
 def load_from_args(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config, required=args.config is not None)
-    if args.db is not None:
-        settings.kiosk.db = args.db
-    return settings
+    options = {"kiosk": {"db": str(args.db)}} if args.db is not None else None
+    return load_settings(args.config, required=args.config is not None, options=options)
 
 
 def open_context(
@@ -82,7 +80,7 @@ def open_context(
     (``SCREEN_WAL_AUTOCHECKPOINT``) rather than inside a tap.
     """
     settings = load_from_args(args)
-    clock = clock or SystemClock()
+    clock = clock or clock_from_env()
     db = open_database(
         settings.kiosk.db,
         wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT if screen else None,

@@ -13,12 +13,19 @@ import ctypes.util
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from kiosk.errors import ConfigError
+
 log = logging.getLogger(__name__)
+
+#: Names an instant for the clock of every ``kiosk`` command run with it in its environment
+#: ("2026-11-23T09:00:00+00:00"): see ``clock_from_env``.
+CLOCK_ENV = "KIOSK_CLOCK"
 
 #: systemd-timesyncd touches this file once the clock has been synchronised.
 TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
@@ -148,3 +155,42 @@ class ManualClock:
     def jump(self, seconds: float) -> None:
         """Move only the wall clock (NTP correcting a wrong clock); monotonic time is unmoved."""
         self.wall += timedelta(seconds=seconds)
+
+
+class StartedClock:
+    """A clock that reads ``start`` when made and then runs at the real rate, synchronised.
+
+    What ``KIOSK_CLOCK`` hands a ``kiosk`` command: tests run real processes on a pinned
+    school day ("Monday 09:00"), so that what they check does not depend on the hour
+    they happen to run at; an IT lead can rehearse a day the same way on a copy.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the start of a clock needs a time zone (e.g. +00:00)")
+        self._start = start.astimezone(UTC)
+        self._mono0 = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._mono0)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def synchronised(self) -> bool:
+        return True
+
+
+def clock_from_env(env: Mapping[str, str] | None = None) -> Clock:
+    """The system clock, or the ``StartedClock`` that ``KIOSK_CLOCK`` names."""
+    env = os.environ if env is None else env
+    spec = env.get(CLOCK_ENV, "").strip()
+    if not spec:
+        return SystemClock()
+    try:
+        start = datetime.fromisoformat(spec)
+        return StartedClock(start)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{CLOCK_ENV}: expected an instant like 2026-11-23T09:00:00+00:00, got {spec!r}"
+        ) from exc

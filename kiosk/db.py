@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -162,11 +163,13 @@ class Event(BaseModel):
 class Outbox(BaseModel):
     """An alert waiting to be delivered, written in the same transaction as its event.
 
-    ``key`` is stable for the fact it reports ("lost:loan:42"): it is the
-    de-duplication id receivers see, and the unique index makes raising the
-    same alert twice a no-op.
+    ``uid`` is the alert's id on the wire (webhook-id, Message-ID): random, made
+    when it is raised, kept by every retry, never reused by a restore or another
+    kiosk. ``key`` is the fact it reports inside this kiosk ("lost:loan:42"): the
+    unique index makes raising the same fact twice a no-op. See ``kiosk.alerts``.
     """
 
+    uid = pw.CharField(unique=True, default=lambda: str(uuid.uuid4()))
     key = pw.CharField(unique=True)
     kind = pw.CharField()  # overdue | overdue_escalated | lost | damaged | images_not_erased | ...
     audience = pw.CharField()  # office | slt | it
@@ -298,7 +301,20 @@ def _v2_to_v3(db: pw.SqliteDatabase) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_v0_to_v1, _v1_to_v2, _v2_to_v3]
+def _v3_to_v4(db: pw.SqliteDatabase) -> None:
+    # Alerts get a random wire id of their own (kiosk.alerts). Those already raised keep
+    # their key as their id, so an alert waiting to be retried is still sent as itself.
+    db.execute_sql("ALTER TABLE outbox ADD COLUMN uid VARCHAR(255) NOT NULL DEFAULT ''")
+    db.execute_sql("UPDATE outbox SET uid = key")
+    db.execute_sql('CREATE UNIQUE INDEX "outbox_uid" ON "outbox" ("uid")')
+
+
+MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
+    _v0_to_v1,
+    _v1_to_v2,
+    _v2_to_v3,
+    _v3_to_v4,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

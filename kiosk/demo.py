@@ -29,7 +29,7 @@ from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Event, Item, Loan, Staff, open_database
 from kiosk.errors import KioskError
-from kiosk.service import hash_pin
+from kiosk.loans.pins import hash_pin
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,10 @@ from typing import IO, Any
 
 import peewee as pw
 
+from kiosk.calendar import SchoolCalendar
 from kiosk.db import Event, Item, Loan, Outbox, PersonalCall, Staff
 from kiosk.errors import KioskError, NotFound
-from kiosk.service import LoanService
+from kiosk.settings import Retention
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -50,11 +51,11 @@ def safe_cell(value: object) -> str:
     return text
 
 
-def _local(service: LoanService, value: datetime | None) -> str:
-    return service.calendar.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+def _local(calendar: SchoolCalendar, value: datetime | None) -> str:
+    return calendar.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _write_loans(fh: IO[str], service: LoanService, since: datetime | None) -> int:
+def _write_loans(fh: IO[str], calendar: SchoolCalendar, since: datetime | None) -> int:
     writer = csv.writer(fh)
     writer.writerow(LOAN_COLUMNS)
     closer = Staff.alias()
@@ -83,9 +84,9 @@ def _write_loans(fh: IO[str], service: LoanService, since: datetime | None) -> i
                     loan.item.kind,
                     borrower.name if borrower else "(anonymised)" if loan.anonymised else "",
                     borrower.staff_id if borrower else "",
-                    _local(service, loan.out_at),
-                    _local(service, loan.due_at),
-                    _local(service, loan.closed_at),
+                    _local(calendar, loan.out_at),
+                    _local(calendar, loan.due_at),
+                    _local(calendar, loan.closed_at),
                     loan.outcome or "",
                     closed_by.name if closed_by else "",
                     loan.trip,
@@ -99,19 +100,19 @@ def _write_loans(fh: IO[str], service: LoanService, since: datetime | None) -> i
     return count
 
 
-def export_loans(path: Path, service: LoanService, since: datetime | None = None) -> int:
+def export_loans(path: Path, calendar: SchoolCalendar, since: datetime | None = None) -> int:
     """Write loans as CSV to ``path`` ("-" for stdout); returns how many were written.
 
     The file appears complete or not at all: rows go to a temporary file that is
     renamed into place.
     """
     if str(path) == "-":
-        return _write_loans(sys.stdout, service, since)
+        return _write_loans(sys.stdout, calendar, since)
     tmp = path.with_name(path.name + ".partial")
     try:
         # Excel opens a UTF-8 CSV correctly only with a BOM.
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            count = _write_loans(fh, service, since)
+            count = _write_loans(fh, calendar, since)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)
@@ -137,7 +138,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export_person(ref: str, service: LoanService) -> dict[str, Any]:
+def export_person(ref: str, retention: Retention) -> dict[str, Any]:
     """Everything the kiosk holds about one member of staff, for a subject access request."""
     staff = find_person(ref)
     loans = Loan.select().where((Loan.borrower == staff) | (Loan.closed_by == staff))
@@ -202,7 +203,7 @@ def export_person(ref: str, service: LoanService) -> dict[str, Any]:
         "events": events,
         "alerts": alerts,
         "retention": {
-            "closed_loans_days": service.settings.retention.loans_days,
-            "delivered_alerts_days": service.settings.retention.delivered_alerts_days,
+            "closed_loans_days": retention.loans_days,
+            "delivered_alerts_days": retention.delivered_alerts_days,
         },
     }

@@ -23,15 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import db as store
+from kiosk.clock import Clock
 from kiosk.db import Item, Staff
 from kiosk.errors import ImportFileError
+from kiosk.journal import Journal
+from kiosk.loans.people import leaver_alerts
 from kiosk.records import (
     ITEM_COLUMNS,
     STAFF_COLUMNS,
     parse_item,
     parse_staff,
 )
-from kiosk.service import LoanService
+from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -249,10 +252,10 @@ class _List:
     uid: str  # the tag column
     columns: Mapping[str, str]
 
-    def parse(self, row: Mapping[str, str], service: LoanService) -> Any:
+    def parse(self, row: Mapping[str, str], settings: Settings) -> Any:
         if self.model is Staff:
             return parse_staff(row)
-        return parse_item(row, list(service.settings.kinds))
+        return parse_item(row, list(settings.kinds))
 
 
 _LISTS = {
@@ -262,7 +265,11 @@ _LISTS = {
 
 
 def _apply(
-    what: str, records: list[tuple[int, Any]], service: LoanService, report: ImportReport
+    what: str,
+    records: list[tuple[int, Any]],
+    settings: Settings,
+    clock: Clock,
+    report: ImportReport,
 ) -> None:
     """Check and write records inside the caller's transaction; raise _Rollback on problems."""
     spec = _LISTS[what]
@@ -275,18 +282,20 @@ def _apply(
             # Marked as a leaver by the import: the office must hear about items still out.
             row.inactive_reason = row.inactive_reason or "marked inactive by import"
             row.save()
-            ev = service.record_event("staff_inactive", staff=row, detail={"reason": "import"})
-            report.alerts += len(service.leaver_alerts(row, ev))
+            ev = Journal(clock).event(
+                "staff_inactive", staff_id=row.id, detail={"reason": "import"}
+            )
+            report.alerts += len(leaver_alerts(settings, clock, row, ev))
 
 
-def _import(what: str, path: Path, service: LoanService) -> ImportReport:
+def _import(what: str, path: Path, settings: Settings, clock: Clock) -> ImportReport:
     spec = _LISTS[what]
     rows, encoding, ignored = read_rows(path, spec.columns)
     records: list[tuple[int, Any]] = []
     problems: list[str] = []
     for line, row in rows:
         try:
-            records.append((line, spec.parse(row, service)))
+            records.append((line, spec.parse(row, settings)))
         except ValueError as exc:
             problems.append(f"line {line}: {exc}")
     report = ImportReport(what, path.name, encoding, ignored_columns=ignored)
@@ -296,8 +305,8 @@ def _import(what: str, path: Path, service: LoanService) -> ImportReport:
                 # Still look for duplicates, so the office sees every problem at once.
                 problems += _check(records, spec.key, spec.uid, {})
                 raise _Rollback(problems)
-            _apply(what, records, service, report)
-            service.record_event(
+            _apply(what, records, settings, clock, report)
+            Journal(clock).event(
                 "import",
                 detail={
                     "what": what,
@@ -313,14 +322,14 @@ def _import(what: str, path: Path, service: LoanService) -> ImportReport:
     return report
 
 
-def import_staff(path: Path, service: LoanService) -> ImportReport:
+def import_staff(path: Path, settings: Settings, clock: Clock) -> ImportReport:
     """Import the staff list from a CSV file, all or nothing."""
-    return _import("staff", path, service)
+    return _import("staff", path, settings, clock)
 
 
-def import_items(path: Path, service: LoanService) -> ImportReport:
+def import_items(path: Path, settings: Settings, clock: Clock) -> ImportReport:
     """Import the item list from a CSV file, all or nothing."""
-    return _import("items", path, service)
+    return _import("items", path, settings, clock)
 
 
 class _Rollback(ImportFileError):
@@ -330,16 +339,16 @@ class _Rollback(ImportFileError):
         super().__init__("Nothing was saved:", problems)
 
 
-def _save_one(what: str, service: LoanService, row: Mapping[str, str]) -> str:
+def _save_one(what: str, settings: Settings, clock: Clock, row: Mapping[str, str]) -> str:
     try:
-        record = _LISTS[what].parse(row, service)
+        record = _LISTS[what].parse(row, settings)
     except ValueError as exc:
         raise ImportFileError(str(exc)[0].upper() + str(exc)[1:] + ".") from exc
     report = ImportReport(what, "admin screen", "")
     try:
         with store.write():
-            _apply(what, [(1, record)], service, report)
-            service.record_event(f"{what}_saved", detail={"record": record.name})
+            _apply(what, [(1, record)], settings, clock, report)
+            Journal(clock).event(f"{what}_saved", detail={"record": record.name})
     except _Rollback as rollback:
         raise ImportFileError(
             " ".join(p.removeprefix("line 1: ") for p in rollback.problems) + "."
@@ -347,11 +356,11 @@ def _save_one(what: str, service: LoanService, row: Mapping[str, str]) -> str:
     return f"{record.name} {'added' if report.added else 'saved'}."
 
 
-def save_staff(service: LoanService, row: Mapping[str, str]) -> str:
+def save_staff(settings: Settings, clock: Clock, row: Mapping[str, str]) -> str:
     """Add or update one person from the admin screen's form (same checks as a CSV line)."""
-    return _save_one("staff", service, row)
+    return _save_one("staff", settings, clock, row)
 
 
-def save_item(service: LoanService, row: Mapping[str, str]) -> str:
+def save_item(settings: Settings, clock: Clock, row: Mapping[str, str]) -> str:
     """Add or update one item from the admin screen's form (same checks as a CSV line)."""
-    return _save_one("items", service, row)
+    return _save_one("items", settings, clock, row)

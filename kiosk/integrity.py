@@ -32,9 +32,10 @@ from pathlib import Path
 
 import peewee as pw
 
+from kiosk import alerts
 from kiosk import db as store
 from kiosk.clock import Clock
-from kiosk.db import BUSY_TIMEOUT_MS, Event, Outbox
+from kiosk.db import BUSY_TIMEOUT_MS
 from kiosk.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -175,40 +176,27 @@ def describe(problems: Sequence[str], path: Path | str, *, backup: Path | None =
 def raise_damage_alert(
     problems: Sequence[str], path: Path | str, clock: Clock, *, school: str = ""
 ) -> bool:
-    """Queue the alert that tells IT the database is damaged; True if it was written.
+    """Queue the alert that tells IT the database is damaged; True if it is in the outbox.
 
-    The one place this alert is written (to be moved with the other alert writers).
-    At most one a day: the kiosk may be restarted, and sync runs every few minutes,
-    while the damage waits for someone to restore a backup. When the damage stops the
-    file being written, this logs why and returns False.
+    At most one a day (``alerts.day_key``): the kiosk may be restarted, and sync runs
+    every few minutes, while the damage waits for someone to restore a backup. When
+    the damage stops the file being written, this logs why and returns False.
     """
-    now = clock.now()
-    key = f"{DAMAGE_KIND}:{now.date().isoformat()}"
-    payload = {
-        "kind": DAMAGE_KIND,
-        "school": school,
-        "summary": "The kiosk's database is damaged",
-        "note": describe(problems, path),
-        "problems": list(problems[:5]),
-    }
+    body = alerts.payload(
+        DAMAGE_KIND,
+        school=school,
+        summary="The kiosk's database is damaged",
+        note=describe(problems, path),
+    )
+    body["problems"] = list(problems[:5])
     try:
         with store.write():
-            if Outbox.select(Outbox.key).where(Outbox.key == key).exists():
-                return True
-            event = Event.create(
-                at=now,
-                clock_synced=clock.synchronised(),
-                action="alert_raised",
-                detail={"kind": DAMAGE_KIND, "key": key, "audience": DAMAGE_AUDIENCE},
-            )
-            Outbox.create(
-                key=key,
+            alerts.raise_alert(
+                clock,
                 kind=DAMAGE_KIND,
                 audience=DAMAGE_AUDIENCE,
-                event=event,
-                payload=payload,
-                created_at=now,
-                next_attempt_at=now,
+                key=alerts.day_key(DAMAGE_KIND, clock.now().date()),
+                body=body,
             )
     except (StorageError, pw.DatabaseError, sqlite3.DatabaseError) as exc:
         log.info("the alert for IT about the damaged database could not be written: %s", exc)

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from kiosk import db as store
+from kiosk.clock import Clock
 from kiosk.db import Event, Loan, Outbox, PersonalCall, UnknownTag
-from kiosk.service import LoanService
+from kiosk.journal import Journal
+from kiosk.settings import Retention
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,9 @@ class PurgeReport:
         )
 
 
-def purge(service: LoanService) -> PurgeReport:
-    settings, now = service.settings.retention, service.clock.now()
+def purge(settings: Retention, clock: Clock) -> PurgeReport:
+    """Apply the retention periods ``[retention]``; returns what was removed."""
+    now = clock.now()
     report = PurgeReport()
     loans_before = now - timedelta(days=settings.loans_days)
     while True:
@@ -88,6 +91,6 @@ def purge(service: LoanService) -> PurgeReport:
             )
             .execute()
         )
-        service.record_event("purge", detail=report.__dict__)
+        Journal(clock).event("purge", detail=report.__dict__)
     log.info("purge: %s", report.summary())
     return report

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from kiosk.calendar import SchoolCalendar
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,9 @@ class TapResult:
     checklist: tuple[str, ...] = ()
     asks_return_time: bool = False
     undo_until: float | None = None
+    """Until when (the service clock's monotonic time) the action can be undone."""
+    session_until: float | None = None
+    """Until when the badge session this tap opened lasts without another tap."""
     uid: str = ""
 
     @property
@@ -155,3 +161,36 @@ class ActionResult:
     alerts: tuple[AlertRaised, ...] = ()
     loan: LoanView | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    last_delivered_at: datetime | None
+    """The last time any alert reached any channel (None: never)."""
+    waiting: int
+    """Alerts not yet delivered everywhere they go (including ones backing off)."""
+    failed: int
+    """Alerts given up on (dead-lettered) on at least one channel."""
+
+    def describe(self, calendar: SchoolCalendar, now: datetime) -> str:
+        """``Alerts: last delivered 14:02 today, 3 waiting, 1 failed``."""
+        last = calendar.describe(self.last_delivered_at, now) if self.last_delivered_at else "never"
+        return f"Alerts: last delivered {last}, {self.waiting} waiting, {self.failed} failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "last_delivered_at": (
+                self.last_delivered_at.isoformat() if self.last_delivered_at else None
+            ),
+            "waiting": self.waiting,
+            "failed": self.failed,
+        }
+
+
+@dataclass(frozen=True)
+class FailedAlert:
+    outbox_id: int
+    kind: str
+    summary: str
+    created_at: datetime
+    error: str

@@ -320,7 +320,7 @@ class Deliverer:
                 [self.name, _ts(until), *ids],
             )
             rows = database.execute_sql(
-                "SELECT d.id, d.outbox_id, d.channel, d.loan_id, d.attempts, o.key, o.kind,"
+                "SELECT d.id, d.outbox_id, d.channel, d.loan_id, d.attempts, o.uid, o.kind,"
                 " o.audience, o.payload, o.created_at "
                 "FROM delivery AS d JOIN outbox AS o ON o.id = d.outbox_id "
                 f"WHERE d.id IN ({marks}) ORDER BY d.outbox_id, d.id",
@@ -469,7 +469,7 @@ class Deliverer:
 
 
 def _claimed(row: tuple[Any, ...]) -> Claimed:
-    (id_, outbox_id, channel, loan_id, attempts, key, kind, audience, payload, created_at) = row
+    (id_, outbox_id, channel, loan_id, attempts, uid, kind, audience, payload, created_at) = row
     created = _dt(created_at)
     assert created is not None
     return Claimed(
@@ -480,7 +480,7 @@ def _claimed(row: tuple[Any, ...]) -> Claimed:
         attempts=attempts,
         alert=Alert(
             outbox_id=outbox_id,
-            key=key,
+            key=uid,
             kind=kind,
             audience=audience,
             payload=store.JSONField().python_value(payload),

@@ -3,7 +3,8 @@
 Lost, damaged, images-not-erased and leaver alerts are raised by the loan
 service at the moment they happen, in the transaction that records them. The
 rules here are raised by the passage of time, so ``kiosk sync`` runs them on
-every pass. Each alert has a stable key ("overdue:loan:42", "summary:2026-11-23"):
+every pass. Each alert has a logical key ("overdue:loan:42", "summary:2026-11-23";
+``kiosk.alerts`` writes every alert and says how keys differ from wire ids):
 running the rules twice raises nothing new, and two sync processes cannot both
 raise one (the check and the insert share a BEGIN IMMEDIATE transaction).
 
@@ -26,11 +27,12 @@ from typing import Any
 
 import peewee as pw
 
+from kiosk import alerts
 from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Event, Item, Loan, Outbox, Staff, database
-from kiosk.service import alert_payload, iter_open_loans
+from kiosk.db import Item, Loan, Staff, database
+from kiosk.loans.queries import iter_open_loans
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,14 +51,6 @@ def _levels(settings: Settings) -> list[_Level]:
         _Level("overdue", "office", a.overdue_grace_minutes),
         _Level("overdue_escalated", "slt", a.escalate_after_minutes),
     ]
-
-
-def overdue_key(kind: str, loan_id: int) -> str:
-    return f"{kind}:loan:{loan_id}"
-
-
-def summary_key(day: date) -> str:
-    return f"summary:{day.isoformat()}"
 
 
 def run_rules(settings: Settings, clock: Clock) -> int:
@@ -86,7 +80,7 @@ def _overdue_loan_ids(kind: str, threshold: datetime) -> list[int]:
         "WHERE l.closed_at IS NULL AND l.due_at <= ? "
         "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.key = ? || l.id) "
         "ORDER BY l.due_at, l.id",
-        (Loan.due_at.db_value(threshold), f"{kind}:loan:"),
+        (Loan.due_at.db_value(threshold), alerts.loan_key_prefix(kind)),
     )
     return [row[0] for row in cursor.fetchall()]
 
@@ -109,14 +103,20 @@ def _raise_overdue(
             .order_by(Loan.due_at)
         )
         for loan in loans:
-            key = overdue_key(level.kind, loan.id)
             note = f"Due back {calendar.describe(loan.due_at, now)}."
             if loan.trip:
                 note += f" Trip: {loan.trip}."
             if not loan.out_clock_synced:
                 note += " Signed out while the kiosk's clock was not set: times may be wrong."
-            payload = alert_payload(level.kind, loan=loan, note=note, school=settings.school.name)
-            if _insert_alert(clock, key, level.kind, level.audience, payload, loan=loan):
+            body = alerts.payload(level.kind, loan=loan, note=note, school=settings.school.name)
+            if alerts.raise_alert(
+                clock,
+                kind=level.kind,
+                audience=level.audience,
+                key=alerts.loan_key(level.kind, loan.id),
+                body=body,
+                loan=loan,
+            ):
                 raised += 1
     return raised
 
@@ -126,8 +126,8 @@ def _raise_summary(settings: Settings, clock: Clock, calendar: SchoolCalendar, t
     at = calendar.at(today, settings.alerts.summary_at)
     if now < at:
         return 0
-    key = summary_key(today)
-    if Outbox.select(Outbox.key).where(Outbox.key == key).exists():
+    key = alerts.day_key("summary", today)
+    if alerts.exists(key):
         return 0
     with store.write():
         items: list[dict[str, Any]] = []
@@ -146,54 +146,16 @@ def _raise_summary(settings: Settings, clock: Clock, calendar: SchoolCalendar, t
                 }
             )
         hhmm = settings.alerts.summary_at.strftime("%H:%M")
-        payload = alert_payload("summary", school=settings.school.name)
         overdue = sum(1 for i in items if i["overdue"])
         if items:
             noun = "item" if len(items) == 1 else "items"
-            payload["summary"] = f"{len(items)} {noun} still out at {hhmm}" + (
+            summary = f"{len(items)} {noun} still out at {hhmm}" + (
                 f" ({overdue} overdue)" if overdue else ""
             )
         else:
-            payload["summary"] = f"Everything is back at {hhmm}"
-        payload["items"] = items
-        payload["day"] = today.isoformat()
-        return int(_insert_alert(clock, key, "summary", "office", payload))
-
-
-def _insert_alert(
-    clock: Clock,
-    key: str,
-    kind: str,
-    audience: str,
-    payload: dict[str, Any],
-    *,
-    loan: Loan | None = None,
-) -> bool:
-    """Record the alert and its event, inside the caller's write transaction; once per key.
-
-    The existence check runs under the write lock, so two sync processes cannot
-    both raise the same alert (and no orphan event is left when one already exists).
-    """
-    if Outbox.select(Outbox.key).where(Outbox.key == key).exists():
-        return False
-    now = clock.now()
-    event = Event.create(
-        at=now,
-        clock_synced=clock.synchronised(),
-        action="alert_raised",
-        staff=loan.borrower if loan is not None else None,
-        item=loan.item if loan is not None else None,
-        loan=loan,
-        detail={"kind": kind, "key": key, "audience": audience},
-    )
-    Outbox.create(
-        key=key,
-        kind=kind,
-        audience=audience,
-        event=event,
-        loan=loan,
-        payload=payload,
-        created_at=now,
-        next_attempt_at=now,
-    )
-    return True
+            summary = f"Everything is back at {hhmm}"
+        body = alerts.payload("summary", school=settings.school.name, summary=summary)
+        body["items"] = items
+        body["day"] = today.isoformat()
+        raised = alerts.raise_alert(clock, kind="summary", audience="office", key=key, body=body)
+        return int(raised is not None)

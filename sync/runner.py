@@ -62,8 +62,11 @@ def run_forever(
     deliverer: Deliverer,
     stop: threading.Event,
     on_pass: Callable[[PassReport], None] | None = None,
+    *,
+    interval: float | None = None,
 ) -> int:
-    """Run passes every ``[sync] interval_seconds`` until ``stop`` is set; returns passes run.
+    """Run a pass every ``interval`` seconds (default ``[sync] interval_seconds``) until
+    ``stop`` is set; returns passes run.
 
     A storage problem (the database busy for longer than the busy time-out) is
     logged and the next pass tries again: the outbox keeps everything meanwhile.
@@ -78,5 +81,5 @@ def run_forever(
             passes += 1
             if on_pass is not None:
                 on_pass(report)
-        stop.wait(settings.sync.interval_seconds)
+        stop.wait(interval or settings.sync.interval_seconds)
     return passes

@@ -1,53 +1,20 @@
 """How alert delivery is going, for the TUI's status line, ``kiosk status`` and admin.
 
 Headless and free of HTTP: ``kiosk status`` imports this without loading
-``requests``. ``retry_dead`` is the admin screen's "retry failed alerts".
+``requests``. ``retry_dead`` is the admin screen's "retry failed alerts"; the screen
+reaches all of this through ``AlertDesk``, which the CLI hands to the app (screens
+never import sync).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from kiosk import db as store
-from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Delivery, Outbox, database
 from kiosk.errors import NotFound
-
-
-@dataclass(frozen=True)
-class DeliverySummary:
-    last_delivered_at: datetime | None
-    """The last time any alert reached any channel (None: never)."""
-    waiting: int
-    """Alerts not yet delivered everywhere they go (including ones backing off)."""
-    failed: int
-    """Alerts given up on (dead-lettered) on at least one channel."""
-
-    def describe(self, calendar: SchoolCalendar, now: datetime) -> str:
-        """``Alerts: last delivered 14:02 today, 3 waiting, 1 failed``."""
-        last = calendar.describe(self.last_delivered_at, now) if self.last_delivered_at else "never"
-        return f"Alerts: last delivered {last}, {self.waiting} waiting, {self.failed} failed"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "last_delivered_at": (
-                self.last_delivered_at.isoformat() if self.last_delivered_at else None
-            ),
-            "waiting": self.waiting,
-            "failed": self.failed,
-        }
-
-
-@dataclass(frozen=True)
-class FailedAlert:
-    outbox_id: int
-    kind: str
-    summary: str
-    created_at: datetime
-    error: str
+from kiosk.views import DeliverySummary, FailedAlert
 
 
 def delivery_summary() -> DeliverySummary:
@@ -122,3 +89,22 @@ def _reset(outbox_ids: list[int], clock: Clock | None) -> int:
             [when, *outbox_ids],
         )
     return int(count)
+
+
+class AlertDesk:
+    """What the kiosk screen may know and do about alert delivery, on one database."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock
+
+    def summary(self) -> DeliverySummary:
+        return delivery_summary()
+
+    def failed(self, limit: int = 100) -> list[FailedAlert]:
+        return failed_alerts(limit)
+
+    def retry(self, outbox_id: int) -> int:
+        return retry_dead(outbox_id, self.clock)
+
+    def retry_all(self) -> int:
+        return retry_all_dead(self.clock)

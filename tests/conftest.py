@@ -15,18 +15,46 @@ import pytest
 
 from kiosk.clock import ManualClock
 from kiosk.db import Item, Staff, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 
 #: Monday 23 November 2026, 09:00 in London (GMT): a school day.
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--wall-clock",
+        metavar="INSTANT",
+        help="run the tests with the real clock moved to this instant (2026-11-24T19:30+00:00)"
+        " and running on from there: no test may depend on the hour it runs at (.ci/run)",
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wall_clock(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
+    """With ``--wall-clock``, the whole run happens at another hour and date.
+
+    time-machine moves the wall clock (datetime.now, time.time) in this process and its
+    threads; monotonic time is left alone. Commands the tests start get a pinned clock
+    of their own (KIOSK_CLOCK) whatever the hour.
+    """
+    spec = request.config.getoption("--wall-clock")
+    if not spec:
+        yield None
+        return
+    import time_machine
+
+    start = datetime.fromisoformat(spec)
+    with time_machine.travel(start, tick=True):
+        yield start
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    s = load_settings(tmp_path / "absent.toml", env={})
-    s.kiosk.db = tmp_path / "kiosk.db"
-    return s
+    return load_settings(
+        tmp_path / "absent.toml", env={}, options={"kiosk": {"db": str(tmp_path / "kiosk.db")}}
+    )
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def add_parser(sub: Any) -> None:
 
 def run_purge(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    out(purge(ctx.service).summary())
+    out(purge(ctx.settings.retention, ctx.clock).summary())
     return 0
 
 

@@ -32,19 +32,21 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands never load Textual.
     from hardware.base import KeyboardReader, NullFeedback
-    from kiosk.clock import SystemClock
+    from kiosk.clock import clock_from_env
     from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
     from kiosk.demo import DEFAULT_DEMO_DB, DEMO_PIN, seed_demo
-    from kiosk.service import LoanService
-    from kiosk.settings import Settings
+    from kiosk.loans import LoanService
+    from kiosk.settings import settings_from
     from kiosk.tui.app import build_app
     from kiosk.tui.logs import log_away_from_screen
+    from sync.status import AlertDesk
 
     path = args.db or DEFAULT_DEMO_DB
-    settings = Settings()
-    settings.school.name = "Oakfield Primary School (demo)"
-    settings.kiosk.db = path
-    clock = SystemClock()
+    settings = settings_from(
+        {"school": {"name": "Oakfield Primary School (demo)"}, "kiosk": {"db": str(path)}},
+        origin="demo",
+    )
+    clock = clock_from_env()
     if not (args.keep and path.exists()):
         seed_demo(path, settings, clock)
     open_database(path, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         LoanService(settings, clock),
         [KeyboardReader()],
         NullFeedback(),
+        alerts=AlertDesk(clock),
         clock=clock,
         exit_when_ready=args.exit_when_ready,
         tune_gc=True,

@@ -47,7 +47,7 @@ def run_loans(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise Refused(f"--since: {exc}.") from None
         since = cal.at(day, datetime.min.time())
-    count = export_loans(args.file, ctx.service, since=since)
+    count = export_loans(args.file, cal, since=since)
     if str(args.file) != "-":
         out(f"{count} loans written to {args.file}.")
     return 0
@@ -55,7 +55,7 @@ def run_loans(args: argparse.Namespace) -> int:
 
 def run_person(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    data = export_person(args.staff, ctx.service)
+    data = export_person(args.staff, ctx.settings.retention)
     data["exported_at"] = datetime.now(UTC).isoformat()
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if args.out:

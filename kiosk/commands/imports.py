@@ -48,6 +48,6 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     importer = import_staff if args.what == "staff" else import_items
-    report = importer(args.file, ctx.service)
+    report = importer(args.file, ctx.settings, ctx.clock)
     out(report.summary())
     return 0

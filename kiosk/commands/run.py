@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk import sdnotify
     from kiosk.tui.app import build_app
     from kiosk.tui.logs import log_away_from_screen
+    from sync.status import AlertDesk
 
     ctx = open_context(args, screen=True)
     # Before the screen: a kiosk that cannot record a tap must not tell systemd it is ready.
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         ctx.service,
         readers,
         feedback,
+        alerts=AlertDesk(ctx.clock),
         clock=ctx.clock,
         exit_when_ready=args.exit_when_ready,
         tune_gc=True,

@@ -60,8 +60,6 @@ def run(args: argparse.Namespace) -> int:
         raise Refused("--interval must be more than 0 seconds.")
     ctx = open_context(args)
     settings = ctx.settings
-    if args.interval is not None:
-        settings.sync.interval_seconds = args.interval
     if not settings.sync.channels:
         log.warning("no alert channels are set up ([sync.channels]): alerts will wait")
     if args.retry_failed:
@@ -93,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             if report.raised or report.delivered or report.retried or report.dead:
                 show(report)
 
-        run_forever(settings, ctx.clock, deliverer, stop, log_pass)
+        run_forever(settings, ctx.clock, deliverer, stop, log_pass, interval=args.interval)
         out("Stopped.")
         return 0
     finally:

@@ -1,8 +1,10 @@
 """The kiosk app: readers in, service calls on one background thread, screens out.
 
-Threads and ordering: readers call ``emit`` from their own threads; that only
-posts a ``ReaderReported`` message. The UI thread decides where a tag goes (the
-service, or a screen that is collecting tags such as enrolment or stock-take)
+The app is the ``Host`` screens talk to (``kiosk.tui.host``); where a result goes
+is the router's business (``kiosk.tui.router``). Threads and ordering: readers call
+``emit`` from their own threads; that only posts a ``ReaderReported`` message. The
+UI thread decides where a tag goes (the service, or the screen in front when it
+has asked to collect tags, as enrolment and the stock-take do: ``capture_tags``)
 and queues a job. Every service call runs on ONE service thread, in the order
 it was asked for: a badge tap is always handled before the item tap after it,
 and SQLite sees one connection from the app. Results come back as messages
@@ -11,6 +13,11 @@ database, so the screen answers even while a slow query runs.
 
 The LEDs and buzzer are answered on the service thread, the moment the service
 has decided, before the screen is redrawn.
+
+Time: a few times a second the app ticks the screen in front with the service
+clock's monotonic time (``tick``); screens give up at deadlines on that clock,
+many of them the service's own (the badge session's end, the undo window, the
+admin visit), so the screen and the service never disagree about what is open.
 """
 
 from __future__ import annotations
@@ -33,17 +40,15 @@ from hardware.base import Feedback, KeyboardReader, Reader
 from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
 from kiosk.clock import Clock
 from kiosk.errors import KioskError
-from kiosk.service import LoanService
-from kiosk.tui.messages import (
-    Job,
-    ReaderReported,
-    ServiceCallFinished,
-    StatusInfo,
-    TagHandled,
-)
-from kiosk.tui.widgets import ConsoleScrollBar
-from kiosk.views import Outcome, TapResult
-from sync.status import DeliverySummary, delivery_summary
+from kiosk.loans import LoanService
+from kiosk.tui import router
+from kiosk.tui.host import AlertDesk, Status, TagHandler
+from kiosk.tui.messages import Job, ReaderReported, ServiceCallFinished, TagHandled
+from kiosk.tui.screens.base import KioskScreen
+from kiosk.tui.screens.idle import IdleScreen
+from kiosk.tui.widgets.status import ConsoleScrollBar
+from kiosk.tui.widgets.tag_entry import TagEntry
+from kiosk.views import DeliverySummary, Outcome, TapResult
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,9 @@ FULL_GC_EVERY = 50
 
 #: How often the idle board and the status line are refreshed with no tap (overdue changes).
 REFRESH_SECONDS = 30.0
+
+#: How often the screen in front is told the time (countdowns, deadlines).
+TICK_SECONDS = 0.25
 
 
 class KioskApp(App[None]):
@@ -70,7 +78,7 @@ class KioskApp(App[None]):
         feedback: Feedback,
         *,
         clock: Clock,
-        delivery: Callable[[], DeliverySummary] = delivery_summary,
+        alerts: AlertDesk,
         exit_when_ready: bool = False,
         console_colours: bool = False,
         tune_gc: bool = False,
@@ -84,7 +92,7 @@ class KioskApp(App[None]):
         self.clock = clock
         self.calendar = service.calendar
         self.settings = service.settings
-        self._delivery = delivery
+        self.alerts = alerts
         self._exit_when_ready = exit_when_ready
         self._console_colours = console_colours
         self._tune_gc = tune_gc
@@ -94,7 +102,9 @@ class KioskApp(App[None]):
             (r for r in self.readers if isinstance(r, KeyboardReader)), None
         )
         self.reader_state: dict[str, tuple[bool, str]] = {r.name: (True, "") for r in readers}
-        self.status = StatusInfo(clock_synced=True, delivery=None)
+        self._clock_synced = True
+        self._delivery: tuple[DeliverySummary | None, str] = (None, "")
+        self._capture: tuple[Screen[Any], TagHandler] | None = None
         self._reusable: dict[tuple[type[Screen[Any]], Hashable], Screen[Any]] = {}
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._pending = 0
@@ -109,9 +119,16 @@ class KioskApp(App[None]):
     # --- start and stop ---------------------------------------------------------------
 
     def get_default_screen(self) -> Screen[Any]:
-        from kiosk.tui.screens.idle import IdleScreen
-
         return IdleScreen()
+
+    @property
+    def has_keyboard_reader(self) -> bool:
+        return self.keyboard_reader is not None
+
+    @property
+    def status(self) -> Status:
+        delivery, error = self._delivery
+        return Status(dict(self.reader_state), self._clock_synced, delivery, error)
 
     def on_mount(self) -> None:
         if self._console_colours:
@@ -129,6 +146,7 @@ class KioskApp(App[None]):
                 self.feedback.reader_lost()
         self.refresh_status()
         self.set_interval(REFRESH_SECONDS, self.refresh_status)
+        self.set_interval(TICK_SECONDS, self.tick)
         if self._every_second is not None:
             # Runs on the UI loop: it stops if the loop freezes (the systemd watchdog's cue).
             self.set_interval(1.0, self._every_second)
@@ -167,7 +185,7 @@ class KioskApp(App[None]):
         """Whether any service call is queued or running, or its result not yet drawn."""
         return self._pending > 0
 
-    def call_service(
+    def call(
         self,
         call: Callable[[], Any],
         done: Callable[[Any], None] | None = None,
@@ -218,7 +236,7 @@ class KioskApp(App[None]):
     def keyboard_tap(self, text: str) -> None:
         """A tag number typed into a TagEntry box: it goes through the keyboard reader."""
         if self.keyboard_reader is None or not self.keyboard_reader.feed(text):
-            self.show_result(
+            self.present(
                 TapResult(
                     Outcome.REFUSED,
                     "That is not a tag number.",
@@ -226,14 +244,24 @@ class KioskApp(App[None]):
                 )
             )
 
+    def on_tag_entry_typed(self, message: TagEntry.Typed) -> None:
+        self.keyboard_tap(message.text)
+
+    def capture_tags(self, screen: Screen[Any], handler: TagHandler) -> None:
+        """While ``screen`` is in front, tags go to ``handler`` instead of the loan service."""
+        self._capture = (screen, handler)
+
+    def release_tags(self, screen: Screen[Any]) -> None:
+        if self._capture is not None and self._capture[0] is screen:
+            self._capture = None
+
     def on_reader_reported(self, message: ReaderReported) -> None:
         event = message.event
         if isinstance(event, TagSeen):
-            capture = getattr(self.screen, "capture_tag", None)
-            if capture is not None:
-                capture(event.uid, event.reader)
+            if self._capture is not None and self._capture[0] is self.screen:
+                self._capture[1](event.uid, event.reader)
                 return
-            self.call_service(lambda: self._tap(event.uid, event.reader), failed=self._tap_failed)
+            self.call(lambda: self._tap(event.uid, event.reader), failed=self._tap_failed)
         elif isinstance(event, ReaderLost):
             self.reader_state[event.reader] = (False, event.reason)
             self.feedback.reader_lost()
@@ -256,22 +284,34 @@ class KioskApp(App[None]):
 
     def _tap_failed(self, error: Exception) -> None:
         self.feedback.refused()
-        self.show_result(
+        self.present(
             TapResult(
                 Outcome.REFUSED, "That tap was not recorded.", _explain(error) + " Tap again."
             )
         )
 
     def on_tag_handled(self, message: TagHandled) -> None:
-        self.show_result(message.result)
+        self.present(message.result)
 
     # --- where a result goes ----------------------------------------------------------
 
-    def show_result(self, result: TapResult) -> None:
-        from kiosk.tui.screens import flow
-
-        if flow.present(self, result):  # IGNORED (a badge held on the reader) shows nothing
+    def present(self, result: TapResult) -> None:
+        """Show a tap's result through the router."""
+        if router.present(self, result):  # IGNORED (a badge held on the reader) shows nothing
             self.taps_shown += 1
+
+    def done(
+        self,
+        message: str,
+        detail: str = "",
+        *,
+        undo_until: float | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        router.done(self, message, detail, undo_until=undo_until, warnings=warnings)
+
+    def refuse(self, message: str, detail: str = "") -> None:
+        router.refuse(self, message, detail)
 
     def reusable(
         self, cls: type[S], key: Hashable = None, make: Callable[[], S] | None = None
@@ -299,11 +339,14 @@ class KioskApp(App[None]):
         else:
             self.push_screen(screen)
 
-    def go_idle(self, *, end_session: bool = True) -> None:
+    def open(self, screen: Screen[Any]) -> None:
+        """Put ``screen`` on top of the current one (Back returns to it)."""
+        self.push_screen(screen)
+
+    def go_idle(self) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        if end_session:
-            self.call_service(self.service.end_session)
+        self.call(self.service.end_session)
         # Back at rest: a good moment to re-read the alert counts (a loss or damage
         # reported just now shows as "waiting" at once), and to collect garbage.
         self.refresh_status()
@@ -321,25 +364,35 @@ class KioskApp(App[None]):
     # --- status line ------------------------------------------------------------------
 
     def refresh_status(self) -> None:
-        def read() -> StatusInfo:
+        def read() -> tuple[bool, DeliverySummary | None, str]:
             synced = self.clock.synchronised()
             try:
-                return StatusInfo(synced, self._delivery())
+                return synced, self.alerts.summary(), ""
             except Exception as exc:  # the outbox is someone else's table: show, don't crash
                 log.warning("cannot read alert delivery state: %s", exc)
-                return StatusInfo(synced, None, str(exc))
+                return synced, None, str(exc)
 
-        self.call_service(read, self._status_read)
+        self.call(read, self._status_read)
 
-    def _status_read(self, info: StatusInfo) -> None:
-        self.status = info
+    def _status_read(self, info: tuple[bool, DeliverySummary | None, str]) -> None:
+        self._clock_synced, delivery, error = info
+        self._delivery = (delivery, error)
         self._redraw_status()
 
     def _redraw_status(self) -> None:
         for screen in self.screen_stack:
-            draw = getattr(screen, "draw_status", None)
-            if draw is not None:
-                draw()
+            if isinstance(screen, KioskScreen):
+                screen.draw_status()
+
+    # --- time -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Tell the screen in front the time; it gives up at its deadline."""
+        if not self.screen_stack:
+            return  # the app is closing
+        screen = self.screen
+        if isinstance(screen, KioskScreen) and screen.is_mounted:
+            screen.tick(self.clock.monotonic())
 
     # --- formatting helpers for screens -----------------------------------------------
 
@@ -381,21 +434,25 @@ def build_app(
     readers: Sequence[Reader],
     feedback: Feedback,
     *,
+    alerts: AlertDesk,
     clock: Clock | None = None,
-    delivery: Callable[[], DeliverySummary] = delivery_summary,
     exit_when_ready: bool = False,
     console_colours: bool | None = None,
     tune_gc: bool = False,
     on_ready: Callable[[], object] | None = None,
     every_second: Callable[[], object] | None = None,
 ) -> KioskApp:
-    """The one way to make the kiosk app: the CLI (demo and run), the tests and the bench."""
+    """The one way to make the kiosk app: the CLI (demo and run), the tests and the bench.
+
+    ``alerts`` is how the screen reads and retries alert delivery (``sync.status.AlertDesk``
+    from the CLI): the screens never import sync themselves.
+    """
     return KioskApp(
         service,
         readers,
         feedback,
         clock=clock or service.clock,
-        delivery=delivery,
+        alerts=alerts,
         exit_when_ready=exit_when_ready,
         console_colours=console_is_16_colours() if console_colours is None else console_colours,
         tune_gc=tune_gc,

@@ -10,7 +10,6 @@ from textual.message import Message
 
 from hardware.events import ReaderEvent
 from kiosk.views import TapResult
-from sync.status import DeliverySummary
 
 
 class ReaderReported(Message):
@@ -46,10 +45,3 @@ class ServiceCallFinished(Message):
         self.job = job
         self.value = value
         self.error = error
-
-
-@dataclass(frozen=True)
-class StatusInfo:
-    clock_synced: bool
-    delivery: DeliverySummary | None
-    delivery_error: str = ""

@@ -28,7 +28,7 @@ class Alert:
     """One outbox row as a channel sees it."""
 
     outbox_id: int
-    key: str  # the stable de-duplication id (webhook-id, Message-ID)
+    key: str  # the alert's wire id (outbox.uid): webhook-id, Message-ID; kept by retries
     kind: str
     audience: str
     payload: dict[str, Any]

@@ -87,7 +87,8 @@ class _Watcher:
                     target=self._run, name="sync-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0][1] == token:  # sooner than what the watcher waits for
+                self._cond.notify()
             return token
 
     def cancel(self, token: int) -> None:

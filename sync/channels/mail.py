@@ -1,6 +1,6 @@
 """Email over SMTP: STARTTLS, implicit TLS or neither; login when configured; two parts.
 
-The outbox key becomes the Message-ID, so a message sent again after a crash
+The alert's wire id (``outbox.uid``) becomes the Message-ID, so a message sent again after a crash
 carries the same id and mail systems that de-duplicate can drop it.
 
 One SMTP connection per worker thread is kept for the pass (a backlog after an
@@ -43,7 +43,7 @@ SmtpFactory = Callable[..., smtplib.SMTP]
 
 def message_id(alert: Alert) -> str:
     safe = "".join(c if c.isalnum() or c in "-." else "." for c in alert.key)
-    return f"<{safe}.{alert.outbox_id}@kiosk.alerts>"
+    return f"<{safe}@kiosk.alerts>"
 
 
 #: The longest Subject kept (the rest becomes "..."); RFC 5322 advises 78 per line.

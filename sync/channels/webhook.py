@@ -1,7 +1,7 @@
 """Signed JSON webhook (Standard Webhooks) into SLT's own system.
 
 The body is ``{"type": "kiosk.<kind>", "timestamp": ..., "data": <payload>}``
-as the spec recommends. ``webhook-id`` is the outbox key, identical on every
+as the spec recommends. ``webhook-id`` is the alert's wire id (``outbox.uid``), identical on every
 retry, so the receiver de-duplicates; the timestamp and signature are made
 fresh for each attempt.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 
 from kiosk.settings import KindRule, Settings, load_settings
@@ -67,6 +68,11 @@ def test_every_commented_example_is_valid(tmp_path: Path) -> None:
     assert len(settings.school.terms) == 2
 
 
+def _is_table(tp: object) -> bool:
+    """A table of named entries ([kinds.NAME], [sync.channels.NAME], [sync.routes])."""
+    return typing.get_origin(tp) in (dict, Mapping)
+
+
 def _missing(section: str, tp: type, found: dict[str, set[str]]) -> list[str]:
     """Keys of the dataclass ``tp`` not mentioned under ``[section]``; nested tables recurse."""
     if section not in found:
@@ -76,7 +82,7 @@ def _missing(section: str, tp: type, found: dict[str, set[str]]) -> list[str]:
     for g in dataclasses.fields(tp):
         if dataclasses.is_dataclass(hints[g.name]):
             out += _missing(f"{section}.{g.name}", hints[g.name], found)
-        elif typing.get_origin(hints[g.name]) is dict:
+        elif _is_table(hints[g.name]):
             # A table of named entries ([sync.channels.NAME], [sync.routes]).
             table = f"{section}.{g.name}"
             if not any(k == table or k.startswith(f"{table}.") for k in found):
@@ -94,7 +100,7 @@ def test_every_setting_is_documented() -> None:
         if f.name == "source":
             continue
         tp = hints[f.name]
-        if typing.get_origin(tp) is dict:
+        if _is_table(tp):
             # [kinds.NAME] tables: every KindRule key under at least one of them.
             keys = set().union(*(v for k, v in found.items() if k.startswith(f"{f.name}.")))
             names = [g.name for g in dataclasses.fields(KindRule)]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hardware.base import KeyboardReader
-from hardware.config import HardwareConfig
+from hardware.config import EvdevConfig, HardwareConfig
 from hardware.emulator import Card, EmulatedKeyboard, Emulator
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderEvent, TagSeen
@@ -29,7 +29,7 @@ def settings_from(tmp_path: Path, text: str) -> Any:
 
 def test_defaults_are_one_rc522_and_gpio_feedback(tmp_path: Path) -> None:
     hw = load_settings(tmp_path / "absent.toml", env={}).hardware
-    assert hw.readers == ["rc522"] and hw.feedback == "gpio"
+    assert hw.readers == ("rc522",) and hw.feedback == "gpio"
     assert hw.rc522.reset_pin == 25 and hw.pins.green_led == 17
 
 
@@ -41,7 +41,7 @@ def test_hardware_section_is_read_and_typed(tmp_path: Path) -> None:
         '[hardware.evdev]\ndevice = "/dev/input/by-id/usb-Sycreader-event-kbd"\n'
         "[hardware.pins]\nbuzzer = -1\n",
     ).hardware
-    assert hw.readers == ["rc522", "evdev"]
+    assert hw.readers == ("rc522", "evdev")
     assert hw.rc522.spi_device == 1 and hw.rc522.poll_interval == 0.05
     assert hw.evdev.device.endswith("Sycreader-event-kbd")
     assert hw.pins.buzzer == -1
@@ -75,8 +75,9 @@ def test_bad_hardware_settings_name_the_key(tmp_path: Path, text: str, message: 
 
 
 def test_factory_builds_each_kind_in_order() -> None:
-    config = HardwareConfig(readers=["emulator", "evdev", "keyboard"])
-    config.evdev.device = "/dev/input/by-id/x"
+    config = HardwareConfig(
+        readers=("emulator", "evdev", "keyboard"), evdev=EvdevConfig(device="/dev/input/by-id/x")
+    )
     group = open_readers(config)
     assert [type(r) for r in group] == [RC522Reader, EvdevReader, KeyboardReader]
     assert isinstance(group.keyboard, KeyboardReader)
@@ -86,8 +87,9 @@ def test_factory_builds_each_kind_in_order() -> None:
 def test_group_merges_rc522_and_usb_into_one_stream() -> None:
     tb = VirtualTimebase()
     emu, keyboard = Emulator(tb), EmulatedKeyboard(tb)
-    config = HardwareConfig(readers=["rc522", "evdev", "keyboard"])
-    config.evdev.device = "/dev/input/by-id/x"
+    config = HardwareConfig(
+        readers=("rc522", "evdev", "keyboard"), evdev=EvdevConfig(device="/dev/input/by-id/x")
+    )
     group = open_readers(config, emulator=emu, evdev_opener=keyboard.open, timebase=tb)
     events: list[ReaderEvent] = []
     group.start(events.append)
@@ -115,8 +117,9 @@ def test_group_start_failure_stops_what_had_started() -> None:
     tb = VirtualTimebase()
     emu, keyboard = Emulator(tb), EmulatedKeyboard(tb)
     keyboard.denied = True
-    config = HardwareConfig(readers=["rc522", "evdev"])
-    config.evdev.device = "/dev/input/by-id/x"
+    config = HardwareConfig(
+        readers=("rc522", "evdev"), evdev=EvdevConfig(device="/dev/input/by-id/x")
+    )
     group = open_readers(config, emulator=emu, evdev_opener=keyboard.open, timebase=tb)
     with pytest.raises(ReaderUnavailable):
         group.start(lambda e: None)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hardware.check import Kit, emulated_kit, run_check
-from hardware.config import HardwareConfig
+from hardware.config import EvdevConfig, HardwareConfig
 from hardware.emulator import Fault
 
 
@@ -22,8 +22,10 @@ def check(config: HardwareConfig, kit: Kit, **kwargs: Any) -> tuple[bool, list[s
 
 
 def both_readers() -> HardwareConfig:
-    config = HardwareConfig(readers=["rc522", "evdev", "keyboard"])
-    config.evdev.device = "/dev/input/by-id/usb-Emulated-event-kbd"
+    config = HardwareConfig(
+        readers=("rc522", "evdev", "keyboard"),
+        evdev=EvdevConfig(device="/dev/input/by-id/usb-Emulated-event-kbd"),
+    )
     return config
 
 
@@ -62,8 +64,11 @@ def test_usb_reader_missing_or_forbidden() -> None:
     kit = emulated_kit()
     assert kit.keyboard is not None
     kit.keyboard.unplug()
-    config = HardwareConfig(readers=["evdev"], feedback="none")
-    config.evdev.device = "/dev/input/by-id/usb-x-event-kbd"
+    config = HardwareConfig(
+        readers=("evdev",),
+        feedback="none",
+        evdev=EvdevConfig(device="/dev/input/by-id/usb-x-event-kbd"),
+    )
     ok, lines = check(config, kit)
     assert not ok and "is it plugged in?" in lines[0]
     kit.keyboard.plug()

@@ -77,6 +77,14 @@ def count(path: Path, table: str) -> int:
         conn.close()
 
 
+def wait_for_rows_beyond(path: Path, rows: int, timeout: float = 60.0) -> None:
+    """Until another process has committed more than ``rows`` staff rows."""
+    deadline = time.monotonic() + timeout
+    while count(path, "staff") <= rows:
+        assert time.monotonic() < deadline, f"no new rows beyond {rows} in {timeout} s"
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "state" / "kiosk.db"
@@ -117,7 +125,9 @@ def test_backup_under_concurrent_writes_is_consistent(db_path: Path, tmp_path: P
         seen: list[int] = []
         start = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
         for i in range(6):
-            time.sleep(0.15)
+            # Each copy starts once the writer has committed more since the last one,
+            # however slow the machine is today.
+            wait_for_rows_beyond(db_path, seen[-1] if seen else 20)
             result = bk.backup(
                 db_path, dest, keep_daily=10, keep_weekly=0, now=start + timedelta(days=i)
             )

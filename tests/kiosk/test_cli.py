@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.clock import CLOCK_ENV
+from tests.conftest import MONDAY_9AM
+
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 SAMPLES = Path(__file__).parents[2] / "kiosk" / "samples"
 
@@ -34,16 +37,17 @@ def clean_env(folder: Path) -> dict[str, str]:
     empty.touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     env["KIOSK_CONFIG"] = str(empty)
+    env[CLOCK_ENV] = MONDAY_9AM.isoformat()  # the same answers at any hour the suite runs
     return env
 
 
 def in_kiosk(db: Path, code: str) -> None:
     """Run Python against the database with a manual clock ``c`` and context ``ctx``."""
     prelude = (
-        "import argparse; from datetime import UTC, datetime;"
+        "import argparse; from datetime import datetime;"
         "from kiosk.cli import open_context; from kiosk.clock import ManualClock;"
         "from kiosk.db import Item, Loan, Staff;"
-        "c = ManualClock(wall=datetime.now(UTC));"
+        f"c = ManualClock(wall=datetime.fromisoformat({MONDAY_9AM.isoformat()!r}));"
         f"ctx = open_context(argparse.Namespace(config=None, db={str(db)!r}), clock=c);"
     )
     subprocess.run(

@@ -24,7 +24,7 @@ import pytest
 
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, Outbox, Staff, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.views import Checklist, Outcome
 
@@ -71,7 +71,7 @@ def crash_db(settings: Settings) -> Settings:
 def test_sigkill_at_random_moments_loses_no_reported_loan(crash_db: Settings) -> None:
     rng = random.Random(20261122)
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["kiosk.service", "tests.kiosk.test_crash"])
+    ctx.set_forkserver_preload(["kiosk.loans", "tests.kiosk.test_crash"])
     reported: list[int] = []
     for life in range(KILLS):
         reader, writer = ctx.Pipe(duplex=False)

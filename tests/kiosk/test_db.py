@@ -130,13 +130,15 @@ def test_screen_process_checkpoints_when_idle_not_inside_a_tap(settings, clock):
     import threading
 
     from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT
-    from kiosk.service import LoanService
+    from kiosk.journal import Journal
+    from kiosk.loans import LoanService
 
     db = open_database(settings.kiosk.db, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
     assert db.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0] == SCREEN_WAL_AUTOCHECKPOINT
     service = LoanService(settings, clock)
+    journal = Journal(clock)
     for n in range(50):
-        service.record_event("test", detail={"n": n})
+        journal.event("test", detail={"n": n})
 
     def rows_in_the_file() -> int | None:
         """What the database file itself holds, ignoring the WAL (immutable read)."""

@@ -20,13 +20,19 @@ def csv(tmp_path: Path, text: str, name: str = "f.csv") -> Path:
 
 
 def test_blank_badge_cell_keeps_the_enrolled_badge(tmp_path, service, school):
-    report = import_staff(csv(tmp_path, "staff_id,name,badge_uid\nS1,Amira Khan,\n"), service)
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,badge_uid\nS1,Amira Khan,\n"), service.settings, service.clock
+    )
     assert (report.unchanged, report.updated) == (1, 0)
     assert Staff.get(Staff.staff_id == "S1").badge_uid == School.KHAN
 
 
 def test_changed_fields_are_updated_and_counted(tmp_path, service, school):
-    report = import_staff(csv(tmp_path, "staff_id,name,classes\nS1,Amira Khan,5b;6A\n"), service)
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,classes\nS1,Amira Khan,5b;6A\n"),
+        service.settings,
+        service.clock,
+    )
     assert report.updated == 1
     assert Staff.get(Staff.staff_id == "S1").classes == "5B 6A"
 
@@ -34,7 +40,9 @@ def test_changed_fields_are_updated_and_counted(tmp_path, service, school):
 def test_badge_already_used_by_someone_else_is_refused(tmp_path, service, school):
     with pytest.raises(ImportFileError) as info:
         import_staff(
-            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"), service
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,New Person,{School.KHAN}\n"),
+            service.settings,
+            service.clock,
         )
     assert f"line 2: badge_uid {School.KHAN} is already Amira Khan's badge" in str(info.value)
     assert Staff.get_or_none(Staff.staff_id == "S9") is None
@@ -42,7 +50,11 @@ def test_badge_already_used_by_someone_else_is_refused(tmp_path, service, school
 
 def test_tag_used_by_an_item_cannot_become_a_badge(tmp_path, service, school):
     with pytest.raises(ImportFileError, match="is already the tag on Class camera 5B"):
-        import_staff(csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{School.CAMERA}\n"), service)
+        import_staff(
+            csv(tmp_path, f"staff_id,name,badge_uid\nS9,X Y,{School.CAMERA}\n"),
+            service.settings,
+            service.clock,
+        )
 
 
 def test_leaver_marked_by_import_while_holding_items_alerts_the_office(
@@ -50,7 +62,9 @@ def test_leaver_marked_by_import_while_holding_items_alerts_the_office(
 ):
     tap(service, clock, School.JONES)
     tap(service, clock, School.BALL)
-    report = import_staff(csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service)
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,active\nS2,John Jones,no\n"), service.settings, service.clock
+    )
     assert report.alerts == 1
     assert "leavers who still have items" in report.summary()
     alert = Outbox.get()
@@ -59,7 +73,9 @@ def test_leaver_marked_by_import_while_holding_items_alerts_the_office(
 
 
 def test_unknown_columns_are_ignored_and_said(tmp_path, service, db):
-    report = import_staff(csv(tmp_path, "staff_id,name,Payroll number\nS1,A B,123\n"), service)
+    report = import_staff(
+        csv(tmp_path, "staff_id,name,Payroll number\nS1,A B,123\n"), service.settings, service.clock
+    )
     assert report.ignored_columns == ["Payroll number"]
     assert "Ignored columns: Payroll number." in report.summary()
 
@@ -69,16 +85,16 @@ def test_semicolon_file_with_quoted_commas(tmp_path, service, db):
         'asset_tag;name;kind;contents\nT1;"Trolley, upstairs";trolley_key;30 iPads; 30 headphones\n'
     )
     with pytest.raises(ImportFileError, match="line 2: 5 cells"):
-        import_items(csv(tmp_path, text), service)
+        import_items(csv(tmp_path, text), service.settings, service.clock)
     text = 'asset_tag;name;kind;contents\nT1;"Trolley, upstairs";trolley_key;"30 iPads; 30 headphones"\n'
-    import_items(csv(tmp_path, text), service)
+    import_items(csv(tmp_path, text), service.settings, service.clock)
     item = Item.get()
     assert item.name == "Trolley, upstairs"
     assert item.contents == [{"name": "iPads", "count": 30}, {"name": "headphones", "count": 30}]
 
 
 def test_import_records_one_event(tmp_path, service, db):
-    import_items(csv(tmp_path, "asset_tag,name,kind\nA,B,other\n"), service)
+    import_items(csv(tmp_path, "asset_tag,name,kind\nA,B,other\n"), service.settings, service.clock)
     (event,) = Event.select().where(Event.action == "import")
     assert event.detail["added"] == 1
 
@@ -86,25 +102,36 @@ def test_import_records_one_event(tmp_path, service, db):
 def test_admin_save_staff_uses_the_same_checks(service, school):
     assert (
         save_staff(
-            service, {"staff_id": "S9", "name": "New Teacher", "role": "staff", "classes": "3A"}
+            service.settings,
+            service.clock,
+            {"staff_id": "S9", "name": "New Teacher", "role": "staff", "classes": "3A"},
         )
         == "New Teacher added."
     )
     assert (
-        save_staff(service, {"staff_id": "S9", "name": "New Teacher", "classes": "3B"})
+        save_staff(
+            service.settings,
+            service.clock,
+            {"staff_id": "S9", "name": "New Teacher", "classes": "3B"},
+        )
         == "New Teacher saved."
     )
     assert Staff.get(Staff.staff_id == "S9").classes == "3B"
     with pytest.raises(ImportFileError, match="Role 'boss' is not one of staff, office, admin"):
-        save_staff(service, {"staff_id": "S9", "name": "X", "role": "boss"})
+        save_staff(service.settings, service.clock, {"staff_id": "S9", "name": "X", "role": "boss"})
     with pytest.raises(ImportFileError, match="is already Amira Khan's badge"):
-        save_staff(service, {"staff_id": "S9", "name": "X", "badge_uid": School.KHAN})
+        save_staff(
+            service.settings,
+            service.clock,
+            {"staff_id": "S9", "name": "X", "badge_uid": School.KHAN},
+        )
 
 
 def test_admin_save_item_checks_kind_and_phone(service, db):
     assert (
         save_item(
-            service,
+            service.settings,
+            service.clock,
             {
                 "asset_tag": "P9",
                 "name": "Trip phone 9",
@@ -115,7 +142,9 @@ def test_admin_save_item_checks_kind_and_phone(service, db):
         == "Trip phone 9 added."
     )
     with pytest.raises(ImportFileError, match="Kind 'drone' is not one of"):
-        save_item(service, {"asset_tag": "D1", "name": "Drone", "kind": "drone"})
+        save_item(
+            service.settings, service.clock, {"asset_tag": "D1", "name": "Drone", "kind": "drone"}
+        )
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def test_purge_anonymises_old_closed_loans_only(service, clock, school):
     still_out = tap(service, clock, School.CAMERA).loan.id
     tap(service, clock, "DEADBEEF")
     clock.advance(86400 * 31)
-    report = purge(service)
+    report = purge(service.settings.retention, service.clock)
     assert report.loans_anonymised == 1
     assert report.calls_deleted == 1
     assert report.unknown_tags_deleted == 1
@@ -39,7 +39,7 @@ def test_purge_anonymises_old_closed_loans_only(service, clock, school):
     assert Loan.get_by_id(still_out).borrower_id == school.khan.id
     assert PersonalCall.select().count() == 0 and UnknownTag.select().count() == 0
     # Running it again changes nothing more.
-    assert purge(service).loans_anonymised == 0
+    assert purge(service.settings.retention, service.clock).loans_anonymised == 0
 
 
 def test_purge_deletes_delivered_alerts_after_their_period(service, clock, school):
@@ -49,14 +49,14 @@ def test_purge_deletes_delivered_alerts_after_their_period(service, clock, schoo
     service.save_checklist(loan_id, Checklist(counts={"iPads": 1}))
     Outbox.update(delivered_at=clock.now()).execute()
     clock.advance(86400 * 91)
-    assert purge(service).alerts_deleted == 1
+    assert purge(service.settings.retention, service.clock).alerts_deleted == 1
 
 
 def test_subject_access_export_holds_everything_about_the_person(service, clock, school):
     loan_id = borrow_and_return(service, clock, School.JONES, School.PHONE)
     service.record_personal_call(loan_id, "23/11 12:00", "01234 567890", "Childcare")
     service.set_staff_active(school.jones.id, False, "left")
-    data = export_person("S2", service)
+    data = export_person("S2", service.settings.retention)
     assert data["person"]["name"] == "John Jones"
     assert data["person"]["badge_uid"] == School.JONES
     assert data["person"]["inactive_reason"] == "left"
@@ -73,5 +73,5 @@ def test_subject_access_export_holds_everything_about_the_person(service, clock,
 def test_anonymised_loans_no_longer_appear_in_a_sar(service, clock, school):
     borrow_and_return(service, clock, School.JONES, School.BALL)
     clock.advance(timedelta(days=401).total_seconds())
-    purge(service)
-    assert export_person("S2", service)["loans"] == []
+    purge(service.settings.retention, service.clock)
+    assert export_person("S2", service.settings.retention)["loans"] == []

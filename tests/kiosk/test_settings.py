@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, time
 from pathlib import Path
 
 import pytest
 
 from kiosk.errors import ConfigError
-from kiosk.settings import load_settings
+from kiosk.settings import KindRule, SettingsError, evolve, load_settings, settings_from
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -43,8 +44,8 @@ checklist = ["images"]
     s = load_settings(path, env={})
     assert s.school.day_ends == time(15, 15)
     assert s.school.terms[0].end == date(2026, 10, 23)
-    assert s.school.inset_days == [date(2026, 9, 3)]
-    assert s.kinds["camera"].checklist == ["images"]
+    assert s.school.inset_days == (date(2026, 9, 3),)
+    assert s.kinds["camera"].checklist == ("images",)
     assert s.kinds["camera"].home_class_only is True  # default kept for keys not given
     assert "trip_phone" in s.kinds
     assert s.source == str(path)
@@ -118,3 +119,75 @@ def test_unreadable_settings_path_is_an_error(tmp_path):
 def test_bad_environment_value_names_the_environment(tmp_path):
     with pytest.raises(ConfigError, match="KIOSK_\\* environment: \\[kiosk\\] undo_seconds"):
         load_settings(tmp_path / "none.toml", env={"KIOSK_KIOSK__UNDO_SECONDS": "never"})
+
+
+def test_every_mistake_in_a_file_is_listed_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[school]
+day_ends = 1530
+timezone = "Mars/Olympus"
+
+[kinds.camera]
+due = "weekly"
+
+[kiosk]
+undo_seconds = -1
+""",
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, env={})
+    assert info.value.lines == [
+        'kiosk.toml: [school] day_ends: expected a time like "15:30", got 1530',
+        "kiosk.toml: [school] timezone: unknown time zone 'Mars/Olympus'",
+        "kiosk.toml: [kinds.camera] due: expected one of end_of_day, choose, none, got 'weekly'",
+        "kiosk.toml: [kiosk] undo_seconds: must be more than 0",
+    ]
+
+
+def test_a_mistake_is_told_against_where_it_was_made(tmp_path: Path) -> None:
+    path = write(tmp_path, '[school]\nday_ends = "late"\n')
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, env={"KIOSK_KIOSK__UNDO_SECONDS": "never"})
+    assert info.value.lines == [
+        "kiosk.toml: [school] day_ends: expected a time like \"15:30\", got 'late'",
+        "KIOSK_* environment: [kiosk] undo_seconds: expected a number, got 'never'",
+    ]
+
+
+def test_a_term_without_its_end_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "[school]\nterms = [{ start = 2026-09-03 }]\n")
+    with pytest.raises(SettingsError, match=r"\[school.terms\[0\]\] end: missing; expected a date"):
+        load_settings(path, env={})
+
+
+def test_settings_cannot_change_after_loading(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "none.toml", env={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.kiosk.undo_seconds = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="cannot be changed after loading"):
+        s.kinds["camera"] = KindRule()  # type: ignore[index]
+    assert isinstance(s.school.school_days, tuple)
+
+
+def test_a_changed_copy_is_checked_again(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "none.toml", env={})
+    quicker = evolve(s, {"kiosk.undo_seconds": 5.0, "kinds.camera.label": "Camera"})
+    assert (quicker.kiosk.undo_seconds, quicker.kinds["camera"].label) == (5.0, "Camera")
+    assert s.kiosk.undo_seconds == 10.0  # the original is untouched
+    with pytest.raises(SettingsError, match=r"\[kiosk\] undo_seconds: must be more than 0"):
+        evolve(s, {"kiosk.undo_seconds": 0.0})
+
+
+def test_command_line_options_win_and_are_named(tmp_path: Path) -> None:
+    path = write(tmp_path, '[kiosk]\ndb = "/var/lib/kiosk/kiosk.db"\n')
+    s = load_settings(path, env={"KIOSK_DB": "/tmp/env.db"}, options={"kiosk": {"db": "/tmp/x.db"}})
+    assert s.kiosk.db == Path("/tmp/x.db")
+    with pytest.raises(SettingsError, match=r"^command line: \[kiosk\] db: expected a file path"):
+        load_settings(path, env={}, options={"kiosk": {"db": ""}})
+
+
+def test_settings_from_tables_as_a_file_holds_them() -> None:
+    s = settings_from({"school": {"name": "Oakfield"}, "sync": {"workers": 2}})
+    assert (s.school.name, s.sync.workers, s.kinds["trip_phone"].due) == ("Oakfield", 2, "choose")

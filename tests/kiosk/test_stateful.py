@@ -26,7 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, Outbox, Staff, open_database
 from kiosk.errors import Refused
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import load_settings
 from kiosk.views import Checklist, Outcome
 
@@ -45,8 +45,9 @@ class KioskMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="kiosk-state-"))
-        self.settings = load_settings(self.dir / "none.toml", env={})
-        self.settings.kiosk.db = self.dir / "kiosk.db"
+        self.settings = load_settings(
+            self.dir / "none.toml", env={}, options={"kiosk": {"db": str(self.dir / "kiosk.db")}}
+        )
         self.clock = ManualClock(wall=datetime(2026, 11, 23, 8, 0, tzinfo=UTC), mono=1000.0)
         self.db = open_database(self.settings.kiosk.db)
         Staff.create(staff_id="S1", name="Amira Khan", classes="5B", badge_uid="A1")

@@ -27,7 +27,7 @@ from kiosk import db as store
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, Staff, open_database
 from kiosk.errors import StorageError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from kiosk.views import Outcome, TapResult
 from tests.conftest import MONDAY_9AM, SmallCard

@@ -23,8 +23,8 @@ from werkzeug import Request, Response
 
 from kiosk.clock import ManualClock
 from kiosk.db import Item, Staff, open_database
-from kiosk.service import LoanService
-from kiosk.settings import Channel, Settings
+from kiosk.loans import LoanService
+from kiosk.settings import Channel, Settings, evolve, settings_from
 from sync.delivery import Deliverer
 from sync.signing import verify
 
@@ -59,14 +59,18 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(db_path: Path) -> Settings:
-    s = Settings()
-    s.kiosk.db = db_path
-    s.school.name = "Hillside Primary"
-    s.sync.backoff_base_seconds = 30
-    s.sync.backoff_cap_seconds = 600
-    s.sync.timeout_seconds = 2
-    s.sync.max_attempts = 50
-    return s
+    return settings_from(
+        {
+            "kiosk": {"db": str(db_path)},
+            "school": {"name": "Hillside Primary"},
+            "sync": {
+                "backoff_base_seconds": 30,
+                "backoff_cap_seconds": 600,
+                "timeout_seconds": 2,
+                "max_attempts": 50,
+            },
+        }
+    )
 
 
 @dataclass
@@ -137,10 +141,13 @@ def add_webhook(
     url: str,
     name: str = "slt_hook",
     audiences: tuple[str, ...] = ("office", "slt", "it"),
-) -> None:
-    settings.sync.channels[name] = Channel(type="webhook", url=url, secret=SECRET)
+) -> Settings:
+    """``settings`` with a signed webhook channel for ``audiences`` added."""
+    routes = dict(settings.sync.routes)
     for audience in audiences:
-        settings.sync.routes.setdefault(audience, []).append(name)
+        routes[audience] = (*routes.get(audience, ()), name)
+    channels = {**settings.sync.channels, name: Channel(type="webhook", url=url, secret=SECRET)}
+    return evolve(settings, {"sync.channels": channels, "sync.routes": routes})
 
 
 @dataclass
@@ -181,11 +188,12 @@ def receiver(clock: ManualClock) -> Receiver:
 def deliverer_factory(settings: Settings, clock: ManualClock) -> Iterator[Any]:
     made: list[Deliverer] = []
 
-    def make(**kwargs: Any) -> Deliverer:
+    def make(changed: Settings | None = None, **kwargs: Any) -> Deliverer:
+        """A deliverer for the fixture's settings, or for ``changed`` ones (derived by a test)."""
         import random
 
         kwargs.setdefault("rng", random.Random(7))
-        d = Deliverer(settings, clock, **kwargs)
+        d = Deliverer(changed or settings, clock, **kwargs)
         made.append(d)
         return d
 

@@ -28,7 +28,7 @@ from pytest_httpserver import HTTPServer
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Item, Outbox, Staff
 from kiosk.errors import ConfigError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
 from sync.channels.base import Alert
 from sync.channels.mail import EmailSender, one_line

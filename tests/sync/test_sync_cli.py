@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from kiosk.cli import main
-from kiosk.clock import ManualClock
+from kiosk.clock import CLOCK_ENV
 from kiosk.db import Delivery, Outbox
-from tests.sync.conftest import Receiver, School, write_config
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(wall=datetime.now(UTC) - timedelta(seconds=5))
-
-
-@pytest.fixture
-def receiver() -> Receiver:
-    return Receiver()
+from tests.sync.conftest import MONDAY_9AM, Receiver, School, write_config
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KIOSK_CONFIG", raising=False)
     monkeypatch.delenv("KIOSK_DB", raising=False)
-    monkeypatch.setenv("KIOSK_ASSUME_CLOCK_SYNCED", "1")
+    # The commands run on Monday 09:00 + 5 s, whatever the hour the suite runs at: after
+    # 16:00 on a school day the real clock would add the end-of-day summary.
+    monkeypatch.setenv(CLOCK_ENV, (MONDAY_9AM + timedelta(seconds=5)).isoformat())
 
 
 def test_sync_once_then_status(
@@ -50,7 +42,7 @@ def test_sync_once_then_status(
     out = capsys.readouterr().out
     assert "1 delivered." in out
     assert "0 waiting, 0 failed." in out
-    assert receiver.accepted == [Outbox.get().key]
+    assert receiver.accepted == [Outbox.get().uid]
 
     assert main(["status", "--json", "--config", str(config)]) == 0
     alerts = json.loads(capsys.readouterr().out)["alerts"]

@@ -17,7 +17,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Outbox
-from kiosk.settings import Channel, Settings
+from kiosk.settings import Channel, Settings, Smtp, evolve
 from sync.channels.mail import EmailSender
 from sync.status import delivery_summary
 from tests.sync.conftest import School, free_port
@@ -66,13 +66,25 @@ def smtp_server(inbox: Inbox) -> Iterator[Controller]:
     controller.stop()
 
 
-def use_email(settings: Settings, port: int, password: str, *, starttls: bool = False) -> None:
-    smtp = settings.sync.smtp
-    smtp.host, smtp.port, smtp.starttls = "127.0.0.1", port, starttls
-    smtp.username, smtp.password = "kiosk@hillside.example", password
-    smtp.from_address = "kiosk@hillside.example"
-    settings.sync.channels["office_mail"] = Channel(type="email", to=["office@hillside.example"])
-    settings.sync.routes["office"] = ["office_mail"]
+def use_email(settings: Settings, port: int, password: str, *, starttls: bool = False) -> Settings:
+    """``settings`` with the office's alerts going by email through the server on ``port``."""
+    smtp = Smtp(
+        host="127.0.0.1",
+        port=port,
+        starttls=starttls,
+        username="kiosk@hillside.example",
+        password=password,
+        from_address="kiosk@hillside.example",
+    )
+    office_mail = Channel(type="email", to=("office@hillside.example",))
+    return evolve(
+        settings,
+        {
+            "sync.smtp": smtp,
+            "sync.channels": {**settings.sync.channels, "office_mail": office_mail},
+            "sync.routes": {**settings.sync.routes, "office": ["office_mail"]},
+        },
+    )
 
 
 def test_bad_password_is_a_clear_error_and_the_alert_waits(
@@ -83,10 +95,10 @@ def test_bad_password_is_a_clear_error_and_the_alert_waits(
     smtp_server: Controller,
     deliverer_factory,
 ) -> None:
-    use_email(settings, smtp_server.port, "wrong password")
+    settings = use_email(settings, smtp_server.port, "wrong password")
     school.sign_out("amira", "camera")
     school.service.set_staff_active(school.staff["amira"].id, False, "left the school")
-    report = deliverer_factory().run()
+    report = deliverer_factory(settings).run()
     assert report.delivered == 0
     [error] = report.errors
     assert "refused the username or password" in error
@@ -97,15 +109,16 @@ def test_bad_password_is_a_clear_error_and_the_alert_waits(
     assert delivery_summary().waiting == 1
     assert inbox.messages == []
 
-    settings.sync.smtp.password = "right password"  # the IT lead fixes the settings
+    # The IT lead fixes the settings.
+    settings = evolve(settings, {"sync.smtp.password": "right password"})
     clock.advance(settings.sync.backoff_cap_seconds)
-    assert deliverer_factory().run().delivered == 1
+    assert deliverer_factory(settings).run().delivered == 1
     assert delivery_summary().waiting == 0
     [(envelope, msg)] = inbox.messages
     assert envelope.rcpt_tos == ["office@hillside.example"]
     assert msg["Subject"] == "Amira Khan is inactive and still has items (Hillside Primary)"
-    assert msg["Message-ID"].startswith("<leaver.staff.1.")
-    assert msg["X-Kiosk-Alert-Id"] == Outbox.get().key
+    assert msg["Message-ID"] == f"<{Outbox.get().uid}@kiosk.alerts>"
+    assert msg["X-Kiosk-Alert-Id"] == Outbox.get().uid
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     assert "Class camera 5B" in text and "left the school" in text
@@ -124,7 +137,7 @@ def test_starttls_then_login(
     server_tls.load_cert_chain(DATA / "smtp-test.crt", DATA / "smtp-test.key")
     controller = start_smtp(inbox, tls_context=server_tls, require_starttls=True)
     try:
-        use_email(settings, controller.port, "right password", starttls=True)
+        settings = use_email(settings, controller.port, "right password", starttls=True)
         client_tls = ssl.create_default_context(cafile=str(DATA / "smtp-test.crt"))
         sender = EmailSender(
             "office_mail",
@@ -136,7 +149,7 @@ def test_starttls_then_login(
         )
         school.sign_out("amira", "camera")
         school.service.set_staff_active(school.staff["amira"].id, False, "long absence")
-        report = deliverer_factory(senders={"office_mail": sender}).run()
+        report = deliverer_factory(settings, senders={"office_mail": sender}).run()
         assert report.delivered == 1, report.errors
         assert len(inbox.messages) == 1
     finally:
@@ -151,10 +164,10 @@ def test_without_starttls_a_server_that_demands_it_is_reported(
 ) -> None:
     controller = start_smtp(inbox)  # AUTH only after STARTTLS (aiosmtpd's default)
     try:
-        use_email(settings, controller.port, "right password", starttls=False)
+        settings = use_email(settings, controller.port, "right password", starttls=False)
         school.sign_out("amira", "camera")
         school.service.set_staff_active(school.staff["amira"].id, False, "left")
-        report = deliverer_factory().run()
+        report = deliverer_factory(settings).run()
         assert report.delivered == 0
         assert "Check [sync.smtp] security and username" in report.errors[0]
     finally:
@@ -166,10 +179,10 @@ def test_mail_server_down_waits(
     settings: Settings,
     deliverer_factory,
 ) -> None:
-    use_email(settings, free_port(), "right password")
+    settings = use_email(settings, free_port(), "right password")
     school.sign_out("amira", "camera")
     school.service.set_staff_active(school.staff["amira"].id, False, "left")
-    report = deliverer_factory().run()
+    report = deliverer_factory(settings).run()
     assert "cannot reach the mail server" in report.errors[0]
     assert delivery_summary().waiting == 1
 
@@ -209,12 +222,12 @@ def test_a_kept_connection_the_server_closed_is_opened_again(
     inbox = DropsKeptConnections()
     controller = start_smtp(inbox, auth_require_tls=False)
     try:
-        use_email(settings, controller.port, "right password")
-        settings.sync.workers = 1  # both messages on one kept connection
+        settings = use_email(settings, controller.port, "right password")
+        settings = evolve(settings, {"sync.workers": 1})  # both messages on one kept connection
         for who, what in (("amira", "camera"), ("ben", "laptops")):
             school.sign_out(who, what)
             school.service.set_staff_active(school.staff[who].id, False, "left")
-        report = deliverer_factory().run()
+        report = deliverer_factory(settings).run()
         assert report.delivered == 2, report.errors
         assert len(inbox.messages) == 2
         assert inbox.sessions == 2  # the second message came on a fresh connection

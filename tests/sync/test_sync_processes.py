@@ -10,32 +10,23 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from kiosk.clock import ManualClock
+from kiosk.clock import CLOCK_ENV
 from kiosk.db import Delivery, Item, Outbox
-from tests.sync.conftest import Receiver, School, write_config
+from tests.sync.conftest import MONDAY_9AM, Receiver, School, write_config
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    # These alerts are sent by processes on the real clock: raise them "just now".
-    return ManualClock(wall=datetime.now(UTC) - timedelta(seconds=5))
-
-
-@pytest.fixture
-def receiver() -> Receiver:
-    return Receiver()  # verifies against the real clock, like SLT's server
-
-
-def sync_process(config: Path, *args: str) -> subprocess.Popen[str]:
+def sync_process(config: Path, *args: str, later: float = 5.0) -> subprocess.Popen[str]:
+    """``kiosk sync`` in a process of its own, its clock pinned ``later`` seconds after the
+    school's (Monday 09:00): what it does cannot depend on the hour the suite runs at."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    env["KIOSK_ASSUME_CLOCK_SYNCED"] = "1"
+    env[CLOCK_ENV] = (MONDAY_9AM + timedelta(seconds=later)).isoformat()
     return subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "sync", "--config", str(config), *args],
         env=env,
@@ -49,7 +40,7 @@ def lost_items(school: School, n: int) -> list[str]:
     for i in range(n):
         item = Item.create(asset_tag=f"X{i}", name=f"Spare camera {i}", kind="camera")
         school.service.report_lost(item.id, None)
-    return [o.key for o in Outbox.select().order_by(Outbox.id)]
+    return [o.uid for o in Outbox.select().order_by(Outbox.id)]
 
 
 @pytest.fixture
@@ -104,8 +95,8 @@ def test_killed_after_the_2xx_before_marking_delivered_is_sent_again_with_the_sa
     assert row.claimed_by is not None  # the dead process's lease is still on it
     assert receiver.received == [key]
 
-    time.sleep(1.1)  # the one-second lease runs out
-    second = sync_process(config, "--once")
+    # A minute later on the kiosk's clock, the dead process's one-second lease has run out.
+    second = sync_process(config, "--once", later=65.0)
     processes.append(second)
     out, err = second.communicate(timeout=30)
     assert second.returncode == 0, err

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime, time, timedelta
 
-from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Outbox
-from kiosk.settings import Settings, Term
+from kiosk.loans import LoanService
+from kiosk.settings import Settings, Term, evolve
 from sync.rules import run_rules
 from tests.sync.conftest import MONDAY_9AM, School
 
@@ -26,7 +27,7 @@ def test_overdue_after_grace_then_escalated_each_once(
     school: School, settings: Settings, clock: ManualClock
 ) -> None:
     loan = school.sign_out("amira", "trolley")  # Monday 09:00, due 15:30
-    settings.alerts.summary_at = time(23, 59)
+    settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     at(clock, 23, 15, 59)
     assert run_rules(settings, clock) == 0
     at(clock, 23, 16, 0)
@@ -46,7 +47,7 @@ def test_each_alert_has_its_event_and_minimum_personal_data(
 ) -> None:
     loan = school.sign_out("amira", "trolley")
     at(clock, 23, 16, 0)
-    settings.alerts.summary_at = time(23, 59)
+    settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     run_rules(settings, clock)
     row = Outbox.get(Outbox.key == f"overdue:loan:{loan}")
     event = Event.get_by_id(row.event_id)
@@ -69,7 +70,7 @@ def test_returned_items_raise_nothing(
     at(clock, 23, 15, 0)
     school.give_back("trolley")
     at(clock, 23, 18, 0)
-    settings.alerts.summary_at = time(23, 59)
+    settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     assert run_rules(settings, clock) == 0
 
 
@@ -90,9 +91,9 @@ def test_weekend_waits_for_monday(school: School, settings: Settings, clock: Man
 def test_inset_day_and_holidays_are_not_school_days(
     school: School, settings: Settings, clock: ManualClock
 ) -> None:
-    settings.school.inset_days = [date(2026, 11, 23)]
-    settings.school.terms = [Term(date(2026, 9, 2), date(2026, 12, 18))]
-    school.service.calendar = SchoolCalendar(settings.school)
+    settings = evolve(settings, {"school.inset_days": [date(2026, 11, 23)]})
+    settings = evolve(settings, {"school.terms": [Term(date(2026, 9, 2), date(2026, 12, 18))]})
+    school = dataclasses.replace(school, service=LoanService(settings, clock))
     school.sign_out("amira", "trolley")  # Monday is INSET: due Tuesday 15:30
     at(clock, 23, 23, 0)
     assert run_rules(settings, clock) == 0
@@ -136,7 +137,7 @@ def test_end_of_day_summary_once_per_school_day(
     assert [i["item"] for i in summary.payload["items"]] == ["iPad trolley key 1"]
     assert summary.payload["items"][0]["person"] == "Amira Khan"
     at(clock, 23, 22, 0)
-    settings.alerts.escalate_after_minutes = 24 * 60
+    settings = evolve(settings, {"alerts.escalate_after_minutes": 24 * 60})
     assert run_rules(settings, clock) == 0
     school.give_back("trolley")
     at(clock, 24, 16, 30)  # Tuesday: a new day, a new summary
@@ -152,7 +153,7 @@ def test_trip_phone_due_time_chosen_at_sign_out(
 ) -> None:
     loan = school.sign_out("ben", "phone")
     school.service.set_due(loan, MONDAY_9AM.replace(hour=18), trip="Science museum")
-    settings.alerts.summary_at = time(23, 59)
+    settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     at(clock, 23, 18, 29)
     assert run_rules(settings, clock) == 0
     at(clock, 23, 18, 30)

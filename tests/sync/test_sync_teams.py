@@ -9,7 +9,7 @@ from pytest_httpserver import HTTPServer
 
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Outbox
-from kiosk.settings import Channel, Settings
+from kiosk.settings import Channel, Settings, evolve
 from sync.rules import run_rules
 from sync.status import delivery_summary
 from tests.sync.conftest import Receiver, School, add_webhook
@@ -32,17 +32,22 @@ def test_card_is_an_adaptive_card_message(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    settings.sync.channels["slt_teams"] = Channel(
-        type="teams", url=hook_server.url_for("/workflow")
+    settings = evolve(
+        settings,
+        {
+            "sync.channels": {
+                "slt_teams": Channel(type="teams", url=hook_server.url_for("/workflow"))
+            },
+            "sync.routes": {"slt": ["slt_teams"]},
+            "alerts.summary_at": time(23, 0),
+        },
     )
-    settings.sync.routes["slt"] = ["slt_teams"]
     hook_server.expect_request("/workflow", method="POST").respond_with_data("", status=202)
     loan = school.sign_out("ben", "phone")
     school.service.set_due(loan, clock.now().replace(hour=16), trip="Farm visit")
-    settings.alerts.summary_at = time(23, 0)
     clock.wall = clock.wall.replace(hour=18, minute=1)
     assert run_rules(settings, clock) == 2  # overdue (office: no route) and escalated (SLT)
-    report = deliverer_factory().run()
+    report = deliverer_factory(settings).run()
     assert report.delivered == 1
     [(request, _)] = hook_server.log
     message = request.get_json()
@@ -72,15 +77,21 @@ def test_one_channel_down_does_not_hold_back_another(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    add_webhook(settings, hook_server.url_for("/hook"), audiences=("slt",))
-    settings.sync.channels["slt_teams"] = Channel(
-        type="teams", url=hook_server.url_for("/workflow")
+    settings = add_webhook(settings, hook_server.url_for("/hook"), audiences=("slt",))
+    settings = evolve(
+        settings,
+        {
+            "sync.channels": {
+                **settings.sync.channels,
+                "slt_teams": Channel(type="teams", url=hook_server.url_for("/workflow")),
+            },
+            "sync.routes.slt": [*settings.sync.routes["slt"], "slt_teams"],
+        },
     )
-    settings.sync.routes["slt"].append("slt_teams")
     hook_server.expect_request("/hook").respond_with_data("down", status=502)
     hook_server.expect_request("/workflow").respond_with_data("", status=202)
     school.service.report_lost(school.items["camera"].id, None, "Lost on the trip")
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert (report.delivered, report.retried) == (1, 1)
     by_channel = {d.channel: d for d in Delivery.select()}
@@ -102,22 +113,33 @@ def test_a_kind_route_wins_and_a_renamed_channel_is_rerouted(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    settings.sync.channels["it_teams"] = Channel(type="teams", url=hook_server.url_for("/it"))
-    settings.sync.channels["slt_teams"] = Channel(type="teams", url=hook_server.url_for("/slt"))
-    settings.sync.routes = {"it": ["it_teams"], "damaged": ["it_teams", "slt_teams"]}
+    it_teams = Channel(type="teams", url=hook_server.url_for("/it"))
+    slt_teams = Channel(type="teams", url=hook_server.url_for("/slt"))
+    settings = evolve(
+        settings,
+        {
+            "sync.channels": {"it_teams": it_teams, "slt_teams": slt_teams},
+            "sync.routes": {"it": ["it_teams"], "damaged": ["it_teams", "slt_teams"]},
+        },
+    )
     hook_server.expect_request("/slt").respond_with_data("", status=500)
     hook_server.expect_request("/it").respond_with_data("", status=202)
     loan = school.sign_out("amira", "trolley")
     school.service.report_damage(loan, "Cracked screen on iPad 12")
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     deliverer.run()
     assert sorted(r.path for r, _ in hook_server.log) == ["/it", "/slt"]
     # SLT's Teams channel is renamed in the settings: the waiting delivery follows.
-    settings.sync.channels["slt_workflow"] = settings.sync.channels.pop("slt_teams")
-    settings.sync.routes["damaged"] = ["it_teams", "slt_workflow"]
+    settings = evolve(
+        settings,
+        {
+            "sync.channels": {"it_teams": it_teams, "slt_workflow": slt_teams},
+            "sync.routes": {"it": ["it_teams"], "damaged": ["it_teams", "slt_workflow"]},
+        },
+    )
     hook_server.clear()
     hook_server.expect_request("/slt").respond_with_data("", status=202)
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     assert deliverer.run().delivered == 1
     assert sorted(d.channel for d in Delivery.select()) == ["it_teams", "slt_workflow"]
     assert Outbox.get().delivered_at is not None

@@ -11,7 +11,7 @@ from werkzeug import Request, Response
 
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Outbox
-from kiosk.settings import Settings
+from kiosk.settings import Settings, evolve
 from sync.rules import run_rules
 from sync.status import delivery_summary, failed_alerts, retry_dead
 from tests.sync.conftest import Receiver, School, add_webhook, free_port
@@ -24,7 +24,7 @@ def raise_overdue_alerts(school: School, settings: Settings, clock: ManualClock)
         school.sign_out("amira", "laptops"),
         school.sign_out("ben", "phone"),
     ]
-    settings.alerts.summary_at = time(23, 59)
+    settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     clock.wall = clock.wall.replace(hour=17, minute=45)
     assert run_rules(settings, clock) == 6
     school.service.report_lost(school.items["trolley"].id, school.staff["amira"].id, "Left on bus")
@@ -34,7 +34,7 @@ def raise_overdue_alerts(school: School, settings: Settings, clock: ManualClock)
 def keys_by_loan() -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for o in Outbox.select().order_by(Outbox.id):
-        out.setdefault(o.loan_id, []).append(o.key)
+        out.setdefault(o.loan_id, []).append(o.uid)
     return out
 
 
@@ -46,9 +46,9 @@ def test_receiver_down_for_many_passes_then_up(
     deliverer_factory,
 ) -> None:
     port = free_port()
-    add_webhook(settings, f"http://127.0.0.1:{port}/hook")
+    settings = add_webhook(settings, f"http://127.0.0.1:{port}/hook")
     raise_overdue_alerts(school, settings, clock)
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     for _ in range(12):  # nothing listens on the port: connection refused every time
         clock.advance(settings.sync.backoff_cap_seconds)
         report = deliverer.run()
@@ -73,7 +73,7 @@ def test_receiver_down_for_many_passes_then_up(
         server.stop()
     assert delivery_summary().waiting == 0
     assert receiver.rejected == 0
-    all_keys = [o.key for o in Outbox.select()]
+    all_keys = [o.uid for o in Outbox.select()]
     assert sorted(receiver.accepted) == sorted(all_keys)
     assert receiver.received == receiver.accepted  # no crash, so not even a repeat
     for loan, keys in keys_by_loan().items():
@@ -93,11 +93,11 @@ def test_500_is_retried_with_backoff(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    add_webhook(settings, hook_server.url_for("/hook"))
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("database down", status=500)
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
     school.service.report_lost(school.items["camera"].id, None, "Not in the cupboard")
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert (report.delivered, report.retried) == (0, 1)
     row = Delivery.get()
@@ -110,7 +110,7 @@ def test_500_is_retried_with_backoff(
     assert len(hook_server.log) == 1
     clock.advance(wait)
     assert deliverer.run().delivered == 1
-    assert receiver.accepted == [Outbox.get().key]
+    assert receiver.accepted == [Outbox.get().uid]
     assert Outbox.get().delivered_at == clock.now()
 
 
@@ -122,8 +122,10 @@ def test_429_retry_after_seconds_and_http_date_are_honoured(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    settings.sync.workers = 1  # one at a time, so the second alert is not already in flight
-    add_webhook(settings, hook_server.url_for("/hook"))
+    settings = evolve(
+        settings, {"sync.workers": 1}
+    )  # one at a time, so the second alert is not already in flight
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data(
         "slow down", status=429, headers={"Retry-After": "120"}
     )
@@ -134,7 +136,7 @@ def test_429_retry_after_seconds_and_http_date_are_honoured(
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
     school.service.report_lost(school.items["camera"].id, None)
     school.service.report_lost(school.items["laptops"].id, None)
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     deliverer.run()
     assert len(hook_server.log) == 1  # a 429 rests the channel: the second alert waited
     rows = list(Delivery.select().order_by(Delivery.id))
@@ -162,8 +164,8 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    settings.sync.timeout_seconds = 0.3
-    add_webhook(settings, hook_server.url_for("/hook"))
+    settings = evolve(settings, {"sync.timeout_seconds": 0.3})
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
 
     def slow(request: Request) -> Response:
         response = receiver.handle(request)  # the receiver got it, but answers too late
@@ -173,7 +175,7 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
     hook_server.expect_oneshot_request("/hook").respond_with_handler(slow)
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
     school.service.report_lost(school.items["camera"].id, None)
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     started = walltime.monotonic()
     report = deliverer.run()
     assert walltime.monotonic() - started < 0.9
@@ -182,7 +184,7 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
     assert "within 0.3 seconds" in report.errors[0]
     clock.advance(settings.sync.backoff_base_seconds)
     assert deliverer.run().delivered == 1
-    key = Outbox.get().key
+    key = Outbox.get().uid
     assert receiver.received == [key, key]  # sent twice (at least once) ...
     assert receiver.accepted == [key]  # ... shown once
 
@@ -195,10 +197,10 @@ def test_410_stops_that_channel_and_admin_can_retry(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    add_webhook(settings, hook_server.url_for("/hook"))
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("gone", status=410)
     school.service.report_lost(school.items["camera"].id, None)
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert report.dead == 1
     row = Delivery.get()
@@ -217,7 +219,7 @@ def test_410_stops_that_channel_and_admin_can_retry(
     assert delivery_summary().failed == 0 and delivery_summary().waiting == 1
     assert deliverer.run().delivered == 1
     assert delivery_summary().failed == 0 and delivery_summary().waiting == 0
-    assert receiver.accepted == [Outbox.get().key]
+    assert receiver.accepted == [Outbox.get().uid]
 
 
 def test_dead_letter_after_max_attempts(
@@ -227,11 +229,11 @@ def test_dead_letter_after_max_attempts(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    settings.sync.max_attempts = 3
-    add_webhook(settings, hook_server.url_for("/hook"))
+    settings = evolve(settings, {"sync.max_attempts": 3})
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_data("no", status=503)
     school.service.report_lost(school.items["camera"].id, None)
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     for expected in (1, 2, 3):
         report = deliverer.run()
         assert Delivery.get().attempts == expected
@@ -254,11 +256,11 @@ def test_unsynchronised_clock_holds_webhooks(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    add_webhook(settings, hook_server.url_for("/hook"))
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
     school.service.report_lost(school.items["camera"].id, None)
     clock.synced = False
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     assert deliverer.run().delivered == 0
     assert hook_server.log == []
     assert Delivery.get().attempts == 0
@@ -274,22 +276,24 @@ def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
     hook_server: HTTPServer,
     deliverer_factory,
 ) -> None:
-    add_webhook(settings, hook_server.url_for("/hook"))
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
     first = school.sign_out("amira", "trolley")
     school.sign_out("ben", "laptops")
-    settings.alerts.summary_at = time(23, 59)
+    settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     clock.wall = clock.wall.replace(hour=17, minute=45)
     assert run_rules(settings, clock) == 4
+    overdue = Outbox.get(Outbox.key == f"overdue:loan:{first}").uid
+    escalated = Outbox.get(Outbox.key == f"overdue_escalated:loan:{first}").uid
     refused: list[str] = []
 
     def refuse_once(request: Request) -> Response:
-        if request.headers["webhook-id"] == f"overdue:loan:{first}" and not refused:
+        if request.headers["webhook-id"] == overdue and not refused:
             refused.append(request.headers["webhook-id"])
             return Response("validation failed", status=422)  # about this request only
         return receiver.handle(request)
 
     hook_server.expect_request("/hook").respond_with_handler(refuse_once)
-    deliverer = deliverer_factory()
+    deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert (report.delivered, report.retried) == (2, 1)
     held = Delivery.get(
@@ -298,5 +302,5 @@ def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
     assert held.attempts == 0 and held.delivered_at is None  # waited behind the failure
     clock.advance(settings.sync.backoff_cap_seconds)
     assert deliverer.run().delivered == 2
-    mine = [k for k in receiver.accepted if k.endswith(f":loan:{first}")]
-    assert mine == [f"overdue:loan:{first}", f"overdue_escalated:loan:{first}"]
+    mine = [k for k in receiver.accepted if k in (overdue, escalated)]
+    assert mine == [overdue, escalated]

@@ -12,8 +12,8 @@ from tui_helpers import MONDAY_9AM, make_app
 from kiosk.clock import ManualClock
 from kiosk.db import database, open_database
 from kiosk.demo import seed_demo
-from kiosk.service import LoanService
-from kiosk.settings import Settings
+from kiosk.loans import LoanService
+from kiosk.settings import Settings, settings_from
 from kiosk.tui.app import KioskApp
 
 
@@ -30,10 +30,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    s = Settings()
-    s.school.name = "Oakfield Primary School"
-    s.kiosk.db = tmp_path / "kiosk.db"
-    return s
+    return settings_from(
+        {"school": {"name": "Oakfield Primary School"}, "kiosk": {"db": str(tmp_path / "kiosk.db")}}
+    )
 
 
 _SEEDED: dict[str, bytes] = {}

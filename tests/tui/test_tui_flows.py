@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Input
-from tui_helpers import make_app, press, screen_text, settle, tap
+from tui_helpers import later, press, screen_text, settle, tap
 
 from hardware.base import NullFeedback
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, PersonalCall
 from kiosk.errors import StorageError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.tui.app import KioskApp
-from kiosk.tui.screens.flow import ChecklistScreen, DoneScreen, RefusalScreen, SessionScreen
+from kiosk.tui.screens.checklist import ChecklistScreen
+from kiosk.tui.screens.done import DoneScreen
 from kiosk.tui.screens.idle import IdleScreen
+from kiosk.tui.screens.refusal import RefusalScreen
+from kiosk.tui.screens.session import SessionScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -236,19 +239,19 @@ async def test_undo_a_return_from_the_checklist(app: KioskApp) -> None:
     assert open_loan("CA00004B") is not None
 
 
-async def test_session_screen_lists_what_she_has_and_goes_idle_after_timeout(
-    school: LoanService,
+async def test_session_screen_lists_what_she_has_and_ends_with_the_session(
+    app: KioskApp, school: LoanService
 ) -> None:
-    school.settings.kiosk.session_seconds = 0.3
-    app = make_app(school)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await tap(pilot, "B0000013")  # Mrs Clarke has iPad trolley A
         text = screen_text(app)
         assert "Hello, Mrs Clarke" in text and "You have 1 item out:" in text
         assert "iPad trolley A key" in text
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await later(pilot, 19.5)  # the session lasts 20 s after the badge
+        assert isinstance(app.screen, SessionScreen)
+        assert school.session_staff_id is not None
+        await later(pilot, 1.0)
         assert isinstance(app.screen, IdleScreen)
     assert school.session_staff_id is None
 

@@ -16,7 +16,7 @@ from kiosk.clock import ManualClock
 from kiosk.db import Item, Loan, Staff
 from kiosk.demo import DEMO_PIN, is_demo_database, seed_demo
 from kiosk.errors import KioskError
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.tui.when import BadTime, parse_time, presets
 
@@ -88,7 +88,7 @@ def test_demo_never_overwrites_a_database_that_is_not_a_demo(tmp_path: Path) -> 
 
 def test_headless_modules_do_not_load_textual() -> None:
     code = (
-        "import sys; import kiosk.service, kiosk.importer, kiosk.demo, kiosk.cli, "
+        "import sys; import kiosk.loans, kiosk.importer, kiosk.demo, kiosk.cli, "
         "kiosk.tui.when, hardware.base; kiosk.cli.build_parser(); "
         "assert 'textual' not in sys.modules, 'textual was imported'"
     )

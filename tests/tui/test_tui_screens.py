@@ -16,12 +16,15 @@ from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Event, Item, Loan, Outbox, Staff
 from kiosk.errors import Refused
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.tui.app import KioskApp
-from kiosk.tui.screens.admin import AdminScreen, PinScreen
-from kiosk.tui.screens.flow import DoneScreen, SessionScreen
+from kiosk.tui.screens.admin.menu import AdminScreen
+from kiosk.tui.screens.admin.pin import PinScreen
+from kiosk.tui.screens.done import DoneScreen
+from kiosk.tui.screens.history import HistoryScreen
 from kiosk.tui.screens.idle import IdleScreen
-from kiosk.tui.screens.office import HistoryScreen, OfficeScreen
+from kiosk.tui.screens.office import OfficeScreen
+from kiosk.tui.screens.session import SessionScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -404,8 +407,15 @@ async def test_unsynchronised_clock_is_shown(school: LoanService, clock: ManualC
 async def test_the_linux_console_gets_the_16_colour_theme(school: LoanService) -> None:
     from hardware.base import KeyboardReader
     from kiosk.tui.app import build_app
+    from sync.status import AlertDesk
 
-    app = build_app(school, [KeyboardReader()], NullFeedback(), console_colours=True)
+    app = build_app(
+        school,
+        [KeyboardReader()],
+        NullFeedback(),
+        alerts=AlertDesk(school.clock),
+        console_colours=True,
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert app.theme == "ansi-dark"

@@ -15,7 +15,7 @@ import pytest
 from textual.pilot import Pilot
 from tui_helpers import make_app, press, settle, tap
 
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 
 SIZES = [(100, 30), (80, 24)]
 

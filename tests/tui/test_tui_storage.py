@@ -9,9 +9,10 @@ from tui_helpers import MONDAY_9AM, make_app, screen_text, settle, tap
 
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, Staff, database, open_database
-from kiosk.service import LoanService
+from kiosk.loans import LoanService
 from kiosk.settings import load_settings
-from kiosk.tui.screens.flow import DoneScreen, SessionScreen
+from kiosk.tui.screens.done import DoneScreen
+from kiosk.tui.screens.session import SessionScreen
 from tests.conftest import SmallCard
 
 pytestmark = pytest.mark.asyncio

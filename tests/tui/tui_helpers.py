@@ -9,8 +9,10 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
 from hardware.base import KeyboardReader, NullFeedback, Reader
-from kiosk.service import LoanService
+from kiosk.clock import ManualClock
+from kiosk.loans import LoanService
 from kiosk.tui.app import KioskApp, build_app
+from sync.status import AlertDesk
 
 #: Monday 23 November 2026, 09:00 in London (UTC in winter): a school day morning.
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -23,6 +25,7 @@ def make_app(
         service,
         readers if readers is not None else [KeyboardReader()],
         feedback or NullFeedback(),
+        alerts=AlertDesk(service.clock),
         console_colours=False,
     )
 
@@ -37,6 +40,16 @@ async def settle(pilot: Pilot[Any]) -> None:
             break
         await pilot.pause(0.005)
     await pilot.pause()
+
+
+async def later(pilot: Pilot[Any], seconds: float) -> None:
+    """``seconds`` pass on the kiosk's (manual) clock; the screen in front is told, as the
+    app's own tick would tell it, and whatever that starts is drawn."""
+    app = pilot.app
+    assert isinstance(app, KioskApp) and isinstance(app.clock, ManualClock)
+    app.clock.advance(seconds)
+    app.tick()
+    await settle(pilot)
 
 
 async def tap(pilot: Pilot[Any], uid: str) -> None:

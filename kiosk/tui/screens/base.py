@@ -1,24 +1,30 @@
-"""What every kiosk screen shares: a title bar, going back to idle when left alone, status."""
+"""What every kiosk screen shares: the title bar, the status line, and its deadline.
+
+A screen left alone goes back to idle at its deadline. Deadlines are monotonic times
+of the loan service's clock, never a timer of the screen's own: the badge session's
+end and the undo window come from the service (``TapResult.session_until``,
+``undo_until``), so what the screen offers and what the service allows agree. The app
+ticks the screen in front a few times a second (``KioskApp.tick``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
-from kiosk.tui.widgets import StatusLine, TagEntry
-
-if TYPE_CHECKING:
-    from kiosk.tui.app import KioskApp
+from kiosk.tui.host import Host
+from kiosk.tui.widgets.status import StatusLine
+from kiosk.tui.widgets.tag_entry import TagEntry
+from kiosk.views import LoanView, TapResult
 
 
 class KioskScreen(Screen[None]):
-    """A screen that goes back to idle after ``timeout`` seconds with no key or touch."""
+    """A screen that goes back to idle ``timeout`` seconds after the last key or touch."""
 
     BINDINGS = [Binding("escape", "back", "Back", show=False)]
 
@@ -26,44 +32,46 @@ class KioskScreen(Screen[None]):
     timeout: float | None = 60.0
     #: Whether a TagEntry box is shown (only when a keyboard reader is configured).
     wants_tag_entry = True
-
-    _idle_timer: Timer | None = None
+    #: The monotonic time (the service's clock) at which the screen gives up; None: never.
+    deadline: float | None = None
 
     @property
-    def kapp(self) -> KioskApp:
-        return cast("KioskApp", self.app)
+    def host(self) -> Host:
+        return cast(Host, self.app)
 
     def title_bar(self, title: str = "") -> Static:
-        school = self.kapp.settings.school.name
+        school = self.host.settings.school.name
         return Static(f"{school}  |  {title}" if title else school, classes="titlebar")
 
     def tag_entry(self) -> ComposeResult:
-        if self.wants_tag_entry and self.kapp.keyboard_reader is not None:
+        if self.wants_tag_entry and self.host.has_keyboard_reader:
             yield TagEntry(id="tag")
 
     def status_line(self) -> StatusLine:
         return StatusLine(id="status")
 
     def on_mount(self) -> None:
-        if self.timeout is not None:
-            self._idle_timer = self.set_timer(self.timeout, self.timed_out)
+        # Textual runs a subclass's on_mount first: a deadline it set (from the service) stays.
+        if self.deadline is None:
+            self.wait_for_someone()
         self.draw_status()
-        self.call_after_refresh(self.kapp.screen_drawn)
-
-    def on_screen_suspend(self) -> None:
-        # A screen underneath another must not time out and pull the top one away.
-        if self._idle_timer is not None:
-            self._idle_timer.pause()
+        self.call_after_refresh(self.host.screen_drawn)
 
     def on_screen_resume(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.reset()
-            self._idle_timer.resume()
+        self.resumed()
+
+    def resumed(self) -> None:
+        """In front again (the screen above it closed): by default, wait afresh."""
+        self.wait_for_someone()
+
+    def wait_for_someone(self, seconds: float | None = None) -> None:
+        """Give up ``seconds`` (default ``timeout``) from now unless someone uses the screen."""
+        seconds = self.timeout if seconds is None else seconds
+        self.deadline = self.host.clock.monotonic() + seconds if seconds is not None else None
 
     def touch(self) -> None:
-        """Someone is using the screen: start the idle countdown again."""
-        if self._idle_timer is not None:
-            self._idle_timer.reset()
+        """Someone is using the screen: the countdown starts again."""
+        self.wait_for_someone()
 
     def on_key(self, event: events.Key) -> None:
         self.touch()
@@ -71,31 +79,33 @@ class KioskScreen(Screen[None]):
     def on_click(self, event: events.Click) -> None:
         self.touch()
 
+    def tick(self, mono: float) -> None:
+        """Called by the app while this screen is in front; ``mono`` is the service's clock."""
+        if self.deadline is not None and mono >= self.deadline:
+            self.deadline = None
+            self.timed_out()
+
     def timed_out(self) -> None:
-        # Only the screen in front may send the kiosk back to idle: a kept screen that has
-        # been replaced must not end someone else's session.
-        if self.kapp.screen is self:
-            self.kapp.go_idle()
+        self.host.go_idle()
 
     def action_back(self) -> None:
-        self.kapp.go_idle()
+        self.host.go_idle()
 
     def draw_status(self) -> None:
-        try:
-            line = self.query_one(StatusLine)
-        except Exception:
+        lines = self.query(StatusLine)
+        if not lines:
             return
-        app = self.kapp
-        info = app.status
-        d = info.delivery
-        line.render_status(
-            app.reader_state,
-            info.clock_synced,
+        host = self.host
+        status = host.status
+        d = status.delivery
+        lines.first().render_status(
+            status.readers,
+            status.clock_synced,
             d.waiting if d else None,
             d.failed if d else None,
             d.last_delivered_at if d else None,
-            app.local_time,
-            app.clock.now(),
+            host.local_time,
+            host.clock.now(),
         )
 
     def say(self, widget_id: str, text: str, *, classes: str = "") -> None:
@@ -105,3 +115,77 @@ class KioskScreen(Screen[None]):
         w.display = bool(text)
         if classes:
             w.set_classes(classes)
+
+    def focus_tag_entry(self) -> None:
+        """Where a keyboard reader is used, typing goes to the tag box first."""
+        tag = self.query("#tag")
+        if tag:
+            tag.first().focus()
+
+
+class ReusableScreen(KioskScreen):
+    """A screen kept between taps and filled in again by its ``present``."""
+
+    def _fill(self) -> None:
+        """Put what ``present`` stored on the screen (each screen fills its own widgets)."""
+
+    def refill(self) -> None:
+        """After ``present``: redraw now if the screen is already mounted (else on_mount will)."""
+        if self.is_mounted:
+            self._fill()
+            self.shown_again()
+
+    def shown_again(self) -> None:
+        """After ``present`` on a screen already mounted: focus, and report when drawn."""
+        self.focus_tag_entry()
+        self.call_after_refresh(self.host.screen_drawn)
+
+
+class LoanResultScreen(ReusableScreen):
+    """A follow-up to a tap that settled a loan (return time, checklist): shows its result.
+
+    Its Undo lasts as long as the tap's undo window in the service (``undo_until``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: TapResult | None = None
+
+    @property
+    def loan(self) -> LoanView:
+        assert self.result is not None and self.result.loan is not None
+        return self.result.loan
+
+    def present(self, result: TapResult) -> None:
+        self.result = result
+        self.refill()
+
+    def on_mount(self) -> None:
+        self._fill()
+
+    def shown_again(self) -> None:
+        self.call_after_refresh(self.host.screen_drawn)
+
+    def _show_result(self) -> None:
+        """The countdown from the start, and the tap's message on top."""
+        self.wait_for_someone()
+        self.query_one("#message", Static).update(self.result.message if self.result else "")
+        self._draw_undo(self.host.clock.monotonic())
+
+    def tick(self, mono: float) -> None:
+        self._draw_undo(mono)
+        super().tick(mono)
+
+    def _draw_undo(self, mono: float) -> None:
+        until = self.result.undo_until if self.result else None
+        for button in self.query("#undo").results(Button):
+            button.disabled = until is None or mono > until
+
+    def _undo(self) -> None:
+        self.host.call(self.host.service.undo, self._undone, self._failed)
+
+    def _undone(self, result: TapResult) -> None:
+        self.host.done(result.message, "Nothing else to do.")
+
+    def _failed(self, error: Exception) -> None:
+        self.say("error", str(error))

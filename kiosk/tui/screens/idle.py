@@ -6,11 +6,13 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from kiosk.tui.screens.base import KioskScreen
-from kiosk.tui.widgets import LoanTable
+from kiosk.tui.widgets.tables import LoanTable
 from kiosk.views import LoanView
 
 
 class IdleScreen(KioskScreen):
+    """The screen at rest: the prompt, and what is out now, overdue first."""
+
     timeout = None
 
     def compose(self) -> ComposeResult:
@@ -33,18 +35,16 @@ class IdleScreen(KioskScreen):
         self.set_interval(30, self.draw_title)
         self.set_interval(30, self.refresh_board)
 
-    def on_screen_resume(self) -> None:
+    def resumed(self) -> None:
         self.refresh_board()
         self.draw_title()
-        tag = self.query("#tag")
-        if tag:
-            tag.first().focus()
+        self.focus_tag_entry()
 
     def draw_status(self) -> None:
         super().draw_status()
         # A reader that has stopped is said in words where people look, not only on the
         # status line: taps on it are not being seen.
-        down = [(name, why) for name, (ok, why) in self.kapp.reader_state.items() if not ok]
+        down = [(name, why) for name, (ok, why) in self.host.status.readers.items() if not ok]
         warning = ""
         if down:
             name, why = down[0]
@@ -54,13 +54,13 @@ class IdleScreen(KioskScreen):
         self.say("reader-warning", warning)
 
     def draw_title(self) -> None:
-        now = self.kapp.clock.now()
-        local = self.kapp.calendar.local(now)
+        now = self.host.clock.now()
+        local = self.host.calendar.local(now)
         when = f"{local.strftime('%a')} {local.day} {local.strftime('%b  %H:%M')}"
-        self.query_one("#titlebar", Static).update(f"{self.kapp.settings.school.name}  |  {when}")
+        self.query_one("#titlebar", Static).update(f"{self.host.settings.school.name}  |  {when}")
 
     def refresh_board(self) -> None:
-        self.kapp.call_service(self.kapp.service.board, self.show_board)
+        self.host.call(self.host.service.board, self.show_board)
 
     def show_board(self, loans: list[LoanView]) -> None:
         overdue = sum(v.overdue for v in loans)
@@ -72,4 +72,4 @@ class IdleScreen(KioskScreen):
                 text += f", {overdue} OVERDUE (at the top)"
         self.query_one("#count", Static).update(text)
         self.query_one(LoanTable).show(loans)
-        self.kapp.idle_ready()
+        self.host.idle_ready()

@@ -9,10 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
-from kiosk.tui import when
 from kiosk.tui.screens.base import KioskScreen
-from kiosk.tui.screens.flow import TimeChoice
-from kiosk.tui.widgets import LoanTable
+from kiosk.tui.widgets.choices import TimeChoice
+from kiosk.tui.widgets.tables import LoanTable
 from kiosk.views import ActionResult, LoanView, StaffView
 
 
@@ -42,7 +41,7 @@ class MyItemsScreen(KioskScreen):
         with Horizontal(classes="fields", id="damage-form"):
             yield Input(placeholder="What is damaged? A few words, then Enter.", id="damage-note")
             yield Button("Cancel", id="cancel-damage")
-        yield TimeChoice(self.kapp.calendar, self.kapp.clock.now(), id="times")
+        yield TimeChoice(self.host.calendar, self.host.clock, id="times")
         yield self.status_line()
 
     def on_mount(self) -> None:
@@ -52,7 +51,7 @@ class MyItemsScreen(KioskScreen):
 
     def load(self) -> None:
         staff_id = self.staff.id
-        self.kapp.call_service(lambda: self.kapp.service.loans_for(staff_id), self._loaded)
+        self.host.call(lambda: self.host.service.loans_for(staff_id), self._loaded)
 
     def _loaded(self, loans: list[LoanView]) -> None:
         table = self.query_one(LoanTable)
@@ -68,7 +67,7 @@ class MyItemsScreen(KioskScreen):
         self.query_one("#damage-form").display = mode == "damage"
         self.query_one("#times").display = mode == "time"
 
-    def _chosen(self) -> LoanView | None:
+    def _selected(self) -> LoanView | None:
         loan = self.query_one(LoanTable).selected
         if loan is None:
             self.say("result", "Choose an item first.")
@@ -81,17 +80,17 @@ class MyItemsScreen(KioskScreen):
 
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
-        self.kapp.go_idle()
+        self.host.go_idle()
 
     def action_back(self) -> None:
         if self.mode:
             self._panel("")
         else:
-            self.kapp.go_idle()
+            self.host.go_idle()
 
     @on(Button.Pressed, "#lost")
     def _lost(self) -> None:
-        loan = self._chosen()
+        loan = self._selected()
         if loan:
             self.say("result", f"Is {loan.item.name} lost? SLT will be told at once.")
             self._panel("lost")
@@ -99,16 +98,16 @@ class MyItemsScreen(KioskScreen):
 
     @on(Button.Pressed, "#lost-yes")
     def _lost_yes(self) -> None:
-        loan = self._chosen()
+        loan = self._selected()
         if loan:
             item_id, by = loan.item.id, self.staff.id
-            self.kapp.call_service(
-                lambda: self.kapp.service.report_lost(item_id, by), self._reported, self._failed
+            self.host.call(
+                lambda: self.host.service.report_lost(item_id, by), self._reported, self._failed
             )
 
     @on(Button.Pressed, "#damage")
     def _damage(self) -> None:
-        loan = self._chosen()
+        loan = self._selected()
         if loan:
             self.say("result", f"What is damaged on {loan.item.name}?")
             self._panel("damage")
@@ -116,41 +115,34 @@ class MyItemsScreen(KioskScreen):
 
     @on(Input.Submitted, "#damage-note")
     def _damage_note(self, event: Input.Submitted) -> None:
-        loan = self._chosen()
+        loan = self._selected()
         if loan:
             loan_id, note = loan.id, event.value
-            self.kapp.call_service(
-                lambda: self.kapp.service.report_damage(loan_id, note), self._reported, self._failed
+            self.host.call(
+                lambda: self.host.service.report_damage(loan_id, note), self._reported, self._failed
             )
 
     @on(Button.Pressed, "#time")
     def _time(self) -> None:
-        loan = self._chosen()
+        loan = self._selected()
         if loan:
             self.say("result", f"When will {loan.item.name} be back?")
             self._panel("time")
 
-    @on(Button.Pressed, ".preset")
-    def _preset(self, event: Button.Pressed) -> None:
-        key = (event.button.id or "").removeprefix("preset-")
-        preset = next(p for p in self.query_one(TimeChoice).presets if p.key == key)
-        self._set_due(preset.due)
+    @on(TimeChoice.Chosen)
+    def _time_chosen(self, event: TimeChoice.Chosen) -> None:
+        self._set_due(event.due)
 
-    @on(Input.Submitted, "#custom")
-    def _custom(self, event: Input.Submitted) -> None:
-        try:
-            due = when.parse_time(event.value, self.kapp.calendar, self.kapp.clock.now())
-        except when.BadTime as exc:
-            self.say("result", str(exc))
-            return
-        self._set_due(due)
+    @on(TimeChoice.Unreadable)
+    def _unreadable(self, event: TimeChoice.Unreadable) -> None:
+        self.say("result", event.why)
 
     def _set_due(self, due: datetime) -> None:
-        loan = self._chosen()
+        loan = self._selected()
         if loan:
             loan_id = loan.id
-            self.kapp.call_service(
-                lambda: self.kapp.service.set_due(loan_id, due), self._reported, self._failed
+            self.host.call(
+                lambda: self.host.service.set_due(loan_id, due), self._reported, self._failed
             )
 
     @on(Button.Pressed, "#cancel-lost, #cancel-damage")

@@ -1,8 +1,6 @@
-"""The office board: what is out, filtered by kind and overdue, searched; histories."""
+"""The office board: what is out, filtered by kind and overdue, searched; histories from it."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -10,8 +8,10 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
 from kiosk.tui.screens.base import KioskScreen
-from kiosk.tui.widgets import History, LoanTable
-from kiosk.views import ItemView, LoanView, StaffView
+from kiosk.tui.screens.find import FindScreen
+from kiosk.tui.screens.history import HistoryScreen
+from kiosk.tui.widgets.tables import LoanTable
+from kiosk.views import LoanView
 
 
 class OfficeScreen(KioskScreen):
@@ -26,7 +26,7 @@ class OfficeScreen(KioskScreen):
         yield self.title_bar("Office board")
         with Horizontal(classes="buttons", id="kinds"):
             yield Button("All", id="kind-all", classes="kind chosen")
-            for key, rule in self.kapp.settings.kinds.items():
+            for key, rule in self.host.settings.kinds.items():
                 label = "Other" if key == "other" else _plural(rule.label)
                 yield Button(label, id=f"kind-{key}", classes="kind")
         with Horizontal(classes="fields"):
@@ -45,13 +45,14 @@ class OfficeScreen(KioskScreen):
         self.load()
         self.query_one("#search", Input).focus()
 
-    def on_screen_resume(self) -> None:
+    def resumed(self) -> None:
+        super().resumed()
         self.load()
 
     def load(self) -> None:
         kind, overdue = self.kind, self.overdue_only
         text = self.query_one("#search", Input).value
-        self.kapp.call_service(lambda: self.kapp.service.board(kind, overdue, text), self._loaded)
+        self.host.call(lambda: self.host.service.board(kind, overdue, text), self._loaded)
 
     def _loaded(self, loans: list[LoanView]) -> None:
         overdue = sum(v.overdue for v in loans)
@@ -95,13 +96,13 @@ class OfficeScreen(KioskScreen):
     def _item_history(self) -> None:
         loan = self._selected()
         if loan:
-            self.kapp.push_screen(HistoryScreen(item=loan.item))
+            self.host.open(HistoryScreen(item=loan.item))
 
     @on(Button.Pressed, "#person-history")
     def _person_history(self) -> None:
         loan = self._selected()
         if loan and loan.borrower:
-            self.kapp.push_screen(HistoryScreen(person=loan.borrower))
+            self.host.open(HistoryScreen(person=loan.borrower))
 
     @on(DataTable.RowSelected, "#board")
     def _row_chosen(self) -> None:
@@ -109,137 +110,12 @@ class OfficeScreen(KioskScreen):
 
     @on(Button.Pressed, "#find")
     def _find(self) -> None:
-        self.kapp.push_screen(FindScreen())
+        self.host.open(FindScreen())
 
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
-        self.kapp.go_idle()
+        self.host.go_idle()
 
 
 def _plural(label: str) -> str:
     return label if label.endswith("s") else label + "s"
-
-
-class HistoryScreen(KioskScreen):
-    """Past loans of one item or one person, newest first."""
-
-    timeout = 180.0
-
-    def __init__(self, *, item: ItemView | None = None, person: StaffView | None = None) -> None:
-        super().__init__()
-        self.item = item
-        self.person = person
-
-    def _title(self) -> str:
-        if self.item is not None:
-            title = f"History of {self.item.name}"
-            if self.item.status != "available":
-                title += f" (now {self.item.status})"
-        else:
-            assert self.person is not None
-            title = f"History of {self.person.name}"
-            if not self.person.active:
-                title += " (inactive)"
-        return title
-
-    def compose(self) -> ComposeResult:
-        yield self.title_bar("Office board")
-        yield Static(self._title(), id="history-title", classes="heading")
-        yield History(show="person" if self.item is not None else "item", id="history")
-        with Horizontal(classes="buttons"):
-            yield Button("Back to the board", id="back")
-        yield self.status_line()
-
-    def on_mount(self) -> None:
-        service = self.kapp.service
-        if self.item is not None:
-            item_id = self.item.id
-            self.kapp.call_service(lambda: service.item_history(item_id), self._loaded)
-        elif self.person is not None:
-            staff_id = self.person.id
-            self.kapp.call_service(lambda: service.staff_history(staff_id), self._loaded)
-
-    def _loaded(self, loans: list[LoanView]) -> None:
-        table = self.query_one(History)
-        table.show_loans(loans, self.kapp.local_time)
-        if not loans:
-            self.query_one("#history-title", Static).update(f"{self._title()}: never borrowed")
-        table.focus()
-
-    @on(Button.Pressed, "#back")
-    def _back(self) -> None:
-        self.dismiss()
-
-    def action_back(self) -> None:
-        self.dismiss()
-
-
-class FindScreen(KioskScreen):
-    """Find any person or item (out or not) to see their history."""
-
-    timeout = 180.0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: list[Any] = []
-
-    def compose(self) -> ComposeResult:
-        yield self.title_bar("Find a person or an item")
-        with Horizontal(classes="fields"):
-            yield Input(placeholder="Type part of a name, asset tag or staff ID", id="find-text")
-        yield DataTable(cursor_type="row", id="found")
-        with Horizontal(classes="buttons"):
-            yield Button("Show history", id="show")
-            yield Button("Back to the board", id="back")
-        yield self.status_line()
-
-    def on_mount(self) -> None:
-        self.query_one("#found", DataTable).add_columns("Name", "What", "Reference")
-        self.query_one("#find-text", Input).focus()
-        self.load()
-
-    def load(self) -> None:
-        text = self.query_one("#find-text", Input).value
-        service = self.kapp.service
-        self.kapp.call_service(
-            lambda: (service.find_staff(text, limit=30), service.find_items(text, limit=30)),
-            self._found,
-        )
-
-    def _found(self, found: tuple[list[StaffView], list[ItemView]]) -> None:
-        people, items = found
-        table = self.query_one("#found", DataTable)
-        table.clear()
-        self.rows = [*people, *items]
-        for p in people:
-            what = "person" + ("" if p.active else " (inactive)")
-            table.add_row(p.name, what, p.staff_id)
-        for i in items:
-            table.add_row(i.name, i.kind_label.lower(), i.asset_tag)
-
-    @on(Input.Changed, "#find-text")
-    def _changed(self) -> None:
-        self.load()
-
-    @on(Input.Submitted, "#find-text")
-    def _submitted(self) -> None:
-        self.query_one("#found", DataTable).focus()
-
-    @on(DataTable.RowSelected, "#found")
-    @on(Button.Pressed, "#show")
-    def _show(self) -> None:
-        table = self.query_one("#found", DataTable)
-        if not self.rows or table.cursor_row >= len(self.rows):
-            return
-        row = self.rows[table.cursor_row]
-        if isinstance(row, StaffView):
-            self.kapp.push_screen(HistoryScreen(person=row))
-        else:
-            self.kapp.push_screen(HistoryScreen(item=row))
-
-    @on(Button.Pressed, "#back")
-    def _back(self) -> None:
-        self.dismiss()
-
-    def action_back(self) -> None:
-        self.dismiss()

@@ -1,4 +1,4 @@
-"""Widgets shared by several screens: the loan table, the status line, the tag entry box.
+"""Tables of loans: what is out (the boards, my items) and what happened (histories).
 
 Everything drawn here uses characters the Linux console font has (ASCII and
 plain box lines): no emoji, no rounded corners, no eighth-blocks.
@@ -6,27 +6,14 @@ plain box lines): no emoji, no rounded corners, no eighth-blocks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from rich.text import Text
-from textual import on
-from textual.scrollbar import ScrollBarRender
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable
 
 from kiosk.views import LoanView
-
-if TYPE_CHECKING:
-    from kiosk.tui.app import KioskApp
-
-
-class ConsoleScrollBar(ScrollBarRender):
-    """Scroll bars drawn with spaces and colour only: the console font lacks eighth-blocks."""
-
-    VERTICAL_BARS = [" "] * 8
-    HORIZONTAL_BARS = [" "] * 8
-
 
 #: Longest trip text on the board; the whole text is in the office history.
 TRIP_WIDTH = 30
@@ -97,7 +84,7 @@ class History(DataTable[Any]):
     def on_mount(self) -> None:
         self.add_columns("Out", "Item" if self.what == "item" else "Who", "Back", "How", "Notes")
 
-    def show_loans(self, loans: Iterable[LoanView], fmt: Any) -> None:
+    def show_loans(self, loans: Iterable[LoanView], fmt: Callable[[datetime], str]) -> None:
         self.clear()
         for v in loans:
             other = (
@@ -132,55 +119,3 @@ def _checklist_text(checklist: dict[str, object] | None) -> str:
         if key in checklist:
             parts.append(f"{label}: {'yes' if checklist[key] else 'no'}")
     return ", ".join(parts)
-
-
-class StatusLine(Static):
-    """Readers, clock and alert delivery, in words: the office must trust what it sees."""
-
-    def render_status(
-        self,
-        readers: dict[str, tuple[bool, str]],
-        clock_synced: bool | None,
-        waiting: int | None,
-        failed: int | None,
-        last: datetime | None,
-        fmt: Any,
-        now: datetime,
-    ) -> None:
-        text = Text()
-        for name, (ok, _reason) in readers.items():
-            text.append(f"Reader {name}: ")
-            text.append("ok" if ok else "OFFLINE", style="" if ok else "bold red")
-            text.append("  ")
-        if clock_synced is not None:
-            text.append("Clock: ")
-            text.append(
-                "ok" if clock_synced else "NOT SET", style="" if clock_synced else "bold yellow"
-            )
-            text.append("  ")
-        if waiting is None:
-            text.append("Alerts: unknown")
-        else:
-            text.append("Alerts: ")
-            if last is not None:
-                text.append(f"last sent {fmt(last, now)}, ")
-            text.append(f"{waiting} waiting", style="bold yellow" if waiting else "")
-            if failed:
-                text.append(", ")
-                text.append(f"{failed} FAILED", style="bold red")
-        self.update(text)
-
-
-class TagEntry(Input):
-    """Where the keyboard reader's tag numbers are typed (the demo, or a desk without a reader)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(placeholder="Type a tag number and press Enter", **kwargs)
-
-    @on(Input.Submitted)
-    def _typed(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value
-        self.value = ""
-        if text.strip():
-            cast("KioskApp", self.app).keyboard_tap(text)

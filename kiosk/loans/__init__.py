@@ -1,0 +1,16 @@
+"""The loan rules, one room per job; ``LoanService`` is the front the screen and CLI call.
+
+- ``service``: ``LoanService``, the one lock and the kiosk's in-memory state.
+- ``taps``: a tag on the reader: badge, sign out, return, hand over, found, refused.
+- ``undo``: the last action taken back within a few seconds.
+- ``followups``: the return checklist, loss and damage reports, return times, calls.
+- ``people``: someone leaving or back (leaver alerts), badges and tags enrolled.
+- ``pins``: admin PINs and the lockout after wrong ones.
+- ``queries``: the read-only questions (boards, histories, search, stock-take).
+- ``state``: the session, the double-tap memory and the undo slot.
+- ``rows`` and ``mapper``: the hot path's SQL with typed rows, and rows into views.
+"""
+
+from kiosk.loans.service import LoanService
+
+__all__ = ["LoanService"]

@@ -1,0 +1,262 @@
+"""After the tap: the return checklist, a loss or damage reported, a return time, a call.
+
+Everything a tap settles is already committed (the item is back, the phone is
+out until the end of the day); these refine the record. Short counts and losses
+tell SLT, damage tells IT, images left on a camera tell the office: each through
+``kiosk.alerts``, in the same transaction as the fact it reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kiosk import alerts
+from kiosk import db as store
+from kiosk.calendar import SchoolCalendar
+from kiosk.clock import Clock
+from kiosk.db import Item, Loan, PersonalCall, Staff
+from kiosk.errors import NotFound, Refused
+from kiosk.journal import Journal
+from kiosk.loans.queries import Queries
+from kiosk.loans.state import UndoSlot
+from kiosk.settings import Settings
+from kiosk.views import ActionResult, AlertRaised, Checklist
+
+
+def short_counts(item: Item, counts: dict[str, int]) -> list[tuple[str, int, int]]:
+    """(what, counted, expected) for each line of the item's contents that came back short."""
+    short = []
+    for line in item.contents or []:
+        name, want = line["name"], int(line["count"])
+        if name in counts and int(counts[name]) < want:
+            short.append((name, int(counts[name]), want))
+    return short
+
+
+class FollowUps:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        calendar: SchoolCalendar,
+        queries: Queries,
+        undo: UndoSlot,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.calendar = calendar
+        self.queries = queries
+        self.undo = undo
+        self.journal = Journal(clock)
+
+    def _loan(self, loan_id: int) -> Loan:
+        loan = Loan.get_or_none(Loan.id == loan_id)
+        if loan is None:
+            raise NotFound(f"There is no loan number {loan_id}.")
+        return loan
+
+    def _alert(
+        self,
+        kind: str,
+        audience: str,
+        key: str,
+        event_id: int,
+        loan: Loan | None,
+        *,
+        note: str = "",
+        item: Item | None = None,
+        summary: str = "",
+    ) -> AlertRaised | None:
+        body = alerts.payload(
+            kind,
+            loan=loan,
+            item=item,
+            note=note,
+            school=self.settings.school.name,
+            summary=summary,
+        )
+        return alerts.raise_alert(
+            self.clock,
+            kind=kind,
+            audience=audience,
+            key=key,
+            body=body,
+            loan=loan,
+            cause_event_id=event_id,
+        )
+
+    def save_checklist(self, loan_id: int, answers: Checklist) -> ActionResult:
+        """Store the return checklist; raise the loss, damage or images alerts it calls for."""
+        loan = self._loan(loan_id)
+        if loan.outcome != "returned":
+            raise Refused(f"{loan.item.name} has not been returned, so there is no checklist.")
+        item = loan.item
+        raised: list[AlertRaised | None] = []
+        warnings: list[str] = []
+        with store.write():
+            loan.checklist = answers.as_dict()
+            if answers.damage:
+                loan.condition_note = answers.damage
+            loan.save()
+            ev = self.journal.event(
+                "checklist",
+                staff_id=loan.borrower_id,
+                item_id=item.id,
+                loan_id=loan.id,
+                detail=answers.as_dict(),
+            )
+            short = short_counts(item, answers.counts or {})
+            if short:
+                text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
+                raised.append(
+                    self._alert(
+                        "lost",
+                        "slt",
+                        alerts.loan_key("lost", loan.id),
+                        ev,
+                        loan,
+                        note=f"Counted back: {text}.",
+                        summary=f"{item.name} came back short: {text}",
+                    )
+                )
+                warnings.append(f"Counted back {text}. SLT have been told.")
+            if answers.images_erased is False:
+                raised.append(
+                    self._alert(
+                        "images_not_erased",
+                        "office",
+                        alerts.loan_key("images_not_erased", loan.id),
+                        ev,
+                        loan,
+                        note="Images were not moved and erased from the camera.",
+                    )
+                )
+                warnings.append("Images still on the camera: the office has been told.")
+            if answers.damage:
+                item.status = "damaged"
+                item.save()
+                raised.append(
+                    self._alert(
+                        "damaged",
+                        "it",
+                        alerts.loan_key("damaged", loan.id),
+                        ev,
+                        loan,
+                        note=answers.damage,
+                    )
+                )
+                warnings.append("Damage reported to IT.")
+        self.undo.settle(loan_id=loan.id)  # the checklist settles the return
+        message = "Thank you, all recorded." if not warnings else " ".join(warnings)
+        return ActionResult(
+            message,
+            tuple(a for a in raised if a is not None),
+            self.queries.loan_view(loan),
+            tuple(warnings),
+        )
+
+    def report_lost(self, item_id: int, by_staff_id: int | None, note: str = "") -> ActionResult:
+        """Mark an item lost (from My Items, the office or a stock-take) and tell SLT at once."""
+        item = Item.get_or_none(Item.id == item_id)
+        if item is None:
+            raise NotFound(f"There is no item number {item_id}.")
+        by = Staff.get_by_id(by_staff_id) if by_staff_id else None
+        now = self.clock.now()
+        open_loan = Loan.select().where(Loan.item == item, Loan.closed_at.is_null()).first()
+        with store.write():
+            item.status = "lost"
+            item.save()
+            if open_loan is not None:
+                open_loan.closed_at = now
+                open_loan.closed_by = by
+                open_loan.outcome = "lost"
+                open_loan.condition_note = note
+                open_loan.save()
+            ev = self.journal.event(
+                "lost",
+                staff_id=by.id if by else None,
+                item_id=item.id,
+                loan_id=open_loan.id if open_loan is not None else None,
+                detail={"note": note},
+            )
+            key = (
+                alerts.loan_key("lost", open_loan.id)
+                if open_loan is not None
+                else alerts.event_key("lost", "item", item.id, ev)
+            )
+            alert = self._alert("lost", "slt", key, ev, open_loan, note=note, item=item)
+        self.undo.settle(item_id=item.id)
+        return ActionResult(
+            f"{item.name} is recorded as lost. SLT have been told.",
+            (alert,) if alert is not None else (),
+        )
+
+    def report_damage(self, loan_id: int, note: str) -> ActionResult:
+        """Report damage to an item someone has out (My Items); IT are told."""
+        if not note.strip():
+            raise Refused("Say briefly what is damaged.")
+        loan = self._loan(loan_id)
+        with store.write():
+            loan.item.status = "damaged"
+            loan.item.save()
+            loan.condition_note = note.strip()
+            loan.save()
+            ev = self.journal.event(
+                "damaged",
+                staff_id=loan.borrower_id,
+                item_id=loan.item_id,
+                loan_id=loan.id,
+                detail={"note": note.strip()},
+            )
+            alert = self._alert(
+                "damaged", "it", alerts.loan_key("damaged", loan.id), ev, loan, note=note.strip()
+            )
+        return ActionResult(
+            "Damage reported to IT. Thank you.",
+            (alert,) if alert is not None else (),
+            self.queries.loan_view(loan),
+        )
+
+    def set_due(self, loan_id: int, due_at: datetime, trip: str | None = None) -> ActionResult:
+        """Set or extend a loan's return time (a trip phone's, chosen at sign-out or later)."""
+        loan = self._loan(loan_id)
+        if loan.closed_at is not None:
+            raise Refused(f"{loan.item.name} has already been returned.")
+        now = self.clock.now()
+        if due_at <= now:
+            raise Refused("That time has already passed. Choose a later time.")
+        due = self.calendar.fit_to_school_day(due_at)
+        with store.write():
+            loan.due_at = due
+            if trip is not None:
+                loan.trip = trip.strip()
+            loan.save()
+            self.journal.event(
+                "due_changed",
+                staff_id=loan.borrower_id,
+                item_id=loan.item_id,
+                loan_id=loan.id,
+                detail={"due_at": due.isoformat(), "trip": loan.trip},
+            )
+        lv = self.queries.loan_view(loan, now)
+        return ActionResult(f"{lv.item.name}: back by {lv.due_text}.", loan=lv)
+
+    def record_personal_call(
+        self, loan_id: int, made_at: str, number: str, reason: str
+    ) -> ActionResult:
+        """Record a personal call, text or email made on a trip phone (Appendix 5)."""
+        if not number.strip():
+            raise Refused("Enter the number called or texted.")
+        loan = self._loan(loan_id)
+        with store.write():
+            PersonalCall.create(
+                loan=loan,
+                made_at=made_at.strip(),
+                number=number.strip(),
+                reason=reason.strip(),
+                recorded_at=self.clock.now(),
+            )
+            self.journal.event(
+                "personal_call", staff_id=loan.borrower_id, item_id=loan.item_id, loan_id=loan.id
+            )
+        return ActionResult("Personal call recorded.")

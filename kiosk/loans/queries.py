@@ -1,0 +1,142 @@
+"""What is out, with whom, and what happened before: the read-only questions, as views.
+
+The kiosk's boards, the CLI's ``status`` and the browser board all ask these. They
+only read, so ``kiosk web`` can hold its own ``Queries`` on a read-only connection
+without the tap state of ``LoanService``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import peewee as pw
+
+from kiosk.calendar import SchoolCalendar
+from kiosk.clock import Clock
+from kiosk.db import Item, Loan, Staff, database
+from kiosk.errors import NotFound
+from kiosk.loans.mapper import ViewMapper
+from kiosk.loans.rows import LOANS_WITH_ITEM_AND_BORROWER, loan_with
+from kiosk.settings import Settings
+from kiosk.views import ItemView, LoanView, StaffView
+
+
+class Queries:
+    def __init__(self, settings: Settings, clock: Clock, calendar: SchoolCalendar) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.calendar = calendar
+        self.views = ViewMapper(settings, calendar)
+
+    def loans(self, where: str, params: tuple[object, ...] = ()) -> list[LoanView]:
+        """Loans with item and borrower from one joined query (``LOANS_WITH_ITEM_AND_BORROWER``)."""
+        now = self.clock.now()
+        cursor = database.execute_sql(f"{LOANS_WITH_ITEM_AND_BORROWER} WHERE {where}", params)
+        return [self.views.loan(*loan_with(r), now) for r in cursor]
+
+    def loan_view(self, loan: Loan, now: datetime | None = None) -> LoanView:
+        """One loan read through the ORM (item and borrower loaded as needed)."""
+        borrower = loan.borrower if loan.borrower_id is not None else None
+        return self.views.loan(loan, loan.item, borrower, now or self.clock.now())
+
+    def board(
+        self, kind: str | None = None, overdue_only: bool = False, search: str = ""
+    ) -> list[LoanView]:
+        """What is out now: overdue first, then by due time."""
+        where, params = ["l.closed_at IS NULL"], []
+        if kind:
+            where.append("i.kind = ?")
+            params.append(kind)
+        if search.strip():
+            where.append(
+                "(s.name LIKE ? OR s.known_as LIKE ? OR i.name LIKE ?"
+                " OR i.asset_tag LIKE ? OR l.trip LIKE ?)"
+            )
+            params.extend([f"%{search.strip()}%"] * 5)
+        views = self.loans(" AND ".join(where), tuple(params))
+        if overdue_only:
+            views = [v for v in views if v.overdue]
+        far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)
+        views.sort(key=lambda v: (not v.overdue, v.due_at or far, v.item.name))
+        return views
+
+    def loans_for(self, staff_pk: int) -> list[LoanView]:
+        """What one person has out now, oldest first."""
+        return self.loans(
+            "l.borrower_id = ? AND l.closed_at IS NULL ORDER BY l.out_at", (staff_pk,)
+        )
+
+    def item_history(self, item_pk: int, limit: int = 50) -> list[LoanView]:
+        return self.loans("l.item_id = ? ORDER BY l.out_at DESC LIMIT ?", (item_pk, limit))
+
+    def staff_history(self, staff_pk: int, limit: int = 50) -> list[LoanView]:
+        return self.loans("l.borrower_id = ? ORDER BY l.out_at DESC LIMIT ?", (staff_pk, limit))
+
+    def find_staff(self, text: str = "", limit: int = 50) -> list[StaffView]:
+        query = Staff.select().order_by(Staff.name).limit(limit)
+        if text.strip():
+            like = f"%{text.strip()}%"
+            query = query.where(Staff.name**like | Staff.known_as**like | Staff.staff_id**like)
+        return [self.views.staff(s) for s in query]
+
+    def find_items(self, text: str = "", limit: int = 100) -> list[ItemView]:
+        query = Item.select().order_by(Item.kind, Item.name).limit(limit)
+        if text.strip():
+            like = f"%{text.strip()}%"
+            query = query.where(Item.name**like | Item.asset_tag**like)
+        return [self.views.item(i) for i in query]
+
+    def staff(self, staff_pk: int) -> StaffView:
+        staff = Staff.get_or_none(Staff.id == staff_pk)
+        if staff is None:
+            raise NotFound(f"There is no member of staff number {staff_pk}.")
+        return self.views.staff(staff)
+
+    def item(self, item_pk: int) -> ItemView:
+        item = Item.get_or_none(Item.id == item_pk)
+        if item is None:
+            raise NotFound(f"There is no item number {item_pk}.")
+        return self.views.item(item)
+
+    def tag_owner(self, uid: str) -> str | None:
+        """Whose the tag is, in words ("Amira Khan's badge"), or None."""
+        staff = Staff.get_or_none(Staff.badge_uid == uid)
+        if staff:
+            return f"{staff.name}'s badge"
+        item = Item.get_or_none(Item.tag_uid == uid)
+        if item:
+            return f"the tag on {item.name}"
+        return None
+
+    def stock_take(self, seen_uids: set[str]) -> list[tuple[ItemView, LoanView | None]]:
+        """Items in service whose tags were not seen, each with its last loan (who had it)."""
+        missing = []
+        query = Item.select().where(Item.status.in_(("available", "damaged")))
+        for item in query:
+            if item.tag_uid and item.tag_uid in seen_uids:
+                continue
+            last = Loan.select().where(Loan.item == item).order_by(Loan.out_at.desc()).first()
+            missing.append((self.views.item(item), self.loan_view(last) if last else None))
+        return missing
+
+    def out_but_here(self, seen_uids: set[str]) -> list[LoanView]:
+        """Items tapped in the cupboard that the records say are out: the record is wrong."""
+        if not seen_uids:
+            return []
+        marks = ", ".join("?" * len(seen_uids))
+        return self.loans(
+            f"l.closed_at IS NULL AND i.tag_uid IN ({marks}) ORDER BY i.name", tuple(seen_uids)
+        )
+
+
+def iter_open_loans() -> Iterator[Loan]:
+    """Open loans with item and borrower loaded (for the alert rules' end-of-day summary)."""
+    yield from (
+        Loan.select(Loan, Item, Staff)
+        .join(Item, on=(Loan.item == Item.id))
+        .switch(Loan)
+        .join(Staff, pw.JOIN.LEFT_OUTER, on=(Loan.borrower == Staff.id))
+        .where(Loan.closed_at.is_null())
+        .order_by(Loan.due_at)
+    )

@@ -1,0 +1,64 @@
+"""Where a tap's result goes: hello, yours, back (and its checklist), a return time, refused.
+
+Hello, yours and refused are the screens of almost every tap: one instance of each
+is kept and filled in again, so a tap costs an update, not a new screen (the
+benchmark's tap-to-screen figure depends on it). A tap on the reader always wins:
+whatever is showing is replaced by the new result.
+"""
+
+from __future__ import annotations
+
+from kiosk.tui.host import Host
+from kiosk.tui.screens.checklist import ChecklistScreen
+from kiosk.tui.screens.done import DoneScreen
+from kiosk.tui.screens.refusal import RefusalScreen
+from kiosk.tui.screens.return_time import ReturnTimeScreen
+from kiosk.tui.screens.session import SessionScreen
+from kiosk.views import Outcome, TapResult
+
+
+def present(host: Host, result: TapResult) -> bool:
+    """Show a tap's result; False for a tap that needs no answer (a badge held on the reader)."""
+    o = result.outcome
+    if o is Outcome.IGNORED:
+        return False
+    if o is Outcome.SESSION_STARTED and result.staff is not None:
+        session = host.reusable(SessionScreen)
+        session.present(result)
+        host.show(session)
+    elif o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER) and result.asks_return_time and result.loan:
+        when_back = host.reusable(ReturnTimeScreen)
+        when_back.present(result)
+        host.show(when_back)
+    elif o is Outcome.RETURNED and result.checklist and result.loan:
+        key = (result.checklist, result.loan.item.contents)
+        checklist = host.reusable(ChecklistScreen, key, lambda: ChecklistScreen(*key))
+        checklist.present(result)
+        host.show(checklist)
+    elif result.refused:
+        refuse(host, result.message, result.detail)
+    else:
+        undoable = o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER, Outcome.RETURNED)
+        done(
+            host, result.message, result.detail, undo_until=result.undo_until if undoable else None
+        )
+    return True
+
+
+def done(
+    host: Host,
+    message: str,
+    detail: str = "",
+    *,
+    undo_until: float | None = None,
+    warnings: tuple[str, ...] = (),
+) -> None:
+    screen = host.reusable(DoneScreen)
+    screen.present(message, detail, undo_until=undo_until, warnings=warnings)
+    host.show(screen)
+
+
+def refuse(host: Host, message: str, detail: str) -> None:
+    screen = host.reusable(RefusalScreen)
+    screen.present(message, detail)
+    host.show(screen)

@@ -1,0 +1,192 @@
+"""The item is back (already recorded): a few quick checks for its kind.
+
+Counts for a trolley (iPads and headphones back), images erased for a camera,
+charged and personal calls for a trip phone, and damage for everything: each kind's
+checklist from the settings. Saving records the answers and raises what they call
+for (a short count tells SLT, damage tells IT).
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from kiosk.errors import Refused
+from kiosk.tui.screens.base import LoanResultScreen
+from kiosk.tui.widgets.choices import YesNo
+from kiosk.views import ActionResult, Checklist, ContentLine
+
+_QUESTIONS = {
+    "images": "Images moved to the staff drive and erased from the camera?",
+    "charged": "Is it charged?",
+    "personal_calls": "Personal calls, texts or emails made?",
+    "damage": "Any damage?",
+}
+
+
+class ChecklistScreen(LoanResultScreen):
+    """The item is back (already recorded): a few quick checks for its kind.
+
+    One instance is kept per set of questions (kind and contents) and cleared
+    for each return.
+    """
+
+    timeout = 120.0
+
+    def __init__(self, checks: tuple[str, ...], contents: tuple[ContentLine, ...]) -> None:
+        super().__init__()
+        self.checks = checks
+        self.contents = contents
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar()
+        yield Static("", id="message", classes="big ok")
+        with VerticalScroll(id="checks"):
+            if "count" in self.checks:
+                for i, line in enumerate(self.contents):
+                    with Horizontal(classes="count"):
+                        yield Label(f"{line.name} back:", classes="question")
+                        yield Input(
+                            str(line.count), id=f"count-{i}", type="integer", classes="number"
+                        )
+                        yield Label(f"of {line.count}", classes="of")
+            for key in ("images", "charged", "personal_calls", "damage"):
+                if key in self.checks:
+                    yield YesNo(_QUESTIONS[key], key)
+                if key == "personal_calls" and key in self.checks:
+                    with Horizontal(id="call", classes="fields"):
+                        yield Input(placeholder="when", id="call-when", classes="short")
+                        yield Input(placeholder="number called", id="call-number", classes="short")
+                        yield Input(placeholder="reason", id="call-reason")
+                if key == "damage" and key in self.checks:
+                    yield Input(placeholder="What is damaged? A few words.", id="damage-note")
+        yield Static("", id="error", classes="error")
+        with Horizontal(classes="buttons"):
+            yield Button("Save", id="save", variant="success")
+            yield Button("Undo return", id="undo", variant="warning")
+        yield self.status_line()
+
+    def _fill(self) -> None:
+        self._show_result()
+        self.say("error", "")
+        for i, line in enumerate(self.contents):
+            for w in self.query(f"#count-{i}").results(Input):
+                w.value = str(line.count)
+        for q in self.query(YesNo).results(YesNo):
+            q.clear()
+        for wid in ("#call", "#damage-note"):
+            for panel in self.query(wid):
+                panel.display = False
+        for wid in ("#call-number", "#call-reason", "#damage-note"):
+            for box in self.query(wid).results(Input):
+                box.value = ""
+        now = self.host.calendar.local(self.host.clock.now())
+        for w in self.query("#call-when").results(Input):
+            w.value = now.strftime("%d/%m %H:%M")
+        first = self.query(".number, .answer")
+        if first:
+            first.first().focus()
+
+    @on(YesNo.Answered)
+    def _answered(self, event: YesNo.Answered) -> None:
+        key, value = event.yesno.key, event.yesno.value
+        if key == "personal_calls":
+            self.query_one("#call").display = bool(value)
+            if value:
+                self.query_one("#call-number", Input).focus()
+                return
+        if key == "damage":
+            self.query_one("#damage-note").display = bool(value)
+            if value:
+                self.query_one("#damage-note", Input).focus()
+                return
+        self._focus_next_unanswered()
+
+    def _focus_next_unanswered(self) -> None:
+        for q in self.query(YesNo).results(YesNo):
+            if q.value is None:
+                q.query_one(".answer", Button).focus()
+                return
+        self.query_one("#save", Button).focus()
+
+    def _answer(self, key: str) -> bool | None:
+        found = self.query(f"#q-{key}").results(YesNo)
+        q = next(iter(found), None)
+        return q.value if q else None
+
+    def _collect(self) -> tuple[Checklist, tuple[str, str, str] | None]:
+        counts: dict[str, int] | None = None
+        if "count" in self.checks and self.loan.item.contents:
+            counts = {}
+            for i, line in enumerate(self.loan.item.contents):
+                raw = self.query_one(f"#count-{i}", Input).value.strip()
+                if not raw.isdigit():
+                    raise Refused(f"Type how many {line.name} came back (0 to {line.count}).")
+                if int(raw) > line.count:
+                    raise Refused(f"There should be at most {line.count} {line.name}.")
+                counts[line.name] = int(raw)
+        unanswered = [
+            _QUESTIONS[k]
+            for k in ("images", "charged", "personal_calls", "damage")
+            if k in self.checks and self._answer(k) is None
+        ]
+        if unanswered:
+            raise Refused(f"Please answer: {unanswered[0]}")
+        call = None
+        if self._answer("personal_calls"):
+            number = self.query_one("#call-number", Input).value.strip()
+            if not number:
+                raise Refused("Type the number called, or answer No to personal calls.")
+            call = (
+                self.query_one("#call-when", Input).value,
+                number,
+                self.query_one("#call-reason", Input).value,
+            )
+        damage: str | None = None
+        if "damage" in self.checks:
+            damage = ""
+            if self._answer("damage"):
+                damage = self.query_one("#damage-note", Input).value.strip()
+                if not damage:
+                    raise Refused("Say briefly what is damaged, or answer No.")
+        return Checklist(
+            counts=counts,
+            images_erased=self._answer("images") if "images" in self.checks else None,
+            charged=self._answer("charged") if "charged" in self.checks else None,
+            personal_calls=self._answer("personal_calls")
+            if "personal_calls" in self.checks
+            else None,
+            damage=damage,
+        ), call
+
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        try:
+            answers, call = self._collect()
+        except Refused as exc:
+            self.say("error", str(exc))
+            return
+        service, loan_id = self.host.service, self.loan.id
+
+        def save() -> ActionResult:
+            if call is not None:
+                service.record_personal_call(loan_id, *call)
+            return service.save_checklist(loan_id, answers)
+
+        self.host.call(save, self._saved, self._failed)
+
+    @on(Input.Submitted, "#damage-note, #call-reason, #call-number, #call-when")
+    def _field_done(self) -> None:
+        self._focus_next_unanswered()
+
+    def _saved(self, result: ActionResult) -> None:
+        if result.warnings:
+            self.host.done(f"{self.loan.item.name} is back.", warnings=result.warnings)
+        else:
+            self.host.done(f"{self.loan.item.name} is back.", result.message)
+
+    @on(Button.Pressed, "#undo")
+    def _undo_pressed(self) -> None:
+        self._undo()
