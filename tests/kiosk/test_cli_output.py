@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.calendar import parse_day
+from kiosk.clock import CLOCK_ENV
 from kiosk.db import Item, Loan, Staff, open_database, write
+from tests.conftest import MONDAY_9AM
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))
 SAMPLES = Path(__file__).parents[2] / "kiosk" / "samples"
@@ -22,6 +24,7 @@ def env_for(folder: Path) -> dict[str, str]:
     empty.touch()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     env["KIOSK_CONFIG"] = str(empty)
+    env[CLOCK_ENV] = MONDAY_9AM.isoformat()  # "today" is Monday 23 November 2026
     return env
 
 
@@ -123,7 +126,7 @@ def export(history: Path, folder: Path, since: str) -> subprocess.CompletedProce
 @pytest.mark.parametrize(
     ("since", "rows"),
     [
-        ("today", 0),  # every loan was in 2023; whatever today is, none is since then
+        ("today", 0),  # Monday 23 November 2026 (KIOSK_CLOCK); every loan was in 2023
         ("yesterday", 0),
         ("2023-11-01", 2001),
         ("01/11/2023", 2001),

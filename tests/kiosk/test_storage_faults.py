@@ -24,7 +24,7 @@ import peewee as pw
 import pytest
 
 from kiosk import db as store
-from kiosk.clock import ManualClock
+from kiosk.clock import CLOCK_ENV, ManualClock
 from kiosk.db import Event, Item, Loan, Staff, open_database
 from kiosk.errors import StorageError
 from kiosk.loans import LoanService
@@ -179,7 +179,11 @@ def run_kiosk(*args: str, folder: Path) -> subprocess.CompletedProcess[str]:
         [KIOSK, *args],
         capture_output=True,
         text=True,
-        env={"KIOSK_CONFIG": str(empty), "PATH": "/usr/bin:/bin"},
+        env={
+            "KIOSK_CONFIG": str(empty),
+            "PATH": "/usr/bin:/bin",
+            CLOCK_ENV: MONDAY_9AM.isoformat(),
+        },
         timeout=60,
         check=False,
     )
@@ -296,7 +300,11 @@ def run_under_systemd(
             [KIOSK, "run", "--config", str(config), "--exit-when-ready"],
             capture_output=True,
             text=True,
-            env={"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": str(notify)},
+            env={
+                "PATH": "/usr/bin:/bin",
+                "NOTIFY_SOCKET": str(notify),
+                CLOCK_ENV: MONDAY_9AM.isoformat(),
+            },
             timeout=60,
             check=False,
             preexec_fn=preexec,

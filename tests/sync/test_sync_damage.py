@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from kiosk.clock import CLOCK_ENV, ManualClock
+from tests.conftest import MONDAY_9AM
 from tests.damage import damage_oldest_rows, make_history
 from tests.sync.conftest import SECRET, Receiver
 
@@ -26,10 +28,11 @@ def test_sync_sends_the_damage_alert_to_it(tmp_path: Path, hook_server: HTTPServ
         f'secret = "{SECRET}"\n\n[sync.routes]\nit = ["it_hook"]\n',
         encoding="utf-8",
     )
-    receiver = Receiver()  # checks the signature against the real time, as SLT's side does
+    # The kiosk runs on a pinned Monday 09:00 (KIOSK_CLOCK), and SLT's side agrees on the time.
+    receiver = Receiver(clock=ManualClock(wall=MONDAY_9AM))
     hook_server.expect_request("/it").respond_with_handler(receiver.handle)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    env["KIOSK_ASSUME_CLOCK_SYNCED"] = "1"
+    env[CLOCK_ENV] = MONDAY_9AM.isoformat()
 
     for _ in range(2):  # the second pass finds the same damage: nothing new to send
         r = subprocess.run(
