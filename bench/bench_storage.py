@@ -5,10 +5,11 @@
   goal <= 20 ms so that ``kiosk status`` stays inside its 300 ms (bench_core measures
   the whole command);
 - the same check on a database exactly at the threshold, where the whole file is
-  checked at start: goal <= 150 ms;
+  checked at start: goal <= 100 ms;
 - the whole-file ``quick_check`` of the 1M-loan database, which ``kiosk run`` does in the
   background after the screen is ready (context: why it is not done at start);
-- taps while that background check runs (p99, goal <= 3 ms as for taps alone).
+- taps while that background check runs: p99 against the p99 of the same taps without
+  it, in the same run (goal at most 1.5 times; the absolute goal is bench_core's 3 ms).
 
 Run alone: ``python -m bench storage``.
 """
@@ -31,7 +32,7 @@ from kiosk.db import open_database
 log = logging.getLogger("bench.storage")
 
 #: Loans that make a database of about WHOLE_FILE_AT_START_PAGES pages.
-LOANS_AT_THRESHOLD = 80_000
+LOANS_AT_THRESHOLD = 40_000
 
 
 def start_check_ms(path: Path, runs: int = 7) -> tuple[float, bool, int]:
@@ -87,6 +88,7 @@ def run() -> dict[str, dict[str, Any]]:
         big_ms, big_whole, big_pages = start_check_ms(big)
         edge_ms, edge_whole, edge_pages = start_check_ms(at_threshold)
         whole_ms = whole_file_ms(big)
+        alone, _ = tap_latencies(big)
         taps, checking = taps_beside_background_check(big)
     log.info(
         "1M loans: %d pages (whole file at start: %s); threshold database: %d pages (%s)",
@@ -100,7 +102,7 @@ def run() -> dict[str, dict[str, Any]]:
         "storage.start_check_whole_file_at_threshold": {
             "value": round(edge_ms, 1),
             "unit": "ms",
-            "goal": "<= 150",
+            "goal": "<= 100",
         },
         "storage.threshold_database_pages": {
             "value": edge_pages,
@@ -112,10 +114,20 @@ def run() -> dict[str, dict[str, Any]]:
             "unit": "ms",
             "goal": "context",
         },
+        "storage.tap_p99_1m_alone": {
+            "value": round(percentile(alone, 99), 3),
+            "unit": "ms",
+            "goal": "context",
+        },
         "storage.tap_p99_beside_background_check_1m": {
             "value": round(percentile(taps, 99), 3),
             "unit": "ms",
-            "goal": "<= 3",
+            "goal": "context",
+        },
+        "storage.tap_p99_ratio_beside_check_vs_alone": {
+            "value": round(percentile(taps, 99) / percentile(alone, 99), 2),
+            "unit": "x",
+            "goal": "<= 1.5",
         },
         "storage.background_check_seconds_during_taps": {
             "value": round(checking, 1),

@@ -40,9 +40,9 @@ from kiosk.errors import StorageError
 
 log = logging.getLogger(__name__)
 
-#: Up to this many pages (4 kB each, so 40 MB) the whole file is checked at every start:
-#: about 80 ms on the development machine, a few hundred on a Pi.
-WHOLE_FILE_AT_START_PAGES = 10_000
+#: Up to this many pages (4 kB each, so 20 MB) the whole file is checked at every start:
+#: about 40 ms on the development machine when it is quiet (bench: python -m bench storage).
+WHOLE_FILE_AT_START_PAGES = 5_000
 
 #: Checked at every start whatever the size: what a tap, the board and the alerts read.
 #: ``loan`` and ``event`` are the history that grows by a million rows in five years.
