@@ -10,19 +10,20 @@ says the receiver was too slow. Nothing is left running behind.
 Channels register what they use with ``Attempt.watch(obj)``: anything with a
 ``sock`` attribute (http.client and urllib3 connections, ``smtplib.SMTP``) or a
 socket itself. For HTTP, ``DeadlineAdapter`` registers every connection a request
-uses, whoever's pool it came from.
+uses, whoever's pool it came from. One gap: smtplib's implicit TLS (port 465) sets
+``sock`` only after its TLS handshake, so a server that dribbles the handshake
+itself is bounded by the per-read time-out, not the deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import logging
+import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -69,50 +70,49 @@ def _shut(thing: Any) -> None:
 
 
 class _Watcher:
-    """One daemon thread that runs callbacks at their deadlines (monotonic time)."""
+    """One daemon thread that expires the attempts in flight whose deadline has passed.
+
+    Only attempts in flight are kept (a handful: one per sync worker), so finding the
+    next deadline is a glance at each, and a finished attempt costs nothing more.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._cancelled: set[int] = set()
-        self._ids = itertools.count()
+        self._live: set[Attempt] = set()
+        self._waiting_until = math.inf
         self._thread: threading.Thread | None = None
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> int:
+    def add(self, attempt: Attempt) -> None:
         with self._cond:
-            token = next(self._ids)
-            heapq.heappush(self._heap, (when, token, callback))
+            self._live.add(attempt)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="sync-deadlines", daemon=True
                 )
                 self._thread.start()
-            if self._heap[0][1] == token:  # sooner than what the watcher waits for
+            if attempt.deadline < self._waiting_until:
                 self._cond.notify()
-            return token
 
-    def cancel(self, token: int) -> None:
+    def remove(self, attempt: Attempt) -> None:
         with self._cond:
-            self._cancelled.add(token)
+            self._live.discard(attempt)
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                when, token, callback = self._heap[0]
-                left = when - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
+                now = time.monotonic()
+                due = [a for a in self._live if a.deadline <= now]
+                self._live.difference_update(due)
+                if not due:
+                    self._waiting_until = min((a.deadline for a in self._live), default=math.inf)
+                    wait = self._waiting_until - now
+                    self._cond.wait(None if math.isinf(wait) else wait)
                     continue
-                heapq.heappop(self._heap)
-                if token in self._cancelled:
-                    self._cancelled.discard(token)
-                    continue
-            try:
-                callback()
-            except Exception:  # a failed shutdown must not stop every other deadline
-                log.exception("deadline callback failed")
+            for attempt in due:
+                try:
+                    attempt.expire()
+                except Exception:  # one failed shutdown must not stop the other deadlines
+                    log.exception("expiring an attempt failed")
 
 
 _WATCHER = _Watcher()
@@ -123,14 +123,14 @@ _current = threading.local()
 def deadline(seconds: float) -> Iterator[Attempt]:
     """Give the attempt made inside this block ``seconds`` in total (this thread)."""
     attempt = Attempt(seconds)
-    token = _WATCHER.call_at(attempt.deadline, attempt.expire)
+    _WATCHER.add(attempt)
     outer = getattr(_current, "attempt", None)
     _current.attempt = attempt
     try:
         yield attempt
     finally:
         _current.attempt = outer
-        _WATCHER.cancel(token)
+        _WATCHER.remove(attempt)
 
 
 def current() -> Attempt | None:
