@@ -3,18 +3,21 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# On a Pi, spidev and evdev (C extensions with no ARM wheels on PyPI) come from apt
+# (python3-spidev, python3-evdev, as deploy/install.sh installs them): the venv sees them.
+ON_PI  := $(filter aarch64 armv6l armv7l armv8l,$(shell uname -m))
 
-.PHONY: demo test check lint typecheck bench clean
+.PHONY: demo test check lint typecheck imports bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+$(STAMP): pyproject.toml deploy/no-deps.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(if $(ON_PI),--system-site-packages) $(VENV) || { rm -rf $(VENV); \
 	  echo "Cannot create a virtual environment. On Debian or Raspberry Pi OS: sudo apt install python3-venv"; \
 	  exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# Its own step, without dependencies: mfrc522 declares RPi.GPIO, which would be
+	# compiled (see deploy/no-deps.txt). The RC522 tests run its code on an emulated chip.
+	$(BIN)/python -m pip install --quiet --no-deps -r deploy/no-deps.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# The RC522 tests run the mfrc522 driver's own code against an emulated chip. Its
-	# declared RPi.GPIO (never imported by the kiosk) would need a compiler off a Pi.
-	$(BIN)/python -m pip install --quiet --no-deps mfrc522==0.0.7
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,7 +33,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck test
+# The dependency rules of DESIGN.md (pyproject.toml [tool.importlinter]).
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+check: lint typecheck imports test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

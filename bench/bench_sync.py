@@ -62,6 +62,9 @@ class RealClock:
     def synchronised(self) -> bool:
         return True
 
+    def boot_id(self) -> str:
+        return "bench"
+
 
 class FixedClock(RealClock):
     def now(self) -> datetime:
@@ -204,7 +207,7 @@ def build_big_db(path: Path) -> None:
     for _, sql in indexes:
         conn.execute(sql)
     # Their alerts, the day's summary and a history of delivered alerts, all delivered.
-    rows = []
+    rows: list[tuple[str, str, str, int | None]] = []
     for n in overdue:
         rows.append((f"overdue:loan:{n}", "overdue", "office", n))
         rows.append((f"overdue_escalated:loan:{n}", "overdue_escalated", "slt", n))

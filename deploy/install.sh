@@ -35,13 +35,20 @@ TOUCH_GROUPS=(video render)
 UNITS=(kiosk.service kiosk-touch.service kiosk-sync.service kiosk-sync.timer
        kiosk-backup.service kiosk-backup.timer)
 TIMERS=(kiosk-sync.timer kiosk-backup.timer)
-APT_PACKAGES=(python3-venv python3-pip python3-lgpio python3-spidev python3-evdev)
+# spidev and evdev are C extensions with no ARM wheels on PyPI: from apt, never compiled.
+APT_PACKAGES=(python3-venv python3-pip python3-spidev python3-evdev)
+# Raspberry Pi OS has python3-lgpio; plain Debian does not, and pip then takes lgpio's
+# aarch64 wheel (the project depends on it on ARM).
+APT_IF_THERE=(python3-lgpio)
 TOUCH_PACKAGES=(cage foot)
 KEEP_RELEASES=3
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 live() { [ -z "$ROOT" ]; }   # acting on the running system (not a throwaway root)
+# systemd is running this system (not a chroot, e.g. an SD card image being prepared):
+# only then can units be reloaded and started; enabling them works either way.
+booted() { live && [ -d /run/systemd/system ]; }
 
 sctl() {
     if live; then "$SYSTEMCTL" "$@"; else "$SYSTEMCTL" --root="$ROOT" "$@"; fi
@@ -86,6 +93,12 @@ fi
 
 # --- steps --------------------------------------------------------------------------
 
+apt_has() {  # apt_has PACKAGE: the package archive has it (an install candidate)
+    local candidate
+    candidate="$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p')"
+    [ -n "$candidate" ] && [ "$candidate" != "(none)" ]
+}
+
 install_packages() {
     local pkgs=("${APT_PACKAGES[@]}")
     if [ "$SCREEN" = touch ]; then pkgs+=("${TOUCH_PACKAGES[@]}"); fi
@@ -93,8 +106,12 @@ install_packages() {
         say "(throwaway root: not installing ${pkgs[*]})"
         return
     fi
-    say "Installing system packages: ${pkgs[*]}"
     apt-get update -q || die "apt-get update failed: is the Pi online?"
+    local p
+    for p in "${APT_IF_THERE[@]}"; do
+        if apt_has "$p"; then pkgs+=("$p"); else say "($p is not in this system's packages: pip brings it)"; fi
+    done
+    say "Installing system packages: ${pkgs[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" \
         || die "could not install ${pkgs[*]}"
 }
@@ -188,8 +205,12 @@ extras = tomllib.load(open(sys.argv[1], "rb"))["project"].get("optional-dependen
 sys.exit(0 if "pi" in extras else 1)' "$SRC/pyproject.toml"; then
         target="${SRC}[pi]"
     fi
+    # Its own step, without dependencies: what deploy/no-deps.txt lists declares packages
+    # that would be compiled here (mfrc522 -> RPi.GPIO), and the kiosk needs none of them.
     # shellcheck disable=SC2086  # KIOSK_PIP_ARGS is a list of options
     if ! "$PYTHON" -m pip --python "$rel/venv/bin/python" install --quiet \
+            --disable-pip-version-check $KIOSK_PIP_ARGS --no-deps -r "$SRC/deploy/no-deps.txt" \
+        || ! "$PYTHON" -m pip --python "$rel/venv/bin/python" install --quiet \
             --disable-pip-version-check $KIOSK_PIP_ARGS "$target"; then
         rm -rf "$rel"
         die "pip install failed; the installed version was not changed"
@@ -277,6 +298,9 @@ install_files() {
 #!/bin/sh
 # The school kiosk's command (installed by deploy/install.sh).
 # As root it runs as the kiosk user, so the database stays the kiosk's own.
+# lgpio's working directory (LG_WD) is chosen by the kiosk itself (hardware/gpio.py),
+# for this and every other entry point: a folder it can write, whatever folder this
+# was started from.
 if [ "\$(id -u)" = 0 ]; then
     exec runuser -u $USER_NAME -- $PREFIX/venv/bin/kiosk "\$@"
 fi
@@ -293,17 +317,18 @@ choose_screen() {
 enable_units() {
     local screen=kiosk.service other=kiosk-touch.service
     if [ "$SCREEN" = touch ]; then screen=kiosk-touch.service; other=kiosk.service; fi
-    if live; then "$SYSTEMCTL" daemon-reload; fi
+    if booted; then "$SYSTEMCTL" daemon-reload; fi
     sctl disable --quiet "$other" 2>/dev/null || true
-    if live && [ "$START" = 1 ]; then "$SYSTEMCTL" stop "$other" 2>/dev/null || true; fi
+    if booted && [ "$START" = 1 ]; then "$SYSTEMCTL" stop "$other" 2>/dev/null || true; fi
     # The kiosk takes tty1 from the login prompt.
     sctl disable --quiet getty@tty1.service 2>/dev/null || true
     sctl enable --quiet "$screen" "${TIMERS[@]}"
-    if live && [ "$START" = 1 ]; then
+    if booted && [ "$START" = 1 ]; then
         "$SYSTEMCTL" restart "$screen"
         "$SYSTEMCTL" start "${TIMERS[@]}"
     fi
     say "Enabled $screen and ${TIMERS[*]}"
+    if live && ! booted; then say "(systemd is not running here: they start at the next boot)"; fi
 }
 
 do_install() {
@@ -339,7 +364,7 @@ do_rollback() {
     choose_screen
     local screen=kiosk.service
     if [ "$SCREEN" = touch ]; then screen=kiosk-touch.service; fi
-    if live && [ "$START" = 1 ]; then "$SYSTEMCTL" restart "$screen"; fi
+    if booted && [ "$START" = 1 ]; then "$SYSTEMCTL" restart "$screen"; fi
     say "Now running release $prev (was $now). Run --rollback again to undo."
     say "If the kiosk says the database was written by a newer kiosk, restore the backup"
     say "made before the upgrade: sudo kiosk restore /var/lib/kiosk/backups/before-upgrade/<newest>.db"

@@ -2,7 +2,9 @@
 
 A ``Reader`` runs on its own thread (or none, for the keyboard) and calls
 ``emit`` with ``TagSeen`` / ``ReaderLost`` / ``ReaderBack``. ``emit`` must be
-cheap and thread-safe: the app's emit posts a message to the UI thread.
+cheap and thread-safe: the app's emit posts a message to the UI thread. If it
+raises, a loop reader keeps the event and hands it over again on its next turn
+(``LoopReader._send``): the app failing is never the reader failing.
 
 ``Feedback`` answers a person at the kiosk with light and sound. Every method
 returns at once (blinking and beeping run in the background) and never raises
@@ -15,8 +17,10 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 
-from hardware.events import Emit, InvalidUID, TagSeen, normalise_uid
+from hardware.events import Emit, InvalidUID, ReaderEvent, TagSeen, normalise_uid
+from hardware.timebase import SystemTimebase, Timebase
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +64,35 @@ class LoopHealth:
         return time.monotonic() - self._at < self.max_silence
 
 
+#: A tap the app could not take for this long is dropped (and logged): by then the person
+#: has tapped again or walked away, and acting on it later would act on a moment gone by.
+STALE_TAP_SECONDS = 30.0
+#: At most this many events wait for an app whose ``emit`` keeps failing; then the oldest go.
+MAX_WAITING = 64
+
+
 class LoopReader(Reader):
     """A reader whose device is read by a loop on its own thread (the RC522, USB readers).
 
     The loop calls ``_turn`` until stopped; an unexpected exception is logged and
     handed to ``_turn_failed`` (the loop must outlive any surprise). ``alive`` is true
     while the thread runs and its heartbeat (``health``) is fresh.
+
+    Events go to the app through ``_send``, never straight to ``emit``: if ``emit``
+    raises, the event waits and is handed over again at the start of the next
+    turn (``_deliver``), in order, until the app takes it. An exception from the
+    app is not a reader fault: no ReaderLost, no lost tap, no dead thread. Only a
+    tap the app has refused for ``STALE_TAP_SECONDS`` is given up (logged).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, timebase: Timebase | None = None) -> None:
+        self._tb: Timebase = timebase or SystemTimebase()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.health = LoopHealth()
+        self._emit: Emit | None = None
+        self._waiting: deque[ReaderEvent] = deque()
+        self._emit_failing = False
 
     @abstractmethod
     def _turn(self) -> None:
@@ -104,7 +125,49 @@ class LoopReader(Reader):
                 self._turn()
             except Exception as exc:  # the loop must outlive any surprise
                 log.exception("%s: unexpected error", self.name)
-                self._turn_failed(exc)
+                try:
+                    self._turn_failed(exc)
+                except Exception:  # ...including one while handling the first
+                    log.exception("%s: handling that error failed too", self.name)
+                    self._tb.wait(self._stop, 1.0)
+
+    # ---- events to the app ------------------------------------------------
+
+    def _send(self, event: ReaderEvent) -> None:
+        """Give ``event`` to the app now, or on a later turn if ``emit`` raises. Never raises."""
+        if self._emit is None:
+            return
+        if len(self._waiting) >= MAX_WAITING:
+            dropped = self._waiting.popleft()
+            log.error("%s: the app has taken no events for a while; dropped %s", self.name, dropped)
+        self._waiting.append(event)
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Hand the waiting events to ``emit``, oldest first; stop at the first that fails."""
+        emit = self._emit
+        while self._waiting and emit is not None:
+            event = self._waiting[0]
+            if isinstance(event, TagSeen) and self._tb.monotonic() - event.at > STALE_TAP_SECONDS:
+                self._waiting.popleft()
+                log.error(
+                    "%s: gave up on tag %s: the app could not take it for %.0f s",
+                    self.name,
+                    event.uid,
+                    STALE_TAP_SECONDS,
+                )
+                continue
+            try:
+                emit(event)
+            except Exception:  # the app's fault, not the reader's: keep the event, keep reading
+                if not self._emit_failing:
+                    log.exception("%s: the app did not take %s; trying again", self.name, event)
+                self._emit_failing = True
+                return
+            self._waiting.popleft()
+        if self._emit_failing and not self._waiting:
+            self._emit_failing = False
+            log.warning("%s: the app takes events again; none was lost", self.name)
 
 
 class Feedback(ABC):

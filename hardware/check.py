@@ -14,16 +14,19 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hardware.base import KeyboardReader, Reader
 from hardware.config import HardwareConfig
-from hardware.emulator import Card, EmulatedKeyboard, Emulator
 from hardware.errors import FeedbackUnavailable, HardwareError, ReaderUnavailable
 from hardware.events import ReaderLost, TagSeen
 from hardware.factory import open_feedback, open_readers
 from hardware.rc522 import KNOWN_VERSIONS, RC522Reader
 from hardware.usb_reader import EvdevReader
+
+if TYPE_CHECKING:
+    from hardware.emulated.chip import Emulator
+    from hardware.emulated.keyboard import EmulatedKeyboard
 
 Say = Callable[[str], None]
 
@@ -42,6 +45,10 @@ class Kit:
 def emulated_kit(tap_after: float = 0.3) -> Kit:
     """An emulated RC522 and USB reader that each get one tap, and mock GPIO pins."""
     from gpiozero.pins.mock import MockFactory
+
+    from hardware.emulated.card import Card
+    from hardware.emulated.chip import Emulator
+    from hardware.emulated.keyboard import EmulatedKeyboard
 
     emulator = Emulator()
     keyboard = EmulatedKeyboard()

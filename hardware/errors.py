@@ -17,3 +17,7 @@ class ReaderUnavailable(HardwareError, OSError):
 
 class FeedbackUnavailable(HardwareError, OSError):
     """The LEDs and buzzer cannot be driven (no GPIO access, pin in use)."""
+
+
+class GpioUnavailable(HardwareError, OSError):
+    """No pin library can drive the GPIO pins (not a Pi, lgpio missing, pin in use)."""

@@ -6,7 +6,9 @@ when built, so importing this module loads none of them.
 
 Tests and ``--emulate`` pass what is not physically here: an emulated chip
 (``emulator``), a gpiozero pin factory (``pin_factory``, e.g. ``MockFactory``),
-an evdev device opener, a virtual ``timebase``.
+an evdev device opener, a virtual ``timebase``. The emulated parts
+(``hardware.emulated``) are loaded only when a reader of kind "emulator" is
+asked for, never for a real reader.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hardware.base import Feedback, KeyboardReader, NullFeedback, Reader
 from hardware.config import HardwareConfig
-from hardware.emulator import Emulator
 from hardware.errors import HardwareError
 from hardware.events import Emit
 from hardware.timebase import Timebase
+
+if TYPE_CHECKING:
+    from hardware.emulated.chip import Emulator
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +109,8 @@ def open_readers(
         if kind in ("rc522", "emulator"):
             emu = emulator
             if kind == "emulator" and emu is None:
+                from hardware.emulated.chip import Emulator
+
                 emu = Emulator(timebase)
             reader = RC522Reader(
                 rc.name if kind == "rc522" else "emulated RFID reader",

@@ -26,7 +26,8 @@ from types import FrameType
 from typing import Any
 
 from hardware.base import Feedback
-from hardware.errors import FeedbackUnavailable
+from hardware.errors import FeedbackUnavailable, GpioUnavailable
+from hardware.gpio import build_devices
 
 log = logging.getLogger(__name__)
 
@@ -53,22 +54,27 @@ class GpioFeedback(Feedback):
         self._closed = False
         self._previous_sigterm: Any = None
         self._devices: list[Any] = []
-        try:
+
+        def build() -> tuple[Any, Any, Any]:
             from gpiozero import LED, Buzzer
 
-            self.green = self._add(LED(green_pin, pin_factory=pin_factory))
-            self.red = self._add(LED(red_pin, pin_factory=pin_factory))
-            self.buzzer = (
+            green = self._add(LED(green_pin, pin_factory=pin_factory))
+            red = self._add(LED(red_pin, pin_factory=pin_factory))
+            buzzer = (
                 self._add(Buzzer(buzzer_pin, pin_factory=pin_factory)) if buzzer_pin >= 0 else None
             )
-        except Exception as exc:  # BadPinFactory, GPIOPinInUse, PinInvalidPin...
+            return green, red, buzzer
+
+        try:
+            self.green, self.red, self.buzzer = build_devices(build)
+        except GpioUnavailable as exc:  # BadPinFactory, GPIOPinInUse, PinInvalidPin...
             self._release()
             raise FeedbackUnavailable(
                 f"Cannot drive the LEDs and buzzer (GPIO {green_pin}, {red_pin}, {buzzer_pin}): "
                 f"{exc}. Check that lgpio is installed (a Pi 5 needs it), that the kiosk user is "
                 "in the gpio group, and that no other program uses these pins; or set "
                 '[hardware] feedback = "none".'
-            ) from exc
+            ) from exc.__cause__
 
     def _add(self, device: Any) -> Any:
         self._devices.append(device)

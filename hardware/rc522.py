@@ -20,9 +20,12 @@ What this module does instead:
   poll with no card), and anticollision/select with a version that walks the
   cascade levels (4-, 7- and 10-byte UIDs);
 - drives the reset line with gpiozero (lgpio on a Pi 5, any pin factory in tests);
-- polls with WUPA, halts every card it has read (HLTA) and keeps probing it,
-  so a card held on the reader is one tap and only a few missed probes in a
-  row count as "lifted";
+- polls with REQA, which only a card it has not halted answers (one just put
+  down, or one that left the field and lost power); reads that card, halts it
+  (HLTA) and, while it rests there, checks it is still present with one WUPA
+  a poll instead of reading it again: a card held on the reader is one tap,
+  about 20 SPI transfers a poll (a full read is about 65), and only a few
+  missed presence checks in a row count as "lifted";
 - checks ``VersionReg`` at start (0x00 / 0xFF: not wired) and once a second
   while running, reporting ``ReaderLost`` on SPI errors or a silent chip and
   ``ReaderBack`` once it answers again, reinitialising it without a restart.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
+import importlib.metadata
 import importlib.util
 import logging
 import types
@@ -41,12 +45,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hardware.base import LoopReader
-from hardware.errors import HardwareError, ReaderUnavailable
+from hardware.errors import GpioUnavailable, HardwareError, ReaderUnavailable
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen, normalise_uid
-from hardware.iso14443a import CASCADE_TAG, HLTA, SEL_CL, WUPA, crc_a
-from hardware.timebase import SystemTimebase, Timebase
+from hardware.gpio import build_devices
+from hardware.iso14443a import CASCADE_TAG, HLTA, REQA, SEL_CL, WUPA, crc_a
+from hardware.timebase import Timebase
 
 log = logging.getLogger(__name__)
+
+#: The mfrc522 release whose internals ``chip_class`` subclasses (pinned in deploy/no-deps.txt).
+MFRC522_VERSION = "0.0.7"
+MFRC522_INSTALL = f"pip install --no-deps mfrc522=={MFRC522_VERSION} (deploy/no-deps.txt)"
 
 #: VersionReg values a genuine chip reports (0x88 and 0xB2 are common clones, also fine).
 KNOWN_VERSIONS = {0x91: "MFRC522 v1.0", 0x92: "MFRC522 v2.0", 0x88: "FM17522 clone", 0xB2: "clone"}
@@ -95,7 +104,17 @@ def load_mfrc522_module(name: str = "MFRC522", imports: dict[str, object] | None
     """
     spec = importlib.util.find_spec("mfrc522")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
-        raise HardwareError("The mfrc522 package is not installed (pip install mfrc522==0.0.7).")
+        raise ReaderUnavailable(f"The mfrc522 package is not installed: {MFRC522_INSTALL}.")
+    try:
+        version = importlib.metadata.version("mfrc522")
+    except importlib.metadata.PackageNotFoundError:
+        version = "of unknown version"
+    if version != MFRC522_VERSION:
+        # The classes below subclass its internals: another version is untested code.
+        raise ReaderUnavailable(
+            f"mfrc522 {version} is installed; the kiosk needs exactly {MFRC522_VERSION}: "
+            f"{MFRC522_INSTALL}."
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / f"{name}.py"
     mapping: dict[str, object] = {
         "RPi.GPIO": types.SimpleNamespace(GPIO=_Unavailable("RPi.GPIO")),
@@ -144,6 +163,8 @@ def chip_class() -> type:
             self.timebase = timebase
             self.logger = log
             self.bit_framing = 0
+            self._written_bit_framing: int | None = None
+            """BitFramingReg as last written (None: unknown, after a reset)."""
             self.stuck = False
             """The last command got no interrupt at all before COMMAND_DEADLINE."""
             self.collision = False
@@ -152,11 +173,19 @@ def chip_class() -> type:
         def Write_MFRC522(self, addr: int, val: int) -> None:
             if addr == self.BitFramingReg:
                 self.bit_framing = val & 0x7F  # remembered so StartSend costs one write
+                if val == self._written_bit_framing:
+                    return  # already holds it (REQA then WUPA: both 7-bit frames)
+                self._written_bit_framing = val
             self.spi.xfer2([(addr << 1) & 0x7E, val])
 
         def MFRC522_Reset(self) -> None:
+            self._written_bit_framing = None  # back to its reset value, whatever we wrote
             self.Write_MFRC522(self.CommandReg, self.PCD_RESETPHASE)
             self.timebase.sleep(0.05)  # oscillator start-up after a soft reset
+
+        def forget_registers(self) -> None:
+            """The chip may have been reset behind our back (a power glitch): write everything."""
+            self._written_bit_framing = None
 
         def MFRC522_ToCard(self, command: int, sendData: list[int]) -> tuple[int, list[int], int]:
             """mfrc522's ToCard with the wait loop corrected.
@@ -197,14 +226,22 @@ def chip_class() -> type:
                 self.Write_MFRC522(self.BitFramingReg, self.bit_framing)  # StartSend off
             if not n & wait_irq:
                 return status, [], 0
-            error = self.Read_MFRC522(self.ErrorReg)
+            # ErrorReg, FIFOLevelReg and ControlReg in one transfer: over SPI each byte sent
+            # names the next register to read (datasheet 8.1.2.1).
+            error, count, control = self.spi.xfer2(
+                [
+                    0x80 | (self.ErrorReg << 1),
+                    0x80 | (self.FIFOLevelReg << 1),
+                    0x80 | (self.ControlReg << 1),
+                    0,
+                ]
+            )[1:]
             if error & 0x1B:  # BufferOvfl, CollErr, ParityErr, ProtocolErr
                 self.collision = bool(error & 0x08)
                 return self.MI_ERR, [], 0
             if command != self.PCD_TRANSCEIVE:
                 return self.MI_OK, [], 0
-            count = self.Read_MFRC522(self.FIFOLevelReg)
-            last_bits = self.Read_MFRC522(self.ControlReg) & 0x07
+            last_bits = control & 0x07
             back_len = (count - 1) * 8 + last_bits if last_bits else count * 8
             count = max(1, min(count, self.MAX_LEN))
             read = ((self.FIFODataReg << 1) & 0x7E) | 0x80
@@ -227,7 +264,7 @@ def chip_class() -> type:
                 if data[0] ^ data[1] ^ data[2] ^ data[3] != data[4]:
                     return None
                 frame = [sel, 0x70, *data]
-                frame += self.CalulateCRC(frame)
+                frame += crc_a(frame)  # the same two bytes as the CRC coprocessor, no SPI
                 status, back, bits = self.MFRC522_ToCard(self.PCD_TRANSCEIVE, frame)
                 if status != self.MI_OK or bits != 24 or crc_a(back[:1]) != back[1:3]:
                     return None
@@ -242,11 +279,34 @@ def chip_class() -> type:
             return None
 
         def halt(self) -> None:
-            """HLTA: the card stops answering REQA (only WUPA wakes it). No answer expected."""
+            """HLTA: a card stops answering REQA (only WUPA wakes it).
+
+            A card woken by WUPA but not selected (READY or READY*) takes HLTA as "any
+            other command" and goes home too: back to HALT if it was halted, to IDLE if
+            not. No answer comes, so it is sent with Transmit, which ends by itself when
+            the frame is out, instead of Transceive, which waits the chip's 15.5 ms for
+            an answer that never comes.
+            """
             frame = [HLTA, 0x00]
-            frame += self.CalulateCRC(frame)
             self.Write_MFRC522(self.BitFramingReg, 0x00)
-            self.MFRC522_ToCard(self.PCD_TRANSCEIVE, frame)
+            self.transmit([*frame, *crc_a(frame)])
+
+        def transmit(self, frame: list[int]) -> None:
+            """Send ``frame`` and expect nothing back (Transmit command, then idle)."""
+            self.stuck = False
+            self.Write_MFRC522(self.CommIrqReg, 0x7F)
+            self.Write_MFRC522(self.FIFOLevelReg, 0x80)
+            self.Write_MFRC522(self.CommandReg, self.PCD_IDLE)
+            self.spi.xfer2([(self.FIFODataReg << 1) & 0x7E, *frame])
+            self.Write_MFRC522(self.CommandReg, self.PCD_TRANSMIT)
+            tb = self.timebase
+            start = tb.monotonic()
+            # Four bytes at 106 kbit/s take about 0.4 ms; then IdleIRq (and TxIRq) are set.
+            while not self.Read_MFRC522(self.CommIrqReg) & 0x50:
+                if tb.monotonic() - start >= COMMAND_DEADLINE:
+                    self.stuck = True
+                    return
+                tb.sleep(0.0005)
 
         def version(self) -> int:
             return int(self.Read_MFRC522(self.VersionReg))
@@ -291,7 +351,8 @@ class RC522Reader(LoopReader):
         speed_hz: int = 1_000_000,
         reset_pin: int = 25,
         poll_interval: float = 0.1,
-        removal_misses: int = 3,
+        removal_misses: int = 2,
+        presence_every: int = 2,
         health_interval: float = 1.0,
         spi_factory: Callable[[], SpiLike] | None = None,
         pin_factory: Any = None,
@@ -302,17 +363,19 @@ class RC522Reader(LoopReader):
         self.reset_pin = reset_pin
         self.poll_interval = poll_interval
         self.removal_misses = removal_misses
+        """Missed presence checks in a row that mean the card was lifted (0.25 to 0.5 s)."""
+        self.presence_every = presence_every
+        """Polls between two checks that a resting card is still there."""
         self.health_interval = health_interval
         self._spi_factory = spi_factory or default_spi_factory
         self._pin_factory = pin_factory
-        self._tb: Timebase = timebase or SystemTimebase()
-        self._emit: Emit | None = None
+        super().__init__(timebase)
         self._spi: SpiLike | None = None
         self._chip: Any = None
         self._reset: Any = None
-        super().__init__()
         self._present: bytes | None = None
         self._misses = 0
+        self._polls_unchecked = 0
         self._lost = False
         self._next_health = 0.0
         self.emulator: Any = None
@@ -382,6 +445,8 @@ class RC522Reader(LoopReader):
 
     def step(self) -> float:
         """One poll (or, while lost, one recovery attempt); returns how long to sleep."""
+        if self._waiting:
+            self._deliver()  # what the app could not take last time
         now = self._tb.monotonic()
         if self._lost:
             if now < self._next_health:
@@ -410,35 +475,55 @@ class RC522Reader(LoopReader):
         return self.poll_interval
 
     def _poll(self) -> None:
+        """REQA for a card just put down; now and then WUPA: is the card already read still there?
+
+        A card read by this reader is halted (HLTA) and so stays silent to REQA until it
+        leaves the field and loses power. So REQA, every poll, finds a new or re-placed
+        card at once (or a different one swapped in, however alike their UIDs), and a
+        resting card is never read again: every ``presence_every`` polls one WUPA (its
+        ATQA) and one HLTA say it is still there. About 20 SPI transfers a poll with a
+        card resting, against about 65 for reading it again each time.
+        """
         chip = self._chip
-        status, _ = chip.MFRC522_Request(WUPA)  # wakes idle and halted cards
-        if status != chip.MI_OK:
-            if not chip.collision:
-                self._miss()
+        status, _ = chip.MFRC522_Request(REQA)
+        if status == chip.MI_OK:
+            self._read_card()
             return
+        if chip.collision:
+            log.info("%s: more than one tag on the reader; waiting for one", self.name)
+        if self._present is None:
+            return
+        self._polls_unchecked += 1
+        if self._polls_unchecked < self.presence_every:
+            return
+        self._polls_unchecked = 0
+        status, _ = chip.MFRC522_Request(WUPA)
+        if status == chip.MI_OK or chip.collision:  # collided: it is there, with another
+            self._misses = 0
+            # WUPA woke whoever is there: HLTA sends them home at once (the resting card
+            # to HALT, a card put down just now to IDLE), so the next REQA finds a newcomer.
+            chip.halt()
+        else:
+            self._miss()
+
+    def _read_card(self) -> None:
+        chip = self._chip
         uid = chip.select_cascade()
         if uid is None:
             if chip.collision:
                 log.info("%s: more than one tag on the reader; waiting for one", self.name)
-            else:
-                self._miss()
-            return
+            return  # a failed read (moved away, a corrupted answer): REQA finds it next poll
         self._misses = 0
         if uid != self._present:
             self._present = uid
             self._send(TagSeen(normalise_uid(uid.hex()), self.name, self._tb.monotonic()))
-        chip.halt()  # halted, it answers only our WUPA probe: held = one tap
+        chip.halt()  # halted, it answers only the WUPA presence check: held = one tap
 
     def _miss(self) -> None:
         self._misses += 1
         if self._present is not None and self._misses >= self.removal_misses:
             log.debug("%s: tag %s lifted", self.name, self._present.hex())
             self._present = None
-
-    def _send(self, event: TagSeen | ReaderLost | ReaderBack) -> None:
-        emit = self._emit
-        if emit is not None:
-            emit(event)
 
     # ---- health -----------------------------------------------------------
 
@@ -450,6 +535,7 @@ class RC522Reader(LoopReader):
             )
         if not self._chip.initialised():
             log.warning("%s: the chip lost its settings (power glitch?); reinitialising", self.name)
+            self._chip.forget_registers()
             self._chip.MFRC522_Init()
 
     def _go_lost(self, reason: str) -> None:
@@ -474,13 +560,16 @@ class RC522Reader(LoopReader):
     # ---- hardware access --------------------------------------------------
 
     def _open_reset_line(self) -> Any:
-        try:
+        def build() -> Any:
             from gpiozero import DigitalOutputDevice
 
             return DigitalOutputDevice(
                 self.reset_pin, initial_value=True, pin_factory=self._pin_factory
             )
-        except Exception as exc:  # gpiozero raises many kinds (BadPinFactory, PinInUse...)
+
+        try:
+            return build_devices(build)
+        except GpioUnavailable as exc:  # gpiozero raises many kinds (BadPinFactory, PinInUse...)
             raise ReaderUnavailable(
                 f"{self.name}: cannot drive the reset line on GPIO{self.reset_pin} ({exc}). "
                 "Check that lgpio is installed and the kiosk user is in the gpio group, "

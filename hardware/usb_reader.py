@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from hardware.base import LoopReader
 from hardware.errors import ReaderUnavailable
 from hardware.events import Emit, InvalidUID, ReaderBack, ReaderLost, TagSeen, normalise_uid
-from hardware.timebase import SystemTimebase, Timebase
+from hardware.timebase import Timebase
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,6 @@ class EvdevReader(LoopReader):
         self.name = name
         self.path = path
         self._opener: Callable[[str], InputSource] = opener or EvdevSource
-        self._tb: Timebase = timebase or SystemTimebase()
         self.retry_interval = retry_interval
         self.read_timeout = read_timeout
         self.repeat_seconds = repeat_seconds
@@ -118,8 +117,7 @@ class EvdevReader(LoopReader):
                 "USB badge readers need Linux."
             ) from exc
         self._source: InputSource | None = None
-        self._emit: Emit | None = None
-        super().__init__()
+        super().__init__(timebase)
         self._lost = False
         self._buffer: list[str] = []
         self._last_key = 0.0
@@ -194,6 +192,8 @@ class EvdevReader(LoopReader):
 
     def step(self) -> None:
         """Read what is waiting (up to ``read_timeout``), or retry a lost device."""
+        if self._waiting:
+            self._deliver()  # what the app could not take last time
         if self._source is None:
             try:
                 self.open()
@@ -254,11 +254,6 @@ class EvdevReader(LoopReader):
                 self.name, f"{reason}: check the USB cable ({self.path})", self._tb.monotonic()
             )
         )
-
-    def _send(self, event: TagSeen | ReaderLost | ReaderBack) -> None:
-        emit = self._emit
-        if emit is not None:
-            emit(event)
 
     def _close(self) -> None:
         source, self._source = self._source, None

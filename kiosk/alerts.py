@@ -18,13 +18,14 @@ tag number.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from kiosk.clock import Clock
 from kiosk.db import Item, Loan, Outbox, Staff
 from kiosk.journal import Journal
-from kiosk.views import AlertRaised
+from kiosk.views import AUDIENCE_NAMES, AlertRaised
 
 #: The summary line of each kind ("Class camera 5B is lost"), shown first everywhere.
 _SUMMARIES = {
@@ -100,6 +101,22 @@ def payload(
 # --- writing --------------------------------------------------------------------------------
 
 
+def promise(raised: AlertRaised | None, clock_set: bool) -> str:
+    """What is true right now about telling people, in words for the person at the kiosk.
+
+    Never "have been told" at the moment of raising: the alert is only waiting to be
+    sent, and may never be if no channel is set up for its audience.
+    """
+    if raised is None:
+        return ""
+    who = AUDIENCE_NAMES.get(raised.audience, raised.audience)
+    if not raised.channels:
+        return f"No alert channel is set up for {who}: please tell {who} yourself."
+    if not clock_set:
+        return f"{who[0].upper()}{who[1:]} will be told once the kiosk's clock is set."
+    return f"{who[0].upper()}{who[1:]} will be told: the alert is waiting to be sent."
+
+
 def exists(key: str) -> bool:
     return bool(Outbox.select(Outbox.id).where(Outbox.key == key).exists())
 
@@ -111,6 +128,7 @@ def raise_alert(
     audience: str,
     key: str,
     body: dict[str, Any],
+    channels: Sequence[str],
     loan: Loan | None = None,
     cause_event_id: int | None = None,
 ) -> AlertRaised | None:
@@ -144,4 +162,4 @@ def raise_alert(
         created_at=now,
         next_attempt_at=now,
     ).execute()
-    return AlertRaised(kind, audience, str(body["summary"]))
+    return AlertRaised(kind, audience, str(body["summary"]), tuple(channels))

@@ -1,8 +1,10 @@
 """The ``kiosk`` command: the same database from a shell (office over SSH, cron, systemd).
 
 Exit 0 on success; otherwise one clear line on stderr and a non-zero code:
-1 for a refusal or bad input, 2 for usage, 3 for settings, 4 for storage. Output
-to a pipe that closes early (``kiosk export loans - | head``) ends quietly with 1.
+1 for a refusal or bad input, 2 for usage, 3 for settings, 4 for storage,
+5 for hardware (a reader, the LEDs or the buzzer cannot be used: not a Pi,
+not wired, no permission; ``hardware.errors.HardwareError``). Output to a pipe
+that closes early (``kiosk export loans - | head``) ends quietly with 1.
 
 Each subcommand lives in a module with ``add_parser(subparsers)`` that sets
 ``func`` to a ``(args) -> int``; ``COMMANDS`` lists them in ``--help`` order.
@@ -24,6 +26,8 @@ from pathlib import Path
 
 import peewee as pw
 
+# hardware imports nothing of kiosk, so its errors are not KioskErrors: caught on their own.
+from hardware.errors import HardwareError
 from kiosk import __version__, integrity
 from kiosk.clock import Clock, clock_from_env
 from kiosk.commands import err
@@ -104,9 +108,7 @@ def check_integrity(db: pw.SqliteDatabase, settings: Settings, clock: Clock) -> 
         report.seconds * 1000,
     )
     if not report.ok:
-        line = integrity.report_damage(
-            report.problems, settings.kiosk.db, clock, school=settings.school.name
-        )
+        line = integrity.report_damage(report.problems, settings.kiosk.db, clock, settings)
         err(f"kiosk: warning: {line}")
     return report
 
@@ -189,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KioskError as exc:
         err(f"kiosk: {exc}")
         return 1
+    except HardwareError as exc:
+        err(f"kiosk: hardware: {exc}")
+        return 5
     except BrokenPipeError:
         return _output_closed()
     except KeyboardInterrupt:

@@ -30,6 +30,16 @@ CLOCK_ENV = "KIOSK_CLOCK"
 #: systemd-timesyncd touches this file once the clock has been synchronised.
 TIMESYNC_FLAG = Path("/run/systemd/timesync/synchronized")
 
+#: The kernel's id of this boot (a new random UUID at every start).
+BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
+
+
+def system_boot_id() -> str:
+    try:
+        return BOOT_ID_FILE.read_text(encoding="ascii").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -42,6 +52,10 @@ class Clock(Protocol):
 
     def synchronised(self) -> bool:
         """Whether the wall clock is known to be right (NTP or similar)."""
+        ...
+
+    def boot_id(self) -> str:
+        """This boot of the machine: monotonic times compare only within one boot."""
         ...
 
 
@@ -105,6 +119,10 @@ class SystemClock:
     def __init__(self, recheck_seconds: float = 30.0) -> None:
         self._recheck = recheck_seconds
         self._cached: tuple[float, bool] | None = None
+        self._boot = system_boot_id()
+
+    def boot_id(self) -> str:
+        return self._boot
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -137,6 +155,7 @@ class ManualClock:
     wall: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     mono: float = 1000.0
     synced: bool = True
+    boot: str = "boot-1"
 
     def now(self) -> datetime:
         return self.wall
@@ -146,6 +165,14 @@ class ManualClock:
 
     def synchronised(self) -> bool:
         return self.synced
+
+    def boot_id(self) -> str:
+        return self.boot
+
+    def reboot(self, wall: datetime, *, synced: bool = False) -> None:
+        """A power cut: a new boot, monotonic time from zero, the wall clock as the Pi guesses."""
+        n = int(self.boot.rsplit("-", 1)[-1]) + 1 if self.boot.startswith("boot-") else 2
+        self.boot, self.mono, self.wall, self.synced = f"boot-{n}", 5.0, wall, synced
 
     def advance(self, seconds: float) -> None:
         """Move both clocks forward together, as real time does."""
@@ -170,6 +197,10 @@ class StartedClock:
             raise ValueError("the start of a clock needs a time zone (e.g. +00:00)")
         self._start = start.astimezone(UTC)
         self._mono0 = time.monotonic()
+        self._boot = system_boot_id()
+
+    def boot_id(self) -> str:
+        return self._boot
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=time.monotonic() - self._mono0)

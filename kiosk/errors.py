@@ -21,7 +21,10 @@ class StorageError(KioskError, OSError):
 
 
 class ImportFileError(KioskError, ValueError):
-    """A CSV file cannot be imported; ``problems`` lists every bad line."""
+    """A CSV file cannot be imported; ``problems`` lists every bad line ("line 4: ...").
+
+    As text: the message, then one problem a line (the CLI prints ``kiosk: `` before it).
+    """
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
@@ -30,7 +33,7 @@ class ImportFileError(KioskError, ValueError):
     def __str__(self) -> str:
         if not self.problems:
             return super().__str__()
-        return "\n".join([super().__str__(), *("  " + p for p in self.problems)])
+        return "\n".join([super().__str__(), *self.problems])
 
 
 class NotFound(KioskError, LookupError):

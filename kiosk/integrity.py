@@ -35,8 +35,10 @@ import peewee as pw
 from kiosk import alerts
 from kiosk import db as store
 from kiosk.clock import Clock
-from kiosk.db import BUSY_TIMEOUT_MS
+from kiosk.db import BUSY_TIMEOUT_MS, Outbox
 from kiosk.errors import StorageError
+from kiosk.settings import Settings
+from kiosk.views import AlertRaised
 
 log = logging.getLogger(__name__)
 
@@ -174,52 +176,55 @@ def describe(problems: Sequence[str], path: Path | str, *, backup: Path | None =
 
 
 def raise_damage_alert(
-    problems: Sequence[str], path: Path | str, clock: Clock, *, school: str = ""
-) -> bool:
-    """Queue the alert that tells IT the database is damaged; True if it is in the outbox.
+    problems: Sequence[str], path: Path | str, clock: Clock, settings: Settings
+) -> str:
+    """Queue the alert that tells IT the database is damaged; says what is true now.
 
     At most one a day (``alerts.day_key``): the kiosk may be restarted, and sync runs
-    every few minutes, while the damage waits for someone to restore a backup. When
-    the damage stops the file being written, this logs why and returns False.
+    every few minutes, while the damage waits for someone to restore a backup. The
+    answer is the sentence for the person (``alerts.promise``: waiting to be sent, no
+    channel set up for IT, already sent today, or it could not even be written).
     """
+    channels = tuple(settings.sync.channels_for(DAMAGE_KIND, DAMAGE_AUDIENCE))
+    summary = "The kiosk's database is damaged"
     body = alerts.payload(
-        DAMAGE_KIND,
-        school=school,
-        summary="The kiosk's database is damaged",
-        note=describe(problems, path),
+        DAMAGE_KIND, school=settings.school.name, summary=summary, note=describe(problems, path)
     )
     body["problems"] = list(problems[:5])
+    key = alerts.day_key(DAMAGE_KIND, clock.now().date())
     try:
         with store.write():
-            alerts.raise_alert(
+            raised = alerts.raise_alert(
                 clock,
                 kind=DAMAGE_KIND,
                 audience=DAMAGE_AUDIENCE,
-                key=alerts.day_key(DAMAGE_KIND, clock.now().date()),
+                key=key,
                 body=body,
+                channels=channels,
+            )
+            sent_today = raised is None and bool(
+                Outbox.select(Outbox.id)
+                .where(Outbox.key == key, Outbox.delivered_at.is_null(False))
+                .exists()
             )
     except (StorageError, pw.DatabaseError, sqlite3.DatabaseError) as exc:
         log.info("the alert for IT about the damaged database could not be written: %s", exc)
-        return False
-    log.info("database damaged, alert for IT queued: %s", "; ".join(problems[:3]))
-    return True
-
-
-def tell_it(problems: Sequence[str], path: Path | str, clock: Clock, *, school: str = "") -> str:
-    """Raise the alert for IT; returns the sentence that says whether it could be."""
-    if raise_damage_alert(problems, path, clock, school=school):
-        return "An alert for IT is waiting to be sent."
-    return "No alert could be recorded for IT: tell the IT lead yourself."
+        return "No alert could be recorded for IT: tell the IT lead yourself."
+    log.info("database damaged (alert for IT %s): %s", key, "; ".join(problems[:3]))
+    if sent_today:
+        return "IT were sent an alert about it today."
+    waiting = raised or AlertRaised(DAMAGE_KIND, DAMAGE_AUDIENCE, summary, channels)
+    return alerts.promise(waiting, clock.synchronised())
 
 
 def report_damage(
     problems: Sequence[str],
     path: Path | str,
     clock: Clock,
+    settings: Settings,
     *,
-    school: str = "",
     backup: Path | None = None,
 ) -> str:
     """Raise the alert for IT, and return the one line that tells the person about both."""
-    told = tell_it(problems, path, clock, school=school)
+    told = raise_damage_alert(problems, path, clock, settings)
     return f"{describe(problems, path, backup=backup)} {told}"

@@ -47,6 +47,7 @@ class LoanRow(NamedTuple):
     outcome: str | None
     checklist: dict[str, object] | None
     condition_note: str
+    out_corrected: float | None
 
     @classmethod
     def load(cls, r: Sequence[Any]) -> LoanRow:
@@ -64,16 +65,18 @@ class LoanRow(NamedTuple):
             r[10],
             load_json(r[11]),
             r[12],
+            r[13],
         )
 
 
 INSERT_EVENT = (
-    "INSERT INTO event (at, clock_synced, action, staff_id, item_id, loan_id, reader, detail)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO event (at, clock_synced, boot_id, mono, action, staff_id, item_id, loan_id,"
+    " reader, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_LOAN = (
-    "INSERT INTO loan (item_id, borrower_id, out_at, out_clock_synced, due_at, trip, off_site,"
-    " condition_note, anonymised) VALUES (?, ?, ?, ?, ?, ?, ?, '', 0)"
+    "INSERT INTO loan (item_id, borrower_id, out_at, out_clock_synced, out_boot_id, out_mono,"
+    " due_at, trip, off_site, condition_note, anonymised)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0)"
 )
 CLOSE_LOAN = "UPDATE loan SET closed_at = ?, closed_by_id = ?, outcome = ? WHERE id = ?"
 
@@ -95,11 +98,13 @@ class Journal:
         detail: dict[str, Any] | None = None,
     ) -> int:
         """Append one event; returns its id."""
+        synced = self.clock.synchronised()
         cursor = database.execute_sql(
             INSERT_EVENT,
             (
                 stamp(self.clock.now()),
-                self.clock.synchronised(),
+                synced,
+                *self.when_unsynced(synced),
                 action,
                 staff_id,
                 item_id,
@@ -121,8 +126,10 @@ class Journal:
     ) -> LoanRow:
         """A new open loan, out now."""
         now, synced = self.clock.now(), self.clock.synchronised()
+        boot, mono = self.when_unsynced(synced)
         cursor = database.execute_sql(
-            INSERT_LOAN, (item_id, borrower_id, stamp(now), synced, stamp(due), trip, off_site)
+            INSERT_LOAN,
+            (item_id, borrower_id, stamp(now), synced, boot, mono, stamp(due), trip, off_site),
         )
         return LoanRow(
             id=int(cursor.lastrowid),
@@ -138,7 +145,12 @@ class Journal:
             outcome=None,
             checklist=None,
             condition_note="",
+            out_corrected=None,
         )
+
+    def when_unsynced(self, synced: bool) -> tuple[str | None, float | None]:
+        """(boot id, monotonic time) to keep with a time taken while the clock is not set."""
+        return (None, None) if synced else (self.clock.boot_id(), self.clock.monotonic())
 
     def close_loan(self, loan: LoanRow, by_id: int | None, outcome: str) -> LoanRow:
         """Close an open loan now (returned, handed over); returns it as it now is."""

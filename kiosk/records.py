@@ -40,6 +40,27 @@ ITEM_COLUMNS = {
     "notes": "optional. Anything the office wants to remember.",
 }
 
+#: Columns whose text may run over several lines (a quoted line break in a CSV cell).
+#: Every other column is one line: it ends up in a greeting, a list or an email header.
+MULTILINE_COLUMNS = frozenset({"notes"})
+
+# Characters no typed value may hold: control characters (NUL, tab, line breaks, escape...),
+# Unicode line and paragraph separators, a byte-order mark (a second file pasted in), and
+# the hidden direction overrides that make text display as something other than it is.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_MULTILINE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]"
+)
+_CHARACTER_NAMES = {
+    "\n": "a line break",
+    "\r": "a line break",
+    "\t": "a tab",
+    "\x00": "a NUL character (a sign of a damaged file or the wrong encoding)",
+    "\ufeff": "a byte-order mark (was another file pasted in?)",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
+
 _TRUE = {"yes", "y", "true", "1", "active"}
 _FALSE = {"no", "n", "false", "0", "inactive", "left", "leaver"}
 _SPLIT = re.compile(r"[;,/\s]+")
@@ -71,11 +92,31 @@ class ItemRecord:
     notes: str | None = None
 
 
+def unsafe_character(text: str, *, multiline: bool = False) -> tuple[int, str] | None:
+    """The first character a value may not hold: (its index, what it is in words), or None.
+
+    One-line values refuse every control character; multi-line ones (``MULTILINE_COLUMNS``)
+    allow line breaks (CR, LF or both) and tabs.
+    """
+    match = (_UNSAFE_MULTILINE if multiline else _UNSAFE).search(text)
+    if match is None:
+        return None
+    char = match.group()
+    name = _CHARACTER_NAMES.get(char)
+    if name is None:
+        kind = "a hidden text-direction character" if char >= "\u202a" else "a control character"
+        name = f"{kind} (U+{ord(char):04X})"
+    return match.start(), name
+
+
 def _cell(row: Mapping[str, str | None], key: str) -> str | None:
     if key not in row:
         return None
-    value = row[key]
-    return (value or "").strip()
+    value = (row[key] or "").strip()
+    bad = unsafe_character(value, multiline=key in MULTILINE_COLUMNS)
+    if bad is not None:
+        raise ValueError(f"{key} holds {bad[1]} at character {bad[0] + 1}; it must be plain text")
+    return value
 
 
 def _required(row: Mapping[str, str | None], key: str) -> str:

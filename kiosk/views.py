@@ -68,6 +68,9 @@ class LoanView:
     outcome: str | None = None
     checklist: dict[str, object] | None = None
     condition_note: str = ""
+    time_uncertain: bool = False
+    """Signed out while the kiosk's clock was not set, and not corrected since: the out
+    and due times may be wrong (they are shown as such, and start no escalation)."""
 
     @property
     def is_open(self) -> bool:
@@ -151,6 +154,8 @@ class AlertRaised:
     kind: str
     audience: str
     summary: str
+    channels: tuple[str, ...] = ()
+    """Where it will go ([sync.routes]); none means nobody will be told by the kiosk."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,10 @@ class ActionResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
+#: Who an alert's audience is, in a sentence ("no channel for SLT").
+AUDIENCE_NAMES = {"slt": "SLT", "office": "the office", "it": "IT"}
+
+
 @dataclass(frozen=True)
 class DeliverySummary:
     last_delivered_at: datetime | None
@@ -171,11 +180,26 @@ class DeliverySummary:
     """Alerts not yet delivered everywhere they go (including ones backing off)."""
     failed: int
     """Alerts given up on (dead-lettered) on at least one channel."""
+    unrouted: tuple[tuple[str, int], ...] = ()
+    """Of the waiting ones, per audience: how many have no channel set up to go to."""
 
-    def describe(self, calendar: SchoolCalendar, now: datetime) -> str:
-        """``Alerts: last delivered 14:02 today, 3 waiting, 1 failed``."""
+    def why_waiting(self, clock_set: bool = True) -> str:
+        """Why alerts wait, when the kiosk knows: "2 for SLT have no channel set up"."""
+        reasons = [
+            f"{n} for {AUDIENCE_NAMES.get(who, who)} with no channel set up"
+            for who, n in self.unrouted
+        ]
+        if self.waiting and not clock_set:
+            reasons.append("the clock is not set")
+        return "; ".join(reasons)
+
+    def describe(self, calendar: SchoolCalendar, now: datetime, clock_set: bool = True) -> str:
+        """``Alerts: last delivered 14:02 today, 3 waiting (1 for SLT with no channel set
+        up), 1 failed``."""
         last = calendar.describe(self.last_delivered_at, now) if self.last_delivered_at else "never"
-        return f"Alerts: last delivered {last}, {self.waiting} waiting, {self.failed} failed"
+        why = self.why_waiting(clock_set)
+        waiting = f"{self.waiting} waiting" + (f" ({why})" if why else "")
+        return f"Alerts: last delivered {last}, {waiting}, {self.failed} failed"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +208,7 @@ class DeliverySummary:
             ),
             "waiting": self.waiting,
             "failed": self.failed,
+            "unrouted": dict(self.unrouted),
         }
 
 

@@ -78,12 +78,20 @@ class Claimed:
     alert: Alert
 
 
+#: Why nothing is sent while the kiosk's clock is not set.
+CLOCK_NOT_SET = (
+    "The kiosk's clock is not set yet, so no alert is sent (its times could be wrong): "
+    "they go as soon as the Pi has reached a time server."
+)
+
+
 @dataclass
 class DeliveryReport:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+    waiting_for_clock: bool = False
 
     def note_error(self, text: str) -> None:
         if text and text not in self.errors:
@@ -165,6 +173,11 @@ class Deliverer:
         self._down = {}
         try:
             self.fan_out()
+            if not self.clock.synchronised():
+                # Nothing leaves with a wrong time in it; it is corrected once the clock
+                # is set (kiosk.loans.clockfix), then sent.
+                report.waiting_for_clock = True
+                return report
             pass_start = self.clock.now()
             seen: set[int] = set()
             while stop is None or not stop.is_set():

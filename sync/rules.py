@@ -32,6 +32,7 @@ from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Item, Loan, Staff, database
+from kiosk.loans.clockfix import correct_times
 from kiosk.loans.queries import iter_open_loans
 from kiosk.settings import Settings
 
@@ -43,21 +44,28 @@ class _Level:
     kind: str
     audience: str
     minutes: int
+    certain_only: bool
+    """Only loans whose times are known (an escalation never rests on an uncertain time)."""
 
 
 def _levels(settings: Settings) -> list[_Level]:
     a = settings.alerts
     return [
-        _Level("overdue", "office", a.overdue_grace_minutes),
-        _Level("overdue_escalated", "slt", a.escalate_after_minutes),
+        _Level("overdue", "office", a.overdue_grace_minutes, certain_only=False),
+        _Level("overdue_escalated", "slt", a.escalate_after_minutes, certain_only=True),
     ]
 
 
 def run_rules(settings: Settings, clock: Clock) -> int:
-    """Raise every time-based alert that is due now; returns how many were raised."""
+    """Raise every time-based alert that is due now; returns how many were raised.
+
+    First, times recorded before the clock was set in this boot are corrected
+    (``kiosk.loans.clockfix``), so that no rule ever reads a wrong one.
+    """
     if not clock.synchronised():
         log.info("clock not synchronised: overdue and summary alerts wait until it is")
         return 0
+    correct_times(settings, clock)
     now = clock.now()
     calendar = SchoolCalendar(settings.school)
     today = calendar.local(now).date()
@@ -72,13 +80,15 @@ def run_rules(settings: Settings, clock: Clock) -> int:
     return raised
 
 
-def _overdue_loan_ids(kind: str, threshold: datetime) -> list[int]:
+def _overdue_loan_ids(kind: str, threshold: datetime, certain_only: bool) -> list[int]:
     # Raw SQL so that the plan is plain: the partial index on open loans' due time,
     # then one probe of the outbox's unique key per candidate.
+    certain = "AND NOT (l.out_clock_synced = 0 AND l.out_corrected IS NULL) "
     cursor = database.execute_sql(
         "SELECT l.id FROM loan AS l "
         "WHERE l.closed_at IS NULL AND l.due_at <= ? "
-        "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.key = ? || l.id) "
+        + (certain if certain_only else "")
+        + "AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.key = ? || l.id) "
         "ORDER BY l.due_at, l.id",
         (Loan.due_at.db_value(threshold), alerts.loan_key_prefix(kind)),
     )
@@ -89,7 +99,7 @@ def _raise_overdue(
     settings: Settings, clock: Clock, calendar: SchoolCalendar, level: _Level
 ) -> int:
     now = clock.now()
-    ids = _overdue_loan_ids(level.kind, now - timedelta(minutes=level.minutes))
+    ids = _overdue_loan_ids(level.kind, now - timedelta(minutes=level.minutes), level.certain_only)
     if not ids:
         return 0
     raised = 0
@@ -106,7 +116,7 @@ def _raise_overdue(
             note = f"Due back {calendar.describe(loan.due_at, now)}."
             if loan.trip:
                 note += f" Trip: {loan.trip}."
-            if not loan.out_clock_synced:
+            if not loan.out_clock_synced and loan.out_corrected is None:
                 note += " Signed out while the kiosk's clock was not set: times may be wrong."
             body = alerts.payload(level.kind, loan=loan, note=note, school=settings.school.name)
             if alerts.raise_alert(
@@ -115,6 +125,7 @@ def _raise_overdue(
                 audience=level.audience,
                 key=alerts.loan_key(level.kind, loan.id),
                 body=body,
+                channels=settings.sync.channels_for(level.kind, level.audience),
                 loan=loan,
             ):
                 raised += 1
@@ -157,5 +168,12 @@ def _raise_summary(settings: Settings, clock: Clock, calendar: SchoolCalendar, t
         body = alerts.payload("summary", school=settings.school.name, summary=summary)
         body["items"] = items
         body["day"] = today.isoformat()
-        raised = alerts.raise_alert(clock, kind="summary", audience="office", key=key, body=body)
+        raised = alerts.raise_alert(
+            clock,
+            kind="summary",
+            audience="office",
+            key=key,
+            body=body,
+            channels=settings.sync.channels_for("summary", "office"),
+        )
         return int(raised is not None)

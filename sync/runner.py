@@ -21,11 +21,18 @@ from kiosk.clock import Clock
 from kiosk.db import database
 from kiosk.errors import StorageError
 from kiosk.settings import Settings
-from sync.delivery import Deliverer, DeliveryReport
+from kiosk.views import AUDIENCE_NAMES
+from sync.delivery import CLOCK_NOT_SET, Deliverer, DeliveryReport
 from sync.rules import run_rules
 from sync.status import DeliverySummary, delivery_summary
 
 log = logging.getLogger(__name__)
+
+
+#: ``kiosk sync --once`` exit codes for cron and monitoring (README, "Alerts").
+EXIT_OK = 0
+EXIT_DELIVERY_FAILED = 6
+EXIT_NOTHING_CAN_BE_SENT = 7
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,28 @@ class PassReport:
     dead: int
     errors: tuple[str, ...]
     summary: DeliverySummary
+    waiting_for_clock: bool = False
+
+    def reasons(self) -> list[str]:
+        """Why alerts wait, in words, when the kiosk knows (not only with -v)."""
+        out = [CLOCK_NOT_SET] if self.waiting_for_clock and self.summary.waiting else []
+        for who, n in self.summary.unrouted:
+            name = AUDIENCE_NAMES.get(who, who)
+            out.append(
+                f"{n} alert{'s' if n != 1 else ''} for {name} wait: no channel is set up for "
+                f"{name} (add one under [sync.routes] {who} in the settings)."
+            )
+        return out
+
+    def exit_code(self) -> int:
+        """0: nothing failed; 6: a delivery failed this pass; 7: alerts wait, none can go."""
+        if self.errors or self.dead:
+            return EXIT_DELIVERY_FAILED
+        stuck = sum(n for _, n in self.summary.unrouted)
+        waiting = self.summary.waiting
+        if waiting and not self.delivered and (self.waiting_for_clock or stuck >= waiting):
+            return EXIT_NOTHING_CAN_BE_SENT
+        return EXIT_OK
 
 
 def run_pass(
@@ -52,7 +81,13 @@ def run_pass(
     except (pw.OperationalError, sqlite3.OperationalError) as exc:
         raise StorageError(store.explain_sqlite_error(exc, database.obj.database)) from exc
     return PassReport(
-        raised, report.delivered, report.retried, report.dead, tuple(report.errors), summary
+        raised,
+        report.delivered,
+        report.retried,
+        report.dead,
+        tuple(report.errors),
+        summary,
+        report.waiting_for_clock,
     )
 
 

@@ -28,7 +28,17 @@ def delivery_summary() -> DeliverySummary:
     failed = database.execute_sql(
         "SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL"
     ).fetchone()[0]
-    return DeliverySummary(Delivery.delivered_at.python_value(last), int(waiting), int(failed))
+    # Alerts routed nowhere: fan-out leaves them waiting with this reason (sync.delivery).
+    unrouted = database.execute_sql(
+        "SELECT audience, COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
+        " AND last_error LIKE 'No channel is set up%' GROUP BY audience ORDER BY audience"
+    ).fetchall()
+    return DeliverySummary(
+        Delivery.delivered_at.python_value(last),
+        int(waiting),
+        int(failed),
+        tuple((str(who), int(n)) for who, n in unrouted),
+    )
 
 
 def failed_alerts(limit: int = 100) -> list[FailedAlert]:

@@ -17,6 +17,7 @@ from kiosk.clock import ManualClock
 from kiosk.db import Item, Staff, open_database
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
+from kiosk.views import TapResult
 
 #: Monday 23 November 2026, 09:00 in London (GMT): a school day.
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -75,8 +76,8 @@ def service(settings: Settings, clock: ManualClock, db: pw.SqliteDatabase) -> Lo
 
 
 @dataclass
-class School:
-    """UIDs of a tiny school: two teachers, an office member, an admin, four items."""
+class TinySchool:
+    """A tiny school's rows and tag UIDs: two teachers, an office member, an admin, four items."""
 
     khan: Staff
     jones: Staff
@@ -98,14 +99,14 @@ class School:
 
 
 @pytest.fixture
-def school(db: pw.SqliteDatabase) -> School:
-    return School(
+def tiny_school(db: pw.SqliteDatabase) -> TinySchool:
+    return TinySchool(
         khan=Staff.create(
             staff_id="S1",
             name="Amira Khan",
             known_as="Ms Khan",
             classes="5B",
-            badge_uid=School.KHAN,
+            badge_uid=TinySchool.KHAN,
             email="khan@example.org",
         ),
         jones=Staff.create(
@@ -113,41 +114,51 @@ def school(db: pw.SqliteDatabase) -> School:
             name="John Jones",
             known_as="Mr Jones",
             classes="4A 4B",
-            badge_uid=School.JONES,
+            badge_uid=TinySchool.JONES,
         ),
         office=Staff.create(
-            staff_id="S3", name="Siân Evans", role="office", badge_uid=School.OFFICE
+            staff_id="S3", name="Siân Evans", role="office", badge_uid=TinySchool.OFFICE
         ),
-        admin=Staff.create(staff_id="S4", name="Zoë Clarke", role="admin", badge_uid=School.ADMIN),
+        admin=Staff.create(
+            staff_id="S4", name="Zoë Clarke", role="admin", badge_uid=TinySchool.ADMIN
+        ),
         camera=Item.create(
             asset_tag="CAM-5B",
             name="Class camera 5B",
             kind="camera",
-            tag_uid=School.CAMERA,
+            tag_uid=TinySchool.CAMERA,
             home_class="5B",
         ),
         trolley=Item.create(
             asset_tag="IPAD-1",
             name="iPad trolley 1",
             kind="trolley_key",
-            tag_uid=School.TROLLEY,
+            tag_uid=TinySchool.TROLLEY,
             contents=[{"name": "iPads", "count": 30}, {"name": "headphones", "count": 30}],
         ),
         phone=Item.create(
             asset_tag="PHONE-1",
             name="Trip phone 1",
             kind="trip_phone",
-            tag_uid=School.PHONE,
+            tag_uid=TinySchool.PHONE,
             phone_number="07700 900101",
         ),
-        ball=Item.create(asset_tag="PE-1", name="PE ball bag", kind="other", tag_uid=School.BALL),
+        ball=Item.create(
+            asset_tag="PE-1", name="PE ball bag", kind="other", tag_uid=TinySchool.BALL
+        ),
     )
 
 
-def tap(service: LoanService, clock: ManualClock, uid: str, gap: float = 3.0):  # type: ignore[no-untyped-def]
+def tap(service: LoanService, clock: ManualClock, uid: str, gap: float = 3.0) -> TapResult:
     """Tap after ``gap`` seconds (more than the double-tap window by default)."""
     clock.advance(gap)
     return service.tap(uid, "test")
+
+
+def loan_id(result: TapResult) -> int:
+    """The loan a tap signed out or returned (the tap must have had one)."""
+    assert result.loan is not None, result
+    return result.loan.id
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 from kiosk import backup as bk
 from kiosk import integrity
 from kiosk.cli import add_common, load_from_args
-from kiosk.clock import SystemClock
+from kiosk.clock import clock_from_env
 from kiosk.commands import out
 from kiosk.db import open_database
 from kiosk.errors import StorageError
@@ -109,8 +109,8 @@ def _tell_it(damage: bk.DamagedDatabase, settings: Settings) -> str:
         log.info("cannot open %s to alert IT: %s", damage.path, exc)
         return "No alert could be recorded for IT: tell the IT lead yourself."
     try:
-        return integrity.tell_it(
-            damage.problems, damage.path, SystemClock(), school=settings.school.name
+        return integrity.raise_damage_alert(
+            damage.problems, damage.path, clock_from_env(), settings
         )
     finally:
         db.close()

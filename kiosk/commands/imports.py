@@ -1,4 +1,9 @@
-"""``kiosk import staff|items FILE``: load the staff list or the item list from CSV."""
+"""``kiosk import staff|items FILE [--dry-run]``: load the staff list or the item list from CSV.
+
+The import is previewed first (read-only) and its report printed: every row added,
+every field changed (old and new), how many unchanged. ``--dry-run`` stops there;
+otherwise exactly that preview is applied in one brief transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.cli import add_common, open_context
+from kiosk.clock import Clock
 from kiosk.commands import out
-from kiosk.importer import import_items, import_staff
+from kiosk.importer import ImportReport, Plan, PlanOutdated, apply, preview
 from kiosk.records import ITEM_COLUMNS, STAFF_COLUMNS
+from kiosk.settings import Settings
 
 
 def _columns(columns: dict[str, str]) -> str:
@@ -18,10 +25,13 @@ def _columns(columns: dict[str, str]) -> str:
 
 
 EPILOG = f"""\
-The first line names the columns (any order, any case). UTF-8 (with or without
-BOM) or Excel's Windows-1252; commas or semicolons. Every bad line is listed and
-then nothing is written. Rows are matched on staff_id / asset_tag, so importing
-the same file again changes nothing. Samples: kiosk/samples/*.csv.
+The first line names the columns (any order, any case). Any CSV Excel saves:
+"CSV UTF-8", plain "CSV" (Windows-1252), "Unicode text" (UTF-16, tabs); commas,
+semicolons or tabs, or a first line "sep=;". Every bad line is listed and then
+nothing is written. Rows are matched on staff_id / asset_tag, so importing the
+same file again changes nothing. --dry-run shows what would change and writes
+nothing. An import that would leave no active admin with a PIN is refused.
+Samples: kiosk/samples/*.csv (they fit the demo school).
 
 staff columns:
 {_columns(STAFF_COLUMNS)}
@@ -41,13 +51,40 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("what", choices=["staff", "items"], help="which list the file holds")
     p.add_argument("file", type=Path, help="the CSV file")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what the import would add and change, and write nothing",
+    )
     add_common(p)
     p.set_defaults(func=run)
 
 
+#: Previews made again when another program changed the list before this one applied.
+_ATTEMPTS = 3
+
+
 def run(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    importer = import_staff if args.what == "staff" else import_items
-    report = importer(args.file, ctx.settings, ctx.clock)
-    out(report.summary())
+    plan = preview(args.what, args.file, ctx.settings)
+    if args.dry_run:
+        out(f"{plan.summary()} Nothing was written (--dry-run).")
+    else:
+        plan, report = _apply(plan, args, ctx.settings, ctx.clock)
+        out(report.summary())
+    for line in plan.lines():
+        out(line)
     return 0
+
+
+def _apply(
+    plan: Plan, args: argparse.Namespace, settings: Settings, clock: Clock
+) -> tuple[Plan, ImportReport]:
+    """Apply the plan; if the kiosk changed the list meanwhile, work it out again (the
+    report printed is always that of the plan applied)."""
+    for _ in range(_ATTEMPTS - 1):
+        try:
+            return plan, apply(plan, settings, clock)
+        except PlanOutdated:
+            plan = preview(args.what, args.file, settings)
+    return plan, apply(plan, settings, clock)

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     def on_damage(report: integrity.IntegrityReport) -> None:
         line = integrity.report_damage(
-            report.problems, ctx.settings.kiosk.db, ctx.clock, school=ctx.settings.school.name
+            report.problems, ctx.settings.kiosk.db, ctx.clock, ctx.settings
         )
         log.error("%s", line)
 

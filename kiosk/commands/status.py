@@ -29,6 +29,7 @@ def _as_dict(v: LoanView) -> dict[str, Any]:
         "out_at": v.out_at.isoformat(),
         "due_at": v.due_at.isoformat() if v.due_at else None,
         "overdue": v.overdue,
+        "time_uncertain": v.time_uncertain,
         "trip": v.trip,
         "phone_number": v.item.phone_number or None,
     }
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         out(json.dumps({"out": [_as_dict(v) for v in board], "alerts": alerts.as_dict()}, indent=2))
         return 0
     cal = ctx.service.calendar
-    alerts_line = alerts.describe(cal, ctx.clock.now()) + "."
+    alerts_line = alerts.describe(cal, ctx.clock.now(), ctx.clock.synchronised()) + "."
     if not board:
         out("Nothing is out.")
         out(alerts_line)
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for v in board:
         item = v.item.name + (f" ({v.item.phone_number})" if v.item.phone_number else "")
         flag = "OVERDUE" if v.overdue else ""
+        if v.time_uncertain:
+            flag = (flag + " " if flag else "") + "TIMES UNSURE (clock was not set)"
         if v.trip:
             flag = (flag + " " if flag else "") + f"trip: {v.trip}"
         rows.append(

@@ -4,6 +4,10 @@
 ``kiosk sync`` keeps running, a pass every ``[sync] interval_seconds``, until
 SIGTERM or Ctrl-C. Any number may run at once against one database: rows are
 claimed before they are sent.
+
+``--once`` prints why alerts wait (the clock is not set, no channel for an audience)
+and exits 0 when nothing failed, 6 when a delivery failed in this pass, 7 when alerts
+wait and none can be sent (``sync.runner.PassReport.exit_code``).
 """
 
 from __future__ import annotations
@@ -68,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
     cal = ctx.service.calendar
 
     def show(report: PassReport) -> None:
-        line = report.summary.describe(cal, ctx.clock.now())
+        line = report.summary.describe(cal, ctx.clock.now(), ctx.clock.synchronised())
         out(f"{report.raised} raised, {report.delivered} delivered. {line}.")
+        for reason in report.reasons():
+            out(f"  {reason}")
         for error in report.errors:
             out(f"  {error}")
 
@@ -84,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if args.once:
-            show(run_pass(settings, ctx.clock, deliverer, stop))
-            return 0
+            report = run_pass(settings, ctx.clock, deliverer, stop)
+            show(report)
+            return report.exit_code()
 
         def log_pass(report: PassReport) -> None:
             if report.raised or report.delivered or report.retried or report.dead:

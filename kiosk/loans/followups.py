@@ -23,6 +23,11 @@ from kiosk.settings import Settings
 from kiosk.views import ActionResult, AlertRaised, Checklist
 
 
+def words(*sentences: str) -> str:
+    """Sentences side by side, leaving out empty ones."""
+    return " ".join(s for s in sentences if s)
+
+
 def short_counts(item: Item, counts: dict[str, int]) -> list[tuple[str, int, int]]:
     """(what, counted, expected) for each line of the item's contents that came back short."""
     short = []
@@ -81,9 +86,13 @@ class FollowUps:
             audience=audience,
             key=key,
             body=body,
+            channels=self.settings.sync.channels_for(kind, audience),
             loan=loan,
             cause_event_id=event_id,
         )
+
+    def _promise(self, raised: AlertRaised | None) -> str:
+        return alerts.promise(raised, self.clock.synchronised())
 
     def save_checklist(self, loan_id: int, answers: Checklist) -> ActionResult:
         """Store the return checklist; raise the loss, damage or images alerts it calls for."""
@@ -108,44 +117,41 @@ class FollowUps:
             short = short_counts(item, answers.counts or {})
             if short:
                 text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
-                raised.append(
-                    self._alert(
-                        "lost",
-                        "slt",
-                        alerts.loan_key("lost", loan.id),
-                        ev,
-                        loan,
-                        note=f"Counted back: {text}.",
-                        summary=f"{item.name} came back short: {text}",
-                    )
+                lost = self._alert(
+                    "lost",
+                    "slt",
+                    alerts.loan_key("lost", loan.id),
+                    ev,
+                    loan,
+                    note=f"Counted back: {text}.",
+                    summary=f"{item.name} came back short: {text}",
                 )
-                warnings.append(f"Counted back {text}. SLT have been told.")
+                raised.append(lost)
+                warnings.append(words(f"Counted back {text}.", self._promise(lost)))
             if answers.images_erased is False:
-                raised.append(
-                    self._alert(
-                        "images_not_erased",
-                        "office",
-                        alerts.loan_key("images_not_erased", loan.id),
-                        ev,
-                        loan,
-                        note="Images were not moved and erased from the camera.",
-                    )
+                images = self._alert(
+                    "images_not_erased",
+                    "office",
+                    alerts.loan_key("images_not_erased", loan.id),
+                    ev,
+                    loan,
+                    note="Images were not moved and erased from the camera.",
                 )
-                warnings.append("Images still on the camera: the office has been told.")
+                raised.append(images)
+                warnings.append(words("Images still on the camera.", self._promise(images)))
             if answers.damage:
                 item.status = "damaged"
                 item.save()
-                raised.append(
-                    self._alert(
-                        "damaged",
-                        "it",
-                        alerts.loan_key("damaged", loan.id),
-                        ev,
-                        loan,
-                        note=answers.damage,
-                    )
+                damaged = self._alert(
+                    "damaged",
+                    "it",
+                    alerts.loan_key("damaged", loan.id),
+                    ev,
+                    loan,
+                    note=answers.damage,
                 )
-                warnings.append("Damage reported to IT.")
+                raised.append(damaged)
+                warnings.append(words("Damage recorded.", self._promise(damaged)))
         self.undo.settle(loan_id=loan.id)  # the checklist settles the return
         message = "Thank you, all recorded." if not warnings else " ".join(warnings)
         return ActionResult(
@@ -187,7 +193,7 @@ class FollowUps:
             alert = self._alert("lost", "slt", key, ev, open_loan, note=note, item=item)
         self.undo.settle(item_id=item.id)
         return ActionResult(
-            f"{item.name} is recorded as lost. SLT have been told.",
+            words(f"{item.name} is recorded as lost.", self._promise(alert)),
             (alert,) if alert is not None else (),
         )
 
@@ -212,7 +218,7 @@ class FollowUps:
                 "damaged", "it", alerts.loan_key("damaged", loan.id), ev, loan, note=note.strip()
             )
         return ActionResult(
-            "Damage reported to IT. Thank you.",
+            words("Damage recorded.", self._promise(alert), "Thank you."),
             (alert,) if alert is not None else (),
             self.queries.loan_view(loan),
         )
@@ -236,7 +242,9 @@ class FollowUps:
                 staff_id=loan.borrower_id,
                 item_id=loan.item_id,
                 loan_id=loan.id,
-                detail={"due_at": due.isoformat(), "trip": loan.trip},
+                # What was asked, too: a time chosen on a wrong clock is chosen again
+                # from the true time once the clock is set (kiosk.loans.clockfix).
+                detail={"due_at": due.isoformat(), "asked": due_at.isoformat(), "trip": loan.trip},
             )
         lv = self.queries.loan_view(loan, now)
         return ActionResult(f"{lv.item.name}: back by {lv.due_text}.", loan=lv)

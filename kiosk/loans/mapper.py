@@ -78,6 +78,10 @@ class LoanLike(Protocol):
     def checklist(self) -> dict[str, object] | None: ...
     @property
     def condition_note(self) -> str: ...
+    @property
+    def out_clock_synced(self) -> bool: ...
+    @property
+    def out_corrected(self) -> float | None: ...
 
 
 class ViewMapper:
@@ -143,4 +147,5 @@ class ViewMapper:
             outcome=loan.outcome,
             checklist=loan.checklist,
             condition_note=loan.condition_note,
+            time_uncertain=not loan.out_clock_synced and loan.out_corrected is None,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from hardware.events import InvalidUID, normalise_uid
 from kiosk import alerts
 from kiosk import db as store
+from kiosk.admins import keep_an_admin
 from kiosk.clock import Clock
 from kiosk.db import Item, Loan, Staff
 from kiosk.errors import NotFound, Refused
@@ -40,6 +41,7 @@ def leaver_alerts(
         body=alerts.payload(
             "leaver_with_items", staff=staff, note=note, school=settings.school.name
         ),
+        channels=settings.sync.channels_for("leaver_with_items", "office"),
         cause_event_id=event_id,
     )
     return [raised] if raised is not None else []
@@ -62,6 +64,7 @@ class People:
             raise NotFound(f"There is no member of staff number {staff_pk}.")
         raised: list[AlertRaised] = []
         with store.write():
+            keep_an_admin({staff.id: {"active": active}})
             staff.active = active
             staff.inactive_reason = "" if active else reason
             staff.save()
@@ -76,7 +79,8 @@ class People:
             self.sessions.end(staff.id)
         msg = f"{staff.name} is {'active' if active else 'inactive'}."
         if raised:
-            msg += " They still have items out: the office has been told."
+            told = alerts.promise(raised[0], self.clock.synchronised())
+            msg += f" They still have items out. {told}"
         return ActionResult(msg, tuple(raised))
 
     def enrol_tag(

@@ -25,6 +25,7 @@ import peewee as pw
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import database
+from kiosk.loans.clockfix import Correction, correct_times
 from kiosk.loans.followups import FollowUps
 from kiosk.loans.people import People
 from kiosk.loans.pins import AdminPins
@@ -208,6 +209,11 @@ class LoanService:
         return self.queries.out_but_here(seen_uids)
 
     # --- storage upkeep -----------------------------------------------------------------
+
+    def correct_times(self) -> Correction | None:
+        """Once the clock is set: correct what was recorded before, in this boot."""
+        with self._lock:
+            return correct_times(self.settings, self.clock)
 
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file, while nobody is waiting.

@@ -38,6 +38,7 @@ ALERT_KINDS = (
     "images_not_erased",
     "leaver_with_items",
     "summary",
+    "admin_locked",
     "database_damaged",
 )
 #: Who an alert is for; every alert has one, and [sync.routes] maps each to channels.

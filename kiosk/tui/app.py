@@ -364,20 +364,26 @@ class KioskApp(App[None]):
     # --- status line ------------------------------------------------------------------
 
     def refresh_status(self) -> None:
-        def read() -> tuple[bool, DeliverySummary | None, str]:
+        def read() -> tuple[bool, DeliverySummary | None, str, bool]:
             synced = self.clock.synchronised()
+            # The clock has just been set: times taken before are corrected at once.
+            corrected = synced and self.service.correct_times() is not None
             try:
-                return synced, self.alerts.summary(), ""
+                return synced, self.alerts.summary(), "", corrected
             except Exception as exc:  # the outbox is someone else's table: show, don't crash
                 log.warning("cannot read alert delivery state: %s", exc)
-                return synced, None, str(exc)
+                return synced, None, str(exc), corrected
 
         self.call(read, self._status_read)
 
-    def _status_read(self, info: tuple[bool, DeliverySummary | None, str]) -> None:
-        self._clock_synced, delivery, error = info
+    def _status_read(self, info: tuple[bool, DeliverySummary | None, str, bool]) -> None:
+        self._clock_synced, delivery, error, corrected = info
         self._delivery = (delivery, error)
         self._redraw_status()
+        if corrected:
+            for screen in self.screen_stack:
+                if isinstance(screen, IdleScreen):
+                    screen.refresh_board()
 
     def _redraw_status(self) -> None:
         for screen in self.screen_stack:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hardware.emulator import Emulator
+from hardware.emulated.chip import Emulator
 from hardware.events import ReaderEvent, TagSeen
 from hardware.rc522 import RC522Reader
 from hardware.timebase import VirtualTimebase

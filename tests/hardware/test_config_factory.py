@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,9 @@ import pytest
 
 from hardware.base import KeyboardReader
 from hardware.config import EvdevConfig, HardwareConfig
-from hardware.emulator import Card, EmulatedKeyboard, Emulator
+from hardware.emulated.card import Card
+from hardware.emulated.chip import Emulator
+from hardware.emulated.keyboard import EmulatedKeyboard
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderEvent, TagSeen
 from hardware.factory import ReaderGroup, open_readers
@@ -129,3 +133,72 @@ def test_group_start_failure_stops_what_had_started() -> None:
 def test_empty_group_is_refused() -> None:
     with pytest.raises(Exception, match="no readers"):
         ReaderGroup([])
+
+
+def test_a_real_reader_never_loads_the_emulated_parts(tmp_path: Path) -> None:
+    """Production builds its readers from hardware.factory: hardware.emulated stays unloaded."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        '[hardware]\nreaders = ["rc522", "evdev", "keyboard"]\nfeedback = "none"\n'
+        '[hardware.evdev]\ndevice = "/dev/input/by-id/usb-Reader-event-kbd"\n'
+    )
+    emulated = tmp_path / "emulated.toml"
+    emulated.write_text('[hardware]\nreaders = ["emulator"]\nfeedback = "none"\n')
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from kiosk.settings import load_settings\n"
+        "from hardware.factory import open_feedback, open_readers\n"
+        f"hw = load_settings(Path({str(config)!r}), env={{}}).hardware\n"
+        "group = open_readers(hw)\n"
+        "open_feedback(hw)\n"
+        "print([type(r).__name__ for r in group])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('hardware.emulated')))\n"
+        f"open_readers(load_settings(Path({str(emulated)!r}), env={{}}).hardware)\n"
+        "print('hardware.emulated.chip' in sys.modules)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    built, loaded, after_emulator = r.stdout.splitlines()
+    assert built == "['RC522Reader', 'EvdevReader', 'KeyboardReader']"
+    assert loaded == "[]"
+    assert (
+        after_emulator == "True"
+    )  # the same process loads it once an emulated reader is asked for
+
+
+def test_group_readers_outlive_an_app_that_raises(tmp_path: Path) -> None:
+    """RC522 and USB reader behind one group emit that raises at first: every tap, once."""
+    tb = VirtualTimebase()
+    emu, keyboard = Emulator(tb), EmulatedKeyboard(tb)
+    config = settings_from(
+        tmp_path,
+        '[hardware]\nreaders = ["rc522", "evdev"]\nfeedback = "none"\n'
+        '[hardware.evdev]\ndevice = "/dev/input/by-id/x"\n',
+    ).hardware
+    group = open_readers(config, emulator=emu, evdev_opener=keyboard.open, timebase=tb)
+    failures = {"RFID reader": 3, "USB badge reader": 3}
+    events: list[ReaderEvent] = []
+
+    def emit(event: ReaderEvent) -> None:
+        if failures.get(event.reader, 0) > 0:
+            failures[event.reader] -= 1
+            raise RuntimeError("the app fell over")
+        events.append(event)
+
+    group.start(emit)
+    try:
+        emu.place(Card.from_hex("04A22B1A"), hold=2.0)
+        keyboard.swipe("0012345678")
+        deadline = time.monotonic() + 10
+        while len([e for e in events if isinstance(e, TagSeen)]) < 2:
+            assert time.monotonic() < deadline, events
+            time.sleep(0.01)
+        assert group.alive()
+    finally:
+        group.stop()
+    assert sorted((e.reader, e.uid) for e in events if isinstance(e, TagSeen)) == [
+        ("RFID reader", "04A22B1A"),
+        ("USB badge reader", "0012345678"),
+    ]
+    assert [e for e in events if not isinstance(e, TagSeen)] == []

@@ -12,7 +12,7 @@ import pytest
 
 from hardware.check import Kit, emulated_kit, run_check
 from hardware.config import EvdevConfig, HardwareConfig
-from hardware.emulator import Fault
+from hardware.emulated.chip import Fault
 
 
 def check(config: HardwareConfig, kit: Kit, **kwargs: Any) -> tuple[bool, list[str]]:

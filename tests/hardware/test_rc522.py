@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from hardware.emulator import Card, Emulator, Fault
+from hardware.emulated.card import Card
+from hardware.emulated.chip import Emulator, Fault
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderBack, ReaderLost, TagSeen
 from hardware.rc522 import RC522Reader
@@ -28,7 +29,9 @@ def test_a_tap_is_one_tag_seen(driven: Driven, emu: Emulator) -> None:
 def test_a_read_card_is_halted_and_answers_every_probe(driven: Driven, emu: Emulator) -> None:
     card = emu.place(Card.from_hex("04A22B1A"))
     driven.run(1)
-    assert card.state == "HALT"  # HLTA after the read: REQA no longer wakes it
+    # HLTA after the read: REQA no longer wakes it. Between polls it is HALT, or READY*
+    # after the presence check's WUPA (the next poll's REQA sends it back to HALT).
+    assert card.halted and card.state in ("HALT", "READY")
     driven.run(5)
     assert driven.reader._misses == 0  # each WUPA probe found it again
 
@@ -77,6 +80,52 @@ def test_no_card_poll_costs_a_handful_of_transfers(driven: Driven, emu: Emulator
     polls = 10 / (driven.reader.poll_interval + 0.0165)
     assert per_second <= 200
     assert (emu.transfers - before) / polls <= 16
+
+
+@pytest.mark.parametrize("uid", ["04A22B1A", "04112233445566"])
+def test_a_resting_card_costs_at_most_200_transfers_a_second(
+    driven: Driven, emu: Emulator, uid: str
+) -> None:
+    """Was about 640 a second (a full read every poll); now one WUPA a poll, plus the REQA."""
+    emu.place(Card.from_hex(uid))
+    driven.run(1)
+    before, start = emu.transfers, driven.tb.monotonic()
+    driven.run(60)
+    assert (emu.transfers - before) / (driven.tb.monotonic() - start) <= 200
+    assert driven.tags() == [uid]
+
+
+def test_a_card_placed_again_after_a_lift_is_seen_at_the_next_poll(
+    driven: Driven, emu: Emulator
+) -> None:
+    card = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(2)
+    emu.remove(card)
+    driven.run(1)
+    emu.place(card)
+    placed = driven.tb.monotonic()
+    driven.run(1)
+    (_, again) = [e for e in driven.events if isinstance(e, TagSeen)]
+    assert again.at - placed <= driven.reader.poll_interval + 0.05
+
+
+def test_a_card_swapped_for_another_is_the_other_at_once(driven: Driven, emu: Emulator) -> None:
+    """Lifted and another put down between two polls: REQA finds the new one (it is not halted)."""
+    a = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(2)
+    emu.remove(a)
+    emu.place(Card.from_hex("04A22B1B"))
+    driven.run(0.3)
+    assert driven.tags() == ["04A22B1A", "04A22B1B"]
+
+
+def test_a_new_card_beside_a_resting_one_is_read(driven: Driven, emu: Emulator) -> None:
+    """The resting card is halted, so only the new one answers REQA: no collision to wait out."""
+    emu.place(Card.from_hex("04A22B1A"))
+    driven.run(2)
+    emu.place(Card.from_hex("04A22B1B"))
+    driven.run(1)
+    assert driven.tags() == ["04A22B1A", "04A22B1B"]
 
 
 def test_two_cards_at_once_are_not_read_until_one_is_lifted(driven: Driven, emu: Emulator) -> None:
@@ -224,7 +273,8 @@ def test_importing_hardware_loads_no_device_library() -> None:
     code = (
         "import sys, hardware, hardware.base, hardware.events, hardware.config, "
         "hardware.factory, hardware.rc522, hardware.usb_reader, hardware.feedback, "
-        "hardware.emulator\n"
+        "hardware.emulated.chip, hardware.emulated.card, hardware.emulated.keyboard, "
+        "hardware.emulated.stock_driver\n"
         "bad = [m for m in ('gpiozero', 'spidev', 'evdev', 'mfrc522', 'RPi', 'lgpio', 'textual')"
         " if m in sys.modules]\n"
         "assert not bad, bad\n"
@@ -255,3 +305,92 @@ def test_a_reader_stuck_in_a_driver_call_is_not_alive(emu: Emulator, tb: Virtual
     finally:
         stuck.set()
         reader.stop()
+
+
+class FlakyApp:
+    """The app's emit, failing on purpose: its first ``fail`` calls raise, or while ``down``."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.fail = fail
+        self.down = False
+        self.calls = 0
+        self.events: list[object] = []
+
+    def emit(self, event: object) -> None:
+        self.calls += 1
+        if self.down or self.calls <= self.fail:
+            raise RuntimeError("the app fell over")
+        self.events.append(event)
+
+    def tags(self) -> list[str]:
+        return [e.uid for e in self.events if isinstance(e, TagSeen)]
+
+
+def test_an_emit_that_raises_loses_no_tap_and_reports_no_lost_reader(
+    driven: Driven, emu: Emulator
+) -> None:
+    app = FlakyApp(fail=2)  # the tap, then its first retry
+    driven.reader._emit = app.emit
+    emu.place(Card.from_hex("04A22B1A"))
+    driven.run(2)
+    assert app.tags() == ["04A22B1A"]  # once, on the third try
+    assert not [e for e in app.events if isinstance(e, ReaderLost | ReaderBack)]
+
+
+def test_taps_wait_in_order_while_the_app_is_down(driven: Driven, emu: Emulator) -> None:
+    app = FlakyApp()
+    driven.reader._emit = app.emit
+    app.down = True
+    for uid in ("04A22B1A", "04A22B1B"):
+        card = emu.place(Card.from_hex(uid))
+        driven.run(1)
+        emu.remove(card)
+        driven.run(1)
+    assert app.tags() == []
+    app.down = False
+    driven.run(0.5)
+    assert app.tags() == ["04A22B1A", "04A22B1B"]
+
+
+def test_a_tap_the_app_refuses_for_30_s_is_given_up(
+    driven: Driven, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = FlakyApp()
+    driven.reader._emit = app.emit
+    app.down = True
+    card = emu.place(Card.from_hex("04A22B1A"))
+    driven.run(31)
+    app.down = False
+    driven.run(1)
+    assert app.tags() == []
+    assert "gave up on tag 04A22B1A" in caplog.text
+    emu.remove(card)
+    driven.run(1)
+    emu.place(Card.from_hex("04A22B1C"))
+    driven.run(1)
+    assert app.tags() == ["04A22B1C"]
+
+
+def test_the_reader_thread_outlives_an_emit_that_always_raises(
+    emu: Emulator, tb: VirtualTimebase
+) -> None:
+    """Before: two exceptions in a row (tap, then the false ReaderLost) ended the thread."""
+    app = FlakyApp()
+    app.down = True
+    reader = RC522Reader(reset_pin=-1, spi_factory=emu.spidev, timebase=tb)
+    emu.place(Card.from_hex("04A22B1A"), after=1.0)
+    reader.start(app.emit)
+    try:
+        deadline = time.monotonic() + 20
+        start = tb.monotonic()
+        while app.calls < 5 and time.monotonic() < deadline:  # retried, turn after turn
+            time.sleep(0.01)
+        assert app.calls >= 5 and reader.alive()
+        app.down = False
+        while not app.events and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert tb.monotonic() - start < 30, "delivered as soon as the app took it"
+    finally:
+        reader.stop()
+    assert app.tags() == ["04A22B1A"]
+    assert not [e for e in app.events if isinstance(e, ReaderLost)]

@@ -7,7 +7,7 @@ import time
 import pytest
 from evdev import InputEvent, ecodes
 
-from hardware.emulator import EmulatedKeyboard
+from hardware.emulated.keyboard import EmulatedKeyboard
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
 from hardware.timebase import VirtualTimebase
@@ -45,7 +45,7 @@ def test_swipe_is_one_tag_and_the_device_is_grabbed(rig: Rig) -> None:
     rig.keyboard.swipe("0012345678")
     rig.run(1)
     assert rig.tags() == ["0012345678"]
-    assert rig.events[0].reader == "USB badge reader"  # type: ignore[union-attr]
+    assert rig.events[0].reader == "USB badge reader"
 
 
 def test_hex_badges_are_normalised(rig: Rig) -> None:
@@ -156,3 +156,20 @@ def test_grabbed_by_another_program(tb: VirtualTimebase) -> None:
     reader = EvdevReader(path=PATH, opener=keyboard.open, timebase=tb)
     with pytest.raises(ReaderUnavailable, match="another program has grabbed it"):
         reader.open()
+
+
+def test_an_emit_that_raises_loses_no_badge_and_keeps_the_device(rig: Rig) -> None:
+    calls: list[object] = []
+
+    def flaky(event: ReaderEvent) -> None:
+        calls.append(event)
+        if len(calls) <= 2:
+            raise RuntimeError("the app fell over")
+        rig.events.append(event)
+
+    rig.reader._emit = flaky
+    rig.keyboard.swipe("0012345678")
+    rig.run(1)
+    assert rig.tags() == ["0012345678"]
+    assert not [e for e in rig.events if isinstance(e, ReaderLost | ReaderBack)]
+    assert rig.keyboard.opened == 1 and rig.keyboard.grabbed  # never closed and reopened

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import platform
+import re
 import sqlite3
 import subprocess
 import sys
@@ -405,6 +407,30 @@ def test_cli_backup_and_restore(
         main(["backup", "--config", str(config), "--keep-daily", "-1"])
 
 
+def why_no_mdwe(errno_: int) -> str:
+    """The true reason PR_SET_MDWE was refused: an emulator, an old kernel, or something else.
+
+    Under qemu-user (an arm64 root on an x86 machine) Python sees the guest's machine
+    while the kernel's own /proc/sys/kernel/arch says the host's: the emulator, not the
+    kernel, is then what does not pass the request through.
+    """
+    release = os.uname().release
+    try:
+        kernel_arch = Path("/proc/sys/kernel/arch").read_text().strip()
+    except OSError:
+        kernel_arch = ""
+    machine = platform.machine()
+    if kernel_arch and kernel_arch != machine:
+        return (
+            f"running under an emulator ({machine} code on a {kernel_arch} kernel, Linux "
+            f"{release}): it does not pass PR_SET_MDWE through"
+        )
+    version = re.match(r"(\d+)\.(\d+)", release)
+    if version is not None and tuple(map(int, version.groups())) < (6, 3):
+        return f"this kernel ({release}) has no PR_SET_MDWE (needs Linux 6.3+)"
+    return f"PR_SET_MDWE refused on Linux {release}: {os.strerror(errno_)} (a seccomp filter?)"
+
+
 def test_backup_runs_under_memory_deny_write_execute(db_path: Path, tmp_path: Path) -> None:
     """kiosk-backup.service sets MemoryDenyWriteExecute=yes: the command must run under it.
 
@@ -416,6 +442,7 @@ def test_backup_runs_under_memory_deny_write_execute(db_path: Path, tmp_path: Pa
         import ctypes, os, sys
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+            print(ctypes.get_errno(), file=sys.stderr)
             sys.exit(77)
         from kiosk.cli import main
         sys.exit(main(sys.argv[1:]))
@@ -437,7 +464,7 @@ def test_backup_runs_under_memory_deny_write_execute(db_path: Path, tmp_path: Pa
         timeout=60,
     )
     if proc.returncode == 77:
-        pytest.skip(f"this kernel ({os.uname().release}) has no PR_SET_MDWE (needs Linux 6.3+)")
+        pytest.skip(why_no_mdwe(int(proc.stderr.strip() or 0)))
     assert proc.returncode == 0, proc.stderr
     assert len(bk.backups_in(tmp_path / "b")) == 1
 
@@ -451,3 +478,22 @@ def test_restore_onto_a_new_card(db_path: Path, tmp_path: Path) -> None:
     assert rows(fresh) == rows(db_path)
     assert fresh.stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in fresh.parent.iterdir()) == ["kiosk.db"]
+
+
+def test_the_mdwe_skip_reason_names_what_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The skip above must say the truth: an emulator, an old kernel, or neither."""
+    real_read = Path.read_text
+
+    def kernel_arch(self: Path, *args: object, **kwargs: object) -> str:
+        if str(self) == "/proc/sys/kernel/arch":
+            return "x86_64\n"
+        return real_read(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", kernel_arch)
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    assert why_no_mdwe(22).startswith("running under an emulator (aarch64 code on a x86_64 kernel")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result(("Linux", "h", "6.1.0", "", "x86_64")))
+    assert why_no_mdwe(22) == "this kernel (6.1.0) has no PR_SET_MDWE (needs Linux 6.3+)"
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result(("Linux", "h", "6.8.0", "", "x86_64")))
+    assert "refused on Linux 6.8.0: Operation not permitted" in why_no_mdwe(1)

@@ -8,7 +8,7 @@ from kiosk.calendar import SchoolCalendar
 from kiosk.settings import KindRule, School, Term
 
 
-def cal(**kw) -> SchoolCalendar:  # type: ignore[no-untyped-def]
+def cal(**kw) -> SchoolCalendar:
     return SchoolCalendar(School(**kw))
 
 

@@ -6,6 +6,13 @@ pipe only after its last commit. The test kills it at random moments, 220
 times, then checks that SQLite is intact and that every reported loan is
 there with its events and its alert.
 
+The moments are random in the child's own work, not in wall-clock time: each
+life waits until the child says it is ready (and, every other life, until it
+has reported a loan), then kills it a random fraction of a few loan cycles
+later, a cycle being what this run measured. So the kills land all over the
+loop on a fast server, a Pi or an emulator alike, and half the lives report
+at least one loan whatever the machine's speed.
+
 Children come from a multiprocessing fork server with the kiosk already
 imported: each life costs milliseconds, not an interpreter start-up, and the
 server is single-threaded, so a fork never inherits a lock held by one of the
@@ -17,8 +24,10 @@ from __future__ import annotations
 import multiprocessing
 import random
 import sqlite3
+import statistics
 import time
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 import pytest
 
@@ -30,6 +39,12 @@ from kiosk.views import Checklist, Outcome
 
 KILLS = 220
 ITEMS = ["B1", "B2", "B3"]
+READY = b"ready"
+#: How long a child may take to say it is ready or to report its first loan. Only a hung
+#: child gets near it; it is not a kill window.
+STALL_SECONDS = 120.0
+#: A kill lands this many measured loan cycles after the life's start point, at most.
+KILL_SPREAD_CYCLES = 4.0
 
 
 def _child(settings: Settings, conn: Connection, seed: int) -> None:
@@ -38,6 +53,7 @@ def _child(settings: Settings, conn: Connection, seed: int) -> None:
     clock = ManualClock()
     service = LoanService(settings, clock)
     rng = random.Random(seed)
+    conn.send_bytes(READY)
     while True:
         clock.advance(3)
         service.tap("A1", "crash")
@@ -68,25 +84,70 @@ def crash_db(settings: Settings) -> Settings:
     return settings
 
 
+class Life:
+    """One child's life: what it reported, and when (for the loan cycle's length)."""
+
+    def __init__(self, reader: Connection, child: BaseProcess) -> None:
+        self.reader = reader
+        self.child = child
+        self.ready = False
+        self.reported: list[int] = []
+        self.times: list[float] = []
+
+    def take(self, timeout: float) -> bool:
+        """Read one whole message if one comes within ``timeout``."""
+        if not self.reader.poll(timeout):
+            return False
+        message = self.reader.recv_bytes()
+        if message == READY:
+            self.ready = True
+        else:
+            self.reported.append(int(message))
+        self.times.append(time.monotonic())
+        return True
+
+    def wait_until(self, reports: int) -> None:
+        """Until the child is ready and has reported ``reports`` loans (events, not time)."""
+        deadline = time.monotonic() + STALL_SECONDS
+        while not self.ready or len(self.reported) < reports:
+            try:
+                took = self.take(0.5)
+            except EOFError:
+                took = False
+            if not took:
+                assert self.child.is_alive(), f"the child died by itself ({self.child.exitcode})"
+                assert time.monotonic() < deadline, "the child stopped making progress"
+
+    def drain(self) -> None:
+        """Every whole message sent before the kill; a torn last one is not a report."""
+        try:
+            while self.take(0):
+                pass
+        except (EOFError, OSError, ValueError):
+            pass
+
+
 def test_sigkill_at_random_moments_loses_no_reported_loan(crash_db: Settings) -> None:
     rng = random.Random(20261122)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["kiosk.loans", "tests.kiosk.test_crash"])
     reported: list[int] = []
+    cycles: list[float] = []  # seconds between two reports, as measured in this run
     for life in range(KILLS):
         reader, writer = ctx.Pipe(duplex=False)
         child = ctx.Process(target=_child, args=(crash_db, writer, life), daemon=True)
         child.start()
         writer.close()
-        time.sleep(rng.uniform(0.005, 0.08))
+        this = Life(reader, child)
+        # The first lives measure the loop; then every other life waits for one report.
+        this.wait_until(reports=3 if len(cycles) < 3 else life % 2)
+        cycles += [b - a for a, b in zip(this.times, this.times[1:], strict=False)][1:]
+        cycle = statistics.median(cycles[-50:]) if cycles else 0.01
+        time.sleep(rng.uniform(0.0, KILL_SPREAD_CYCLES) * cycle)  # a random point of the loop
         child.kill()  # SIGKILL: no clean-up, no flush, as in a power cut
         child.join()
-        # Every whole message sent before the kill; a torn last one is not a report.
-        try:
-            while reader.poll(0):
-                reported.append(int(reader.recv_bytes()))
-        except (EOFError, OSError, ValueError):
-            pass
+        this.drain()
+        reported += this.reported
         reader.close()
 
     assert len(reported) > 50, "the child barely ran: the test proves little"

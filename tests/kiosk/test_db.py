@@ -35,7 +35,7 @@ def test_pragmas_that_keep_records_safe(db):
     assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == store.BUSY_TIMEOUT_MS
 
 
-def test_write_transactions_begin_immediate(db, school):
+def test_write_transactions_begin_immediate(db, tiny_school):
     # A second connection holding a read transaction must not stop our write, and a
     # second writer must wait for the lock rather than fail half-way.
     db.execute_sql("PRAGMA busy_timeout = 200")  # keep the test quick
@@ -47,15 +47,15 @@ def test_write_transactions_begin_immediate(db, school):
     other.close()
 
 
-def test_one_open_loan_per_item_is_enforced_by_the_database(db, school, clock):
-    Loan.create(item=school.ball, borrower=school.khan, out_at=clock.now())
+def test_one_open_loan_per_item_is_enforced_by_the_database(db, tiny_school, clock):
+    Loan.create(item=tiny_school.ball, borrower=tiny_school.khan, out_at=clock.now())
     raw = sqlite3.connect(db.database)
     with pytest.raises(sqlite3.IntegrityError):
         raw.execute(
             "INSERT INTO loan (item_id, borrower_id, out_at, out_clock_synced, trip, off_site,"
             " condition_note, anonymised) VALUES (?, ?, '2026-01-01 00:00:00.000000', 1, '',"
             " 0, '', 0)",
-            (school.ball.id, school.jones.id),
+            (tiny_school.ball.id, tiny_school.jones.id),
         )
     raw.close()
 
@@ -88,7 +88,8 @@ def test_database_made_by_the_first_schema_opens_and_keeps_every_row(tmp_path):
         "unknown_tag": UnknownTag.select().count(),
     }
     open_loan = Loan.get(Loan.closed_at.is_null())
-    assert open_loan.trip == "Swimming" and open_loan.borrower.name == "John Jones"
+    assert open_loan.trip == "Swimming"
+    assert open_loan.borrower is not None and open_loan.borrower.name == "John Jones"
     assert Loan.get_by_id(1).checklist == {"damage": "", "images_erased": True}
     assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
     # The one-open-loan rule survives migration.
@@ -113,7 +114,7 @@ def test_a_file_that_is_not_a_database_says_restore_a_backup(tmp_path):
         open_database(path)
 
 
-def test_read_only_database_gives_a_clear_message(school, db):
+def test_read_only_database_gives_a_clear_message(tiny_school, db):
     db.execute_sql("PRAGMA query_only = 1")  # SQLite now refuses writes as for a read-only file
     with pytest.raises(StorageError, match="cannot be written"), store.write():
         Staff.create(staff_id="X", name="X")

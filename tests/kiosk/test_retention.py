@@ -8,23 +8,23 @@ from kiosk.db import Event, Loan, Outbox, PersonalCall, UnknownTag
 from kiosk.exporter import export_person
 from kiosk.retention import purge
 from kiosk.views import Checklist
-from tests.conftest import School, tap
+from tests.conftest import TinySchool, loan_id, tap
 
 
-def borrow_and_return(service, clock, badge: str, item: str) -> int:  # type: ignore[no-untyped-def]
+def borrow_and_return(service, clock, badge: str, item: str) -> int:
     tap(service, clock, badge)
-    loan_id = tap(service, clock, item).loan.id
+    returned = loan_id(tap(service, clock, item))
     tap(service, clock, item)
-    return int(loan_id)
+    return returned
 
 
-def test_purge_anonymises_old_closed_loans_only(service, clock, school):
-    old = borrow_and_return(service, clock, School.JONES, School.PHONE)
+def test_purge_anonymises_old_closed_loans_only(service, clock, tiny_school):
+    old = borrow_and_return(service, clock, TinySchool.JONES, TinySchool.PHONE)
     service.record_personal_call(old, "yesterday", "01234 567890", "Childcare")
     clock.advance(86400 * 401)
-    recent = borrow_and_return(service, clock, School.JONES, School.BALL)
-    tap(service, clock, School.KHAN)
-    still_out = tap(service, clock, School.CAMERA).loan.id
+    recent = borrow_and_return(service, clock, TinySchool.JONES, TinySchool.BALL)
+    tap(service, clock, TinySchool.KHAN)
+    still_out = loan_id(tap(service, clock, TinySchool.CAMERA))
     tap(service, clock, "DEADBEEF")
     clock.advance(86400 * 31)
     report = purge(service.settings.retention, service.clock)
@@ -33,32 +33,32 @@ def test_purge_anonymises_old_closed_loans_only(service, clock, school):
     assert report.unknown_tags_deleted == 1
     gone = Loan.get_by_id(old)
     assert (gone.borrower_id, gone.closed_by_id, gone.anonymised) == (None, None, True)
-    assert gone.item_id == school.phone.id and gone.outcome == "returned"
+    assert gone.item_id == tiny_school.phone.id and gone.outcome == "returned"
     assert Event.select().where(Event.loan == old, Event.staff.is_null(False)).count() == 0
-    assert Loan.get_by_id(recent).borrower_id == school.jones.id
-    assert Loan.get_by_id(still_out).borrower_id == school.khan.id
+    assert Loan.get_by_id(recent).borrower_id == tiny_school.jones.id
+    assert Loan.get_by_id(still_out).borrower_id == tiny_school.khan.id
     assert PersonalCall.select().count() == 0 and UnknownTag.select().count() == 0
     # Running it again changes nothing more.
     assert purge(service.settings.retention, service.clock).loans_anonymised == 0
 
 
-def test_purge_deletes_delivered_alerts_after_their_period(service, clock, school):
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.TROLLEY)
-    loan_id = tap(service, clock, School.TROLLEY).loan.id
-    service.save_checklist(loan_id, Checklist(counts={"iPads": 1}))
+def test_purge_deletes_delivered_alerts_after_their_period(service, clock, tiny_school):
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.TROLLEY)
+    returned = loan_id(tap(service, clock, TinySchool.TROLLEY))
+    service.save_checklist(returned, Checklist(counts={"iPads": 1}))
     Outbox.update(delivered_at=clock.now()).execute()
     clock.advance(86400 * 91)
     assert purge(service.settings.retention, service.clock).alerts_deleted == 1
 
 
-def test_subject_access_export_holds_everything_about_the_person(service, clock, school):
-    loan_id = borrow_and_return(service, clock, School.JONES, School.PHONE)
-    service.record_personal_call(loan_id, "23/11 12:00", "01234 567890", "Childcare")
-    service.set_staff_active(school.jones.id, False, "left")
+def test_subject_access_export_holds_everything_about_the_person(service, clock, tiny_school):
+    borrowed = borrow_and_return(service, clock, TinySchool.JONES, TinySchool.PHONE)
+    service.record_personal_call(borrowed, "23/11 12:00", "01234 567890", "Childcare")
+    service.set_staff_active(tiny_school.jones.id, False, "left")
     data = export_person("S2", service.settings.retention)
     assert data["person"]["name"] == "John Jones"
-    assert data["person"]["badge_uid"] == School.JONES
+    assert data["person"]["badge_uid"] == TinySchool.JONES
     assert data["person"]["inactive_reason"] == "left"
     (loan,) = data["loans"]
     assert loan["item"] == "Trip phone 1" and loan["borrowed_by_them"]
@@ -70,8 +70,8 @@ def test_subject_access_export_holds_everything_about_the_person(service, clock,
     assert "Amira Khan" not in str(data)
 
 
-def test_anonymised_loans_no_longer_appear_in_a_sar(service, clock, school):
-    borrow_and_return(service, clock, School.JONES, School.BALL)
+def test_anonymised_loans_no_longer_appear_in_a_sar(service, clock, tiny_school):
+    borrow_and_return(service, clock, TinySchool.JONES, TinySchool.BALL)
     clock.advance(timedelta(days=401).total_seconds())
     purge(service.settings.retention, service.clock)
     assert export_person("S2", service.settings.retention)["loans"] == []

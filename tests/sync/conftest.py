@@ -1,4 +1,4 @@
-"""Fixtures for the sync tests: a real SQLite file, a school, a fixed clock, real receivers.
+"""Fixtures for the sync tests: a real SQLite file, Hillside Primary, a fixed clock, receivers.
 
 Receivers are real servers on loopback (pytest-httpserver for webhooks and
 Teams, aiosmtpd for email); nothing in the delivery path is mocked.
@@ -74,28 +74,35 @@ def settings(db_path: Path) -> Settings:
 
 
 @dataclass
-class School:
+class Hillside:
+    """Hillside Primary: a loan service, two members of staff and four items, by nickname."""
+
     service: LoanService
     staff: dict[str, Staff]
     items: dict[str, Item]
 
+    @property
+    def clock(self) -> ManualClock:
+        assert isinstance(self.service.clock, ManualClock)
+        return self.service.clock
+
     def sign_out(self, who: str, what: str) -> int:
         self.service.end_session()
-        self.service.clock.advance(5)  # past the double-tap window
-        self.service.tap(self.staff[who].badge_uid)
-        result = self.service.tap(self.items[what].tag_uid)
+        self.clock.advance(5)  # past the double-tap window
+        self.service.tap(self.staff[who].badge_uid or "")
+        result = self.service.tap(self.items[what].tag_uid or "")
         assert result.loan is not None, result
         self.service.end_session()
         return result.loan.id
 
     def give_back(self, what: str) -> None:
         self.service.end_session()
-        self.service.clock.advance(5)
-        self.service.tap(self.items[what].tag_uid)
+        self.clock.advance(5)
+        self.service.tap(self.items[what].tag_uid or "")
 
 
 @pytest.fixture
-def school(db: pw.SqliteDatabase, settings: Settings, clock: ManualClock) -> School:
+def hillside(db: pw.SqliteDatabase, settings: Settings, clock: ManualClock) -> Hillside:
     staff = {
         "amira": Staff.create(
             staff_id="S1",
@@ -133,7 +140,7 @@ def school(db: pw.SqliteDatabase, settings: Settings, clock: ManualClock) -> Sch
             phone_number="07700 900123",
         ),
     }
-    return School(LoanService(settings, clock), staff, items)
+    return Hillside(LoanService(settings, clock), staff, items)
 
 
 def add_webhook(

@@ -46,7 +46,7 @@ class Inbox:
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
-        self.messages.append((envelope, msg, raw))  # type: ignore[arg-type]
+        self.messages.append((envelope, msg, raw))
         return "250 Message accepted for delivery"
 
 
@@ -145,7 +145,9 @@ def test_no_name_or_note_can_break_an_email_or_add_a_header(
     assert subject.startswith("Camera X-Injected: yes very long name")
     assert b"\x00" not in raw and b"\x07" not in raw
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
-    text = msg.get_body(("plain",)).get_content()
+    plain = msg.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
     assert "Amira Bcc: everyone@elsewhere.example Khan the second" in text
     assert "Lens" in text and "Subject: free iPads cracked" in text
 

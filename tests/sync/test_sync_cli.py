@@ -12,7 +12,7 @@ from pytest_httpserver import HTTPServer
 from kiosk.cli import main
 from kiosk.clock import CLOCK_ENV
 from kiosk.db import Delivery, Outbox
-from tests.sync.conftest import MONDAY_9AM, Receiver, School, write_config
+from tests.sync.conftest import MONDAY_9AM, Hillside, Receiver, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +27,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_sync_once_then_status(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
-    school.service.report_lost(school.items["camera"].id, None, "Not on the shelf")
+    hillside.service.report_lost(hillside.items["camera"].id, None, "Not on the shelf")
     assert main(["status", "--config", str(config)]) == 0
     assert "Alerts: last delivered never, 1 waiting, 0 failed." in capsys.readouterr().out
 
@@ -53,15 +53,15 @@ def test_sync_once_then_status(
 def test_retry_failed_from_the_command_line(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     hook_server.expect_oneshot_request("/hook").respond_with_data("", status=410)
-    assert main(["sync", "--once", "--config", str(config)]) == 0
+    assert main(["sync", "--once", "--config", str(config)]) == 6  # a delivery failed
     out = capsys.readouterr().out
     assert "0 waiting, 1 failed." in out
     assert "says this address is gone" in out
@@ -93,3 +93,24 @@ def test_new_secret(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_bad_interval_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sync", "--interval", "0"]) == 1
     assert "--interval must be more than 0 seconds." in capsys.readouterr().err
+
+
+def test_alerts_nobody_can_receive_are_said_and_exit_7(
+    tmp_path: Path,
+    db_path: Path,
+    hillside: Hillside,
+    hook_server: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
+    loan = hillside.sign_out("amira", "trolley")
+    hillside.service.report_damage(loan, "Cracked screen")  # for IT: no channel is set up
+    assert main(["sync", "--once", "--config", str(config)]) == 7
+    out = capsys.readouterr().out
+    assert "0 delivered. Alerts: last delivered never, 1 waiting (1 for IT with no channel" in out
+    assert (
+        "1 alert for IT wait: no channel is set up for IT "
+        "(add one under [sync.routes] it in the settings)." in out
+    )
+    assert main(["status", "--config", str(config)]) == 0
+    assert "1 waiting (1 for IT with no channel set up)" in capsys.readouterr().out

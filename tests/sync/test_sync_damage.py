@@ -43,8 +43,12 @@ def test_sync_sends_the_damage_alert_to_it(tmp_path: Path, hook_server: HTTPServ
             timeout=60,
             check=False,
         )
-        assert r.returncode == 0, r.stderr
+        # 0, or 7 once the trip phone's overdue alerts wait with no channel for the office
+        # or SLT (README: kiosk sync's exit codes); never a failure of the IT channel (6).
+        assert r.returncode in (0, 7), r.stderr
         assert r.stderr.startswith("kiosk: warning: The database"), r.stderr
+    # The first pass says the alert waits (it is sent in that pass); the next, that it went.
+    assert r.stderr.strip().endswith("IT were sent an alert about it today."), r.stderr
 
     assert len(receiver.accepted) == 1 and receiver.rejected == 0
     body = receiver.bodies[receiver.accepted[0]]

@@ -20,7 +20,7 @@ from kiosk.db import Delivery, Outbox
 from kiosk.settings import Channel, Settings, Smtp, evolve
 from sync.channels.mail import EmailSender
 from sync.status import delivery_summary
-from tests.sync.conftest import School, free_port
+from tests.sync.conftest import Hillside, free_port
 
 DATA = Path(__file__).parent / "data"
 
@@ -32,7 +32,7 @@ class Inbox:
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         raw = envelope.content if isinstance(envelope.content, bytes) else b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
-        self.messages.append((envelope, msg))  # type: ignore[arg-type]
+        self.messages.append((envelope, msg))
         return "250 Message accepted for delivery"
 
 
@@ -88,7 +88,7 @@ def use_email(settings: Settings, port: int, password: str, *, starttls: bool = 
 
 
 def test_bad_password_is_a_clear_error_and_the_alert_waits(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     inbox: Inbox,
@@ -96,8 +96,8 @@ def test_bad_password_is_a_clear_error_and_the_alert_waits(
     deliverer_factory,
 ) -> None:
     settings = use_email(settings, smtp_server.port, "wrong password")
-    school.sign_out("amira", "camera")
-    school.service.set_staff_active(school.staff["amira"].id, False, "left the school")
+    hillside.sign_out("amira", "camera")
+    hillside.service.set_staff_active(hillside.staff["amira"].id, False, "left the school")
     report = deliverer_factory(settings).run()
     assert report.delivered == 0
     [error] = report.errors
@@ -119,15 +119,16 @@ def test_bad_password_is_a_clear_error_and_the_alert_waits(
     assert msg["Subject"] == "Amira Khan is inactive and still has items (Hillside Primary)"
     assert msg["Message-ID"] == f"<{Outbox.get().uid}@kiosk.alerts>"
     assert msg["X-Kiosk-Alert-Id"] == Outbox.get().uid
-    text = msg.get_body(("plain",)).get_content()
-    html = msg.get_body(("html",)).get_content()
+    plain, rich = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert plain is not None and rich is not None
+    text, html = plain.get_content(), rich.get_content()
     assert "Class camera 5B" in text and "left the school" in text
     assert "<h2>Amira Khan is inactive and still has items</h2>" in html
     assert "04A1B2C3" not in msg.as_string()  # never a badge id
 
 
 def test_starttls_then_login(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     inbox: Inbox,
@@ -147,8 +148,8 @@ def test_starttls_then_login(
             ZoneInfo("Europe/London"),
             tls_context=client_tls,
         )
-        school.sign_out("amira", "camera")
-        school.service.set_staff_active(school.staff["amira"].id, False, "long absence")
+        hillside.sign_out("amira", "camera")
+        hillside.service.set_staff_active(hillside.staff["amira"].id, False, "long absence")
         report = deliverer_factory(settings, senders={"office_mail": sender}).run()
         assert report.delivered == 1, report.errors
         assert len(inbox.messages) == 1
@@ -157,7 +158,7 @@ def test_starttls_then_login(
 
 
 def test_without_starttls_a_server_that_demands_it_is_reported(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     inbox: Inbox,
     deliverer_factory,
@@ -165,8 +166,8 @@ def test_without_starttls_a_server_that_demands_it_is_reported(
     controller = start_smtp(inbox)  # AUTH only after STARTTLS (aiosmtpd's default)
     try:
         settings = use_email(settings, controller.port, "right password", starttls=False)
-        school.sign_out("amira", "camera")
-        school.service.set_staff_active(school.staff["amira"].id, False, "left")
+        hillside.sign_out("amira", "camera")
+        hillside.service.set_staff_active(hillside.staff["amira"].id, False, "left")
         report = deliverer_factory(settings).run()
         assert report.delivered == 0
         assert "Check [sync.smtp] security and username" in report.errors[0]
@@ -175,13 +176,13 @@ def test_without_starttls_a_server_that_demands_it_is_reported(
 
 
 def test_mail_server_down_waits(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     deliverer_factory,
 ) -> None:
     settings = use_email(settings, free_port(), "right password")
-    school.sign_out("amira", "camera")
-    school.service.set_staff_active(school.staff["amira"].id, False, "left")
+    hillside.sign_out("amira", "camera")
+    hillside.service.set_staff_active(hillside.staff["amira"].id, False, "left")
     report = deliverer_factory(settings).run()
     assert "cannot reach the mail server" in report.errors[0]
     assert delivery_summary().waiting == 1
@@ -215,7 +216,7 @@ class DropsKeptConnections(Inbox):
 
 
 def test_a_kept_connection_the_server_closed_is_opened_again(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     deliverer_factory,
 ) -> None:
@@ -225,8 +226,8 @@ def test_a_kept_connection_the_server_closed_is_opened_again(
         settings = use_email(settings, controller.port, "right password")
         settings = evolve(settings, {"sync.workers": 1})  # both messages on one kept connection
         for who, what in (("amira", "camera"), ("ben", "laptops")):
-            school.sign_out(who, what)
-            school.service.set_staff_active(school.staff[who].id, False, "left")
+            hillside.sign_out(who, what)
+            hillside.service.set_staff_active(hillside.staff[who].id, False, "left")
         report = deliverer_factory(settings).run()
         assert report.delivered == 2, report.errors
         assert len(inbox.messages) == 2

@@ -19,7 +19,7 @@ from werkzeug import Request, Response
 
 from kiosk.clock import CLOCK_ENV
 from kiosk.db import Delivery, Item, Outbox
-from tests.sync.conftest import MONDAY_9AM, Receiver, School, write_config
+from tests.sync.conftest import MONDAY_9AM, Hillside, Receiver, write_config
 
 
 def sync_process(config: Path, *args: str, later: float = 5.0) -> subprocess.Popen[str]:
@@ -36,10 +36,10 @@ def sync_process(config: Path, *args: str, later: float = 5.0) -> subprocess.Pop
     )
 
 
-def lost_items(school: School, n: int) -> list[str]:
+def lost_items(hillside: Hillside, n: int) -> list[str]:
     for i in range(n):
         item = Item.create(asset_tag=f"X{i}", name=f"Spare camera {i}", kind="camera")
-        school.service.report_lost(item.id, None)
+        hillside.service.report_lost(item.id, None)
     return [o.uid for o in Outbox.select().order_by(Outbox.id)]
 
 
@@ -56,12 +56,12 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
 def test_killed_after_the_2xx_before_marking_delivered_is_sent_again_with_the_same_id(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     processes: list[subprocess.Popen[str]],
 ) -> None:
-    [key] = lost_items(school, 1)
+    [key] = lost_items(hillside, 1)
     config = write_config(
         tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"), lease_seconds=1
     )
@@ -110,12 +110,12 @@ def test_killed_after_the_2xx_before_marking_delivered_is_sent_again_with_the_sa
 def test_two_sync_processes_never_send_the_same_row_at_once(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     processes: list[subprocess.Popen[str]],
 ) -> None:
-    keys = lost_items(school, 60)
+    keys = lost_items(hillside, 60)
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
     lock = threading.Lock()
     in_flight: set[str] = set()
@@ -148,12 +148,12 @@ def test_two_sync_processes_never_send_the_same_row_at_once(
 def test_sigterm_stops_the_running_process_cleanly(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     processes: list[subprocess.Popen[str]],
 ) -> None:
-    [key] = lost_items(school, 1)
+    [key] = lost_items(hillside, 1)
     config = write_config(tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
     proc = sync_process(config, "--interval", "0.2")
@@ -174,12 +174,12 @@ def test_sigterm_stops_the_running_process_cleanly(
 def test_sigterm_during_a_once_pass_records_every_2xx_before_exiting(
     tmp_path: Path,
     db_path: Path,
-    school: School,
+    hillside: Hillside,
     receiver: Receiver,
     hook_server: HTTPServer,
     processes: list[subprocess.Popen[str]],
 ) -> None:
-    lost_items(school, 120)
+    lost_items(hillside, 120)
     config = write_config(
         tmp_path / "kiosk.toml", db_path, hook_server.url_for("/hook"), workers=1, batch_size=8
     )

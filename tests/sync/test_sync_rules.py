@@ -6,12 +6,16 @@ import dataclasses
 import json
 from datetime import date, datetime, time, timedelta
 
+from pytest_httpserver import HTTPServer
+
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Outbox
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, Term, evolve
+from sync.delivery import Deliverer
 from sync.rules import run_rules
-from tests.sync.conftest import MONDAY_9AM, School
+from sync.runner import run_pass
+from tests.sync.conftest import MONDAY_9AM, Hillside, add_webhook
 
 
 def at(clock: ManualClock, day: int, hh: int, mm: int = 0) -> None:
@@ -24,9 +28,9 @@ def alerts() -> list[tuple[str, str, str]]:
 
 
 def test_overdue_after_grace_then_escalated_each_once(
-    school: School, settings: Settings, clock: ManualClock
+    hillside: Hillside, settings: Settings, clock: ManualClock
 ) -> None:
-    loan = school.sign_out("amira", "trolley")  # Monday 09:00, due 15:30
+    loan = hillside.sign_out("amira", "trolley")  # Monday 09:00, due 15:30
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     at(clock, 23, 15, 59)
     assert run_rules(settings, clock) == 0
@@ -43,9 +47,9 @@ def test_overdue_after_grace_then_escalated_each_once(
 
 
 def test_each_alert_has_its_event_and_minimum_personal_data(
-    school: School, settings: Settings, clock: ManualClock
+    hillside: Hillside, settings: Settings, clock: ManualClock
 ) -> None:
-    loan = school.sign_out("amira", "trolley")
+    loan = hillside.sign_out("amira", "trolley")
     at(clock, 23, 16, 0)
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     run_rules(settings, clock)
@@ -64,19 +68,21 @@ def test_each_alert_has_its_event_and_minimum_personal_data(
 
 
 def test_returned_items_raise_nothing(
-    school: School, settings: Settings, clock: ManualClock
+    hillside: Hillside, settings: Settings, clock: ManualClock
 ) -> None:
-    school.sign_out("amira", "trolley")
+    hillside.sign_out("amira", "trolley")
     at(clock, 23, 15, 0)
-    school.give_back("trolley")
+    hillside.give_back("trolley")
     at(clock, 23, 18, 0)
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     assert run_rules(settings, clock) == 0
 
 
-def test_weekend_waits_for_monday(school: School, settings: Settings, clock: ManualClock) -> None:
+def test_weekend_waits_for_monday(
+    hillside: Hillside, settings: Settings, clock: ManualClock
+) -> None:
     clock.wall = MONDAY_9AM - timedelta(days=3)  # Friday 20th, 09:00
-    loan = school.sign_out("amira", "trolley")  # due Friday 15:30; nobody ran sync on Friday
+    loan = hillside.sign_out("amira", "trolley")  # due Friday 15:30; nobody ran sync on Friday
     for day, hh in ((21, 10), (21, 18), (22, 12)):  # Saturday and Sunday
         at(clock, day, hh)
         assert run_rules(settings, clock) == 0
@@ -89,12 +95,12 @@ def test_weekend_waits_for_monday(school: School, settings: Settings, clock: Man
 
 
 def test_inset_day_and_holidays_are_not_school_days(
-    school: School, settings: Settings, clock: ManualClock
+    hillside: Hillside, settings: Settings, clock: ManualClock
 ) -> None:
     settings = evolve(settings, {"school.inset_days": [date(2026, 11, 23)]})
     settings = evolve(settings, {"school.terms": [Term(date(2026, 9, 2), date(2026, 12, 18))]})
-    school = dataclasses.replace(school, service=LoanService(settings, clock))
-    school.sign_out("amira", "trolley")  # Monday is INSET: due Tuesday 15:30
+    hillside = dataclasses.replace(hillside, service=LoanService(settings, clock))
+    hillside.sign_out("amira", "trolley")  # Monday is INSET: due Tuesday 15:30
     at(clock, 23, 23, 0)
     assert run_rules(settings, clock) == 0
     at(clock, 24, 16, 5)  # Tuesday, after grace and after the summary time
@@ -105,9 +111,9 @@ def test_inset_day_and_holidays_are_not_school_days(
 
 
 def test_unsynchronised_clock_raises_nothing_until_it_is_set(
-    school: School, settings: Settings, clock: ManualClock
+    hillside: Hillside, settings: Settings, clock: ManualClock
 ) -> None:
-    loan = school.sign_out("amira", "trolley")
+    loan = hillside.sign_out("amira", "trolley")
     at(clock, 23, 18, 0)
     clock.synced = False
     assert run_rules(settings, clock) == 0
@@ -122,11 +128,11 @@ def test_unsynchronised_clock_raises_nothing_until_it_is_set(
 
 
 def test_end_of_day_summary_once_per_school_day(
-    school: School, settings: Settings, clock: ManualClock
+    hillside: Hillside, settings: Settings, clock: ManualClock
 ) -> None:
-    school.sign_out("amira", "trolley")
-    school.sign_out("amira", "camera")
-    school.give_back("camera")
+    hillside.sign_out("amira", "trolley")
+    hillside.sign_out("amira", "camera")
+    hillside.give_back("camera")
     at(clock, 23, 15, 59)
     assert run_rules(settings, clock) == 0
     at(clock, 23, 16, 0)
@@ -139,7 +145,7 @@ def test_end_of_day_summary_once_per_school_day(
     at(clock, 23, 22, 0)
     settings = evolve(settings, {"alerts.escalate_after_minutes": 24 * 60})
     assert run_rules(settings, clock) == 0
-    school.give_back("trolley")
+    hillside.give_back("trolley")
     at(clock, 24, 16, 30)  # Tuesday: a new day, a new summary
     assert run_rules(settings, clock) == 1
     tuesday = Outbox.get(Outbox.key == "summary:2026-11-24")
@@ -149,10 +155,10 @@ def test_end_of_day_summary_once_per_school_day(
 
 
 def test_trip_phone_due_time_chosen_at_sign_out(
-    school: School, settings: Settings, clock: ManualClock
+    hillside: Hillside, settings: Settings, clock: ManualClock
 ) -> None:
-    loan = school.sign_out("ben", "phone")
-    school.service.set_due(loan, MONDAY_9AM.replace(hour=18), trip="Science museum")
+    loan = hillside.sign_out("ben", "phone")
+    hillside.service.set_due(loan, MONDAY_9AM.replace(hour=18), trip="Science museum")
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     at(clock, 23, 18, 29)
     assert run_rules(settings, clock) == 0
@@ -161,3 +167,16 @@ def test_trip_phone_due_time_chosen_at_sign_out(
     row = Outbox.get(Outbox.kind == "overdue")
     assert "Trip: Science museum" in row.payload["note"]
     assert row.payload["item"]["phone_number"] == "07700 900123"
+
+
+def test_nothing_is_sent_while_the_clock_is_not_set_and_the_pass_says_why(
+    hillside: Hillside, settings: Settings, clock: ManualClock, hook_server: HTTPServer
+) -> None:
+    settings = add_webhook(settings, hook_server.url_for("/hook"))
+    hillside.service.report_lost(hillside.items["camera"].id, None, "Not on the shelf")
+    clock.synced = False
+    report = run_pass(settings, clock, Deliverer(settings, clock))
+    assert report.delivered == 0 and report.waiting_for_clock
+    assert hook_server.log == []
+    assert report.reasons()[0].startswith("The kiosk's clock is not set yet, so no alert is sent")
+    assert report.exit_code() == 7

@@ -12,7 +12,7 @@ from kiosk.db import Delivery, Outbox
 from kiosk.settings import Channel, Settings, evolve
 from sync.rules import run_rules
 from sync.status import delivery_summary
-from tests.sync.conftest import Receiver, School, add_webhook
+from tests.sync.conftest import Hillside, Receiver, add_webhook
 
 
 def card_facts(card: dict[str, Any]) -> dict[str, str]:
@@ -26,7 +26,7 @@ def card_facts(card: dict[str, Any]) -> dict[str, str]:
 
 
 def test_card_is_an_adaptive_card_message(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     hook_server: HTTPServer,
@@ -43,8 +43,8 @@ def test_card_is_an_adaptive_card_message(
         },
     )
     hook_server.expect_request("/workflow", method="POST").respond_with_data("", status=202)
-    loan = school.sign_out("ben", "phone")
-    school.service.set_due(loan, clock.now().replace(hour=16), trip="Farm visit")
+    loan = hillside.sign_out("ben", "phone")
+    hillside.service.set_due(loan, clock.now().replace(hour=16), trip="Farm visit")
     clock.wall = clock.wall.replace(hour=18, minute=1)
     assert run_rules(settings, clock) == 2  # overdue (office: no route) and escalated (SLT)
     report = deliverer_factory(settings).run()
@@ -70,7 +70,7 @@ def test_card_is_an_adaptive_card_message(
 
 
 def test_one_channel_down_does_not_hold_back_another(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -90,7 +90,7 @@ def test_one_channel_down_does_not_hold_back_another(
     )
     hook_server.expect_request("/hook").respond_with_data("down", status=502)
     hook_server.expect_request("/workflow").respond_with_data("", status=202)
-    school.service.report_lost(school.items["camera"].id, None, "Lost on the trip")
+    hillside.service.report_lost(hillside.items["camera"].id, None, "Lost on the trip")
     deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert (report.delivered, report.retried) == (1, 1)
@@ -107,7 +107,7 @@ def test_one_channel_down_does_not_hold_back_another(
 
 
 def test_a_kind_route_wins_and_a_renamed_channel_is_rerouted(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     hook_server: HTTPServer,
@@ -124,8 +124,8 @@ def test_a_kind_route_wins_and_a_renamed_channel_is_rerouted(
     )
     hook_server.expect_request("/slt").respond_with_data("", status=500)
     hook_server.expect_request("/it").respond_with_data("", status=202)
-    loan = school.sign_out("amira", "trolley")
-    school.service.report_damage(loan, "Cracked screen on iPad 12")
+    loan = hillside.sign_out("amira", "trolley")
+    hillside.service.report_damage(loan, "Cracked screen on iPad 12")
     deliverer = deliverer_factory(settings)
     deliverer.run()
     assert sorted(r.path for r, _ in hook_server.log) == ["/it", "/slt"]

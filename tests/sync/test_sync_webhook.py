@@ -14,32 +14,34 @@ from kiosk.db import Delivery, Outbox
 from kiosk.settings import Settings, evolve
 from sync.rules import run_rules
 from sync.status import delivery_summary, failed_alerts, retry_dead
-from tests.sync.conftest import Receiver, School, add_webhook, free_port
+from tests.sync.conftest import Hillside, Receiver, add_webhook, free_port
 
 
-def raise_overdue_alerts(school: School, settings: Settings, clock: ManualClock) -> list[int]:
+def raise_overdue_alerts(hillside: Hillside, settings: Settings, clock: ManualClock) -> list[int]:
     """Three loans, each overdue and escalated; then one reported lost. Returns loan ids."""
     loans = [
-        school.sign_out("amira", "trolley"),
-        school.sign_out("amira", "laptops"),
-        school.sign_out("ben", "phone"),
+        hillside.sign_out("amira", "trolley"),
+        hillside.sign_out("amira", "laptops"),
+        hillside.sign_out("ben", "phone"),
     ]
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     clock.wall = clock.wall.replace(hour=17, minute=45)
     assert run_rules(settings, clock) == 6
-    school.service.report_lost(school.items["trolley"].id, school.staff["amira"].id, "Left on bus")
+    hillside.service.report_lost(
+        hillside.items["trolley"].id, hillside.staff["amira"].id, "Left on bus"
+    )
     return loans
 
 
-def keys_by_loan() -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
+def keys_by_loan() -> dict[int | None, list[str]]:
+    out: dict[int | None, list[str]] = {}
     for o in Outbox.select().order_by(Outbox.id):
         out.setdefault(o.loan_id, []).append(o.uid)
     return out
 
 
 def test_receiver_down_for_many_passes_then_up(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -47,7 +49,7 @@ def test_receiver_down_for_many_passes_then_up(
 ) -> None:
     port = free_port()
     settings = add_webhook(settings, f"http://127.0.0.1:{port}/hook")
-    raise_overdue_alerts(school, settings, clock)
+    raise_overdue_alerts(hillside, settings, clock)
     deliverer = deliverer_factory(settings)
     for _ in range(12):  # nothing listens on the port: connection refused every time
         clock.advance(settings.sync.backoff_cap_seconds)
@@ -86,7 +88,7 @@ def test_receiver_down_for_many_passes_then_up(
 
 
 def test_500_is_retried_with_backoff(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -96,7 +98,7 @@ def test_500_is_retried_with_backoff(
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("database down", status=500)
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None, "Not in the cupboard")
+    hillside.service.report_lost(hillside.items["camera"].id, None, "Not in the cupboard")
     deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert (report.delivered, report.retried) == (0, 1)
@@ -115,7 +117,7 @@ def test_500_is_retried_with_backoff(
 
 
 def test_429_retry_after_seconds_and_http_date_are_honoured(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -134,8 +136,8 @@ def test_429_retry_after_seconds_and_http_date_are_honoured(
         "slow down", status=429, headers={"Retry-After": later}
     )
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None)
-    school.service.report_lost(school.items["laptops"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["laptops"].id, None)
     deliverer = deliverer_factory(settings)
     deliverer.run()
     assert len(hook_server.log) == 1  # a 429 rests the channel: the second alert waited
@@ -157,7 +159,7 @@ def test_429_retry_after_seconds_and_http_date_are_honoured(
 
 
 def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -174,7 +176,7 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
 
     hook_server.expect_oneshot_request("/hook").respond_with_handler(slow)
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     deliverer = deliverer_factory(settings)
     started = walltime.monotonic()
     report = deliverer.run()
@@ -190,7 +192,7 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
 
 
 def test_410_stops_that_channel_and_admin_can_retry(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -199,7 +201,7 @@ def test_410_stops_that_channel_and_admin_can_retry(
 ) -> None:
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_oneshot_request("/hook").respond_with_data("gone", status=410)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     deliverer = deliverer_factory(settings)
     report = deliverer.run()
     assert report.dead == 1
@@ -223,7 +225,7 @@ def test_410_stops_that_channel_and_admin_can_retry(
 
 
 def test_dead_letter_after_max_attempts(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     hook_server: HTTPServer,
@@ -232,7 +234,7 @@ def test_dead_letter_after_max_attempts(
     settings = evolve(settings, {"sync.max_attempts": 3})
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_data("no", status=503)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     deliverer = deliverer_factory(settings)
     for expected in (1, 2, 3):
         report = deliverer.run()
@@ -249,7 +251,7 @@ def test_dead_letter_after_max_attempts(
 
 
 def test_unsynchronised_clock_holds_webhooks(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -258,7 +260,7 @@ def test_unsynchronised_clock_holds_webhooks(
 ) -> None:
     settings = add_webhook(settings, hook_server.url_for("/hook"))
     hook_server.expect_request("/hook").respond_with_handler(receiver.handle)
-    school.service.report_lost(school.items["camera"].id, None)
+    hillside.service.report_lost(hillside.items["camera"].id, None)
     clock.synced = False
     deliverer = deliverer_factory(settings)
     assert deliverer.run().delivered == 0
@@ -269,7 +271,7 @@ def test_unsynchronised_clock_holds_webhooks(
 
 
 def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
-    school: School,
+    hillside: Hillside,
     settings: Settings,
     clock: ManualClock,
     receiver: Receiver,
@@ -277,8 +279,8 @@ def test_a_failure_holds_back_only_later_alerts_about_the_same_loan(
     deliverer_factory,
 ) -> None:
     settings = add_webhook(settings, hook_server.url_for("/hook"))
-    first = school.sign_out("amira", "trolley")
-    school.sign_out("ben", "laptops")
+    first = hillside.sign_out("amira", "trolley")
+    hillside.sign_out("ben", "laptops")
     settings = evolve(settings, {"alerts.summary_at": time(23, 59)})
     clock.wall = clock.wall.replace(hour=17, minute=45)
     assert run_rules(settings, clock) == 4

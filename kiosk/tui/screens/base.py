@@ -97,15 +97,8 @@ class KioskScreen(Screen[None]):
             return
         host = self.host
         status = host.status
-        d = status.delivery
         lines.first().render_status(
-            status.readers,
-            status.clock_synced,
-            d.waiting if d else None,
-            d.failed if d else None,
-            d.last_delivered_at if d else None,
-            host.local_time,
-            host.clock.now(),
+            status.readers, status.clock_synced, status.delivery, host.local_time, host.clock.now()
         )
 
     def say(self, widget_id: str, text: str, *, classes: str = "") -> None:

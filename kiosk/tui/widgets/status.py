@@ -9,6 +9,8 @@ from rich.text import Text
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import Static
 
+from kiosk.views import DeliverySummary
+
 
 class ConsoleScrollBar(ScrollBarRender):
     """Scroll bars drawn with spaces and colour only: the console font lacks eighth-blocks."""
@@ -24,9 +26,7 @@ class StatusLine(Static):
         self,
         readers: dict[str, tuple[bool, str]],
         clock_synced: bool | None,
-        waiting: int | None,
-        failed: int | None,
-        last: datetime | None,
+        delivery: DeliverySummary | None,
         fmt: Callable[[datetime, datetime], str],
         now: datetime,
     ) -> None:
@@ -41,14 +41,18 @@ class StatusLine(Static):
                 "ok" if clock_synced else "NOT SET", style="" if clock_synced else "bold yellow"
             )
             text.append("  ")
-        if waiting is None:
+        if delivery is None:
             text.append("Alerts: unknown")
         else:
             text.append("Alerts: ")
-            if last is not None:
-                text.append(f"last sent {fmt(last, now)}, ")
+            if delivery.last_delivered_at is not None:
+                text.append(f"last sent {fmt(delivery.last_delivered_at, now)}, ")
+            waiting = delivery.waiting
             text.append(f"{waiting} waiting", style="bold yellow" if waiting else "")
-            if failed:
+            why = delivery.why_waiting(clock_synced is not False)
+            if why:
+                text.append(f" ({why})", style="bold yellow")
+            if delivery.failed:
                 text.append(", ")
-                text.append(f"{failed} FAILED", style="bold red")
+                text.append(f"{delivery.failed} FAILED", style="bold red")
         self.update(text)

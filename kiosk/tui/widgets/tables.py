@@ -31,6 +31,8 @@ def loan_note(v: LoanView) -> str:
         notes.append("off site")
     if v.condition_note:
         notes.append(v.condition_note)
+    if v.time_uncertain:
+        notes.append("time unsure: clock not set")
     return "; ".join(notes)
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.conftest import School, tap
+from tests.conftest import TinySchool, loan_id, tap
 
 
-def test_board_lists_overdue_first_with_phone_numbers(service, clock, school):
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
-    tap(service, clock, School.JONES)
-    r = tap(service, clock, School.PHONE)
-    service.set_due(r.loan.id, datetime(2026, 11, 23, 10, 0, tzinfo=UTC), trip="Museum")
+def test_board_lists_overdue_first_with_phone_numbers(service, clock, tiny_school):
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
+    tap(service, clock, TinySchool.JONES)
+    r = tap(service, clock, TinySchool.PHONE)
+    service.set_due(loan_id(r), datetime(2026, 11, 23, 10, 0, tzinfo=UTC), trip="Museum")
     clock.advance(3600 * 2)  # 11:00: the phone is overdue, the camera is not
     board = service.board()
     assert [v.item.name for v in board] == ["Trip phone 1", "Class camera 5B"]
@@ -23,19 +23,19 @@ def test_board_lists_overdue_first_with_phone_numbers(service, clock, school):
     assert [v.item.name for v in service.board(kind="trip_phone")] == ["Trip phone 1"]
 
 
-def test_stock_take_lists_missing_items_and_who_had_them_last(service, clock, school):
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.BALL)
-    tap(service, clock, School.BALL)
-    missing = service.stock_take({School.CAMERA, School.TROLLEY, School.PHONE})
+def test_stock_take_lists_missing_items_and_who_had_them_last(service, clock, tiny_school):
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.BALL)
+    tap(service, clock, TinySchool.BALL)
+    missing = service.stock_take({TinySchool.CAMERA, TinySchool.TROLLEY, TinySchool.PHONE})
     assert [(i.name, last.borrower.name if last else None) for i, last in missing] == [
         ("PE ball bag", "Amira Khan")
     ]
 
 
-def test_stock_take_finds_items_in_the_cupboard_that_are_shown_as_out(service, clock, school):
-    tap(service, clock, School.KHAN)
-    tap(service, clock, School.CAMERA)
-    here = service.out_but_here({School.CAMERA, School.BALL})
+def test_stock_take_finds_items_in_the_cupboard_that_are_shown_as_out(service, clock, tiny_school):
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
+    here = service.out_but_here({TinySchool.CAMERA, TinySchool.BALL})
     assert [(v.item.name, v.borrower.name) for v in here] == [("Class camera 5B", "Amira Khan")]
     assert service.out_but_here(set()) == []

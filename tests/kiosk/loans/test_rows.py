@@ -9,11 +9,12 @@ import peewee as pw
 import pytest
 
 from kiosk import db as store
+from kiosk.clock import ManualClock
 from kiosk.db import Item, Loan, Staff, database
 from kiosk.journal import INSERT_EVENT, INSERT_LOAN, Journal, LoanRow
 from kiosk.loans import rows
 from kiosk.loans.rows import ItemRow, StaffRow, loan_with
-from tests.conftest import School
+from tests.conftest import TinySchool
 
 
 def columns(model: type[pw.Model]) -> set[str]:
@@ -41,21 +42,14 @@ def test_inserts_name_real_columns() -> None:
         assert set(named) <= columns(model), set(named) - columns(model)
 
 
-def test_rows_read_back_what_the_orm_wrote(school: School) -> None:
+def test_rows_read_back_what_the_orm_wrote(tiny_school: TinySchool) -> None:
     clock_now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
-    class Fixed:
-        def now(self) -> datetime:
-            return clock_now
-
-        def monotonic(self) -> float:
-            return 1.0
-
-        def synchronised(self) -> bool:
-            return False
-
+    unset = ManualClock(wall=clock_now, synced=False)
     with store.write():
-        loan = Journal(Fixed()).open_loan(school.trolley.id, school.khan.id, None, off_site=True)
+        loan = Journal(unset).open_loan(
+            tiny_school.trolley.id, tiny_school.khan.id, None, off_site=True
+        )
     cursor = database.execute_sql(f"{rows.LOANS_WITH_ITEM_AND_BORROWER} WHERE l.id = ?", (loan.id,))
     got_loan, item, staff = loan_with(cursor.fetchone())
     assert got_loan == loan
@@ -65,6 +59,6 @@ def test_rows_read_back_what_the_orm_wrote(school: School) -> None:
         True,
     )
     assert item.contents == [{"name": "iPads", "count": 30}, {"name": "headphones", "count": 30}]
-    assert item.name == "iPad trolley 1" and item.tag_uid == School.TROLLEY
+    assert item.name == "iPad trolley 1" and item.tag_uid == TinySchool.TROLLEY
     assert staff is not None and staff.name == "Amira Khan" and staff.active is True
     assert staff.class_list == ["5B"]

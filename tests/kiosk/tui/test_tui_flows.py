@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Input
-from tui_helpers import later, press, screen_text, settle, tap
 
 from hardware.base import NullFeedback
 from kiosk.clock import ManualClock
@@ -17,6 +16,7 @@ from kiosk.tui.screens.done import DoneScreen
 from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.screens.refusal import RefusalScreen
 from kiosk.tui.screens.session import SessionScreen
+from tests.kiosk.tui.tui_helpers import later, press, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
 
@@ -49,7 +49,7 @@ async def test_idle_shows_prompt_board_overdue_first_and_status(app: KioskApp) -
         assert "Alerts: 0 waiting" in text
 
 
-async def test_borrow_a_camera_in_two_taps(app: KioskApp, school: LoanService) -> None:
+async def test_borrow_a_camera_in_two_taps(app: KioskApp, demo_service: LoanService) -> None:
     feedback = app.feedback
     assert isinstance(feedback, NullFeedback)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -182,7 +182,10 @@ async def test_return_a_trolley_with_no_badge_and_count_short(app: KioskApp) -> 
         await press(pilot, "#save")
         assert isinstance(app.screen, DoneScreen)
         text = screen_text(app)
-        assert "Counted back 28 of 30 iPads. SLT have been told." in text
+        assert (
+            "Counted back 28 of 30 iPads. "
+            "No alert channel is set up for SLT: please tell SLT yourself." in text
+        )
     loan = (
         Loan.select()
         .join(Item)
@@ -210,7 +213,10 @@ async def test_checklist_asks_every_question_before_saving(app: KioskApp) -> Non
         await pilot.click("#damage-note")
         await pilot.press(*"cracked screen")
         await press(pilot, "#save")
-        assert "Damage reported to IT." in screen_text(app)
+        assert (
+            "Damage recorded. No alert channel is set up for IT: please tell IT yourself."
+            in screen_text(app)
+        )
     item = Item.get(Item.tag_uid == "CA00001A")
     assert item.status == "damaged"
 
@@ -240,7 +246,7 @@ async def test_undo_a_return_from_the_checklist(app: KioskApp) -> None:
 
 
 async def test_session_screen_lists_what_she_has_and_ends_with_the_session(
-    app: KioskApp, school: LoanService
+    app: KioskApp, demo_service: LoanService
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -250,10 +256,10 @@ async def test_session_screen_lists_what_she_has_and_ends_with_the_session(
         assert "iPad trolley A key" in text
         await later(pilot, 19.5)  # the session lasts 20 s after the badge
         assert isinstance(app.screen, SessionScreen)
-        assert school.session_staff_id is not None
+        assert demo_service.session_staff_id is not None
         await later(pilot, 1.0)
         assert isinstance(app.screen, IdleScreen)
-    assert school.session_staff_id is None
+    assert demo_service.session_staff_id is None
 
 
 async def test_badge_held_on_the_reader_shows_nothing_new(app: KioskApp) -> None:
@@ -268,14 +274,14 @@ async def test_badge_held_on_the_reader_shows_nothing_new(app: KioskApp) -> None
 
 
 async def test_a_tap_the_database_could_not_record_is_said_plainly(
-    app: KioskApp, school: LoanService, monkeypatch: pytest.MonkeyPatch
+    app: KioskApp, demo_service: LoanService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def busy(uid: str, reader: str = "keyboard") -> None:
         raise StorageError("The database kiosk.db is busy (another program holds it).")
 
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(school, "tap", busy)
+        monkeypatch.setattr(demo_service, "tap", busy)
         await tap(pilot, KHAN)
         text = screen_text(app)
         assert "That tap was not recorded." in text

@@ -9,7 +9,6 @@ after their own time on the same clock. Time here moves only when the test says.
 from __future__ import annotations
 
 import pytest
-from tui_helpers import later, press, screen_text, settle, tap
 
 from kiosk.loans import LoanService
 from kiosk.tui.app import KioskApp
@@ -21,6 +20,7 @@ from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.screens.refusal import RefusalScreen
 from kiosk.tui.screens.return_time import ReturnTimeScreen
 from kiosk.tui.screens.session import SessionScreen
+from tests.kiosk.tui.tui_helpers import later, press, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,18 +32,20 @@ TRIP_PHONE_1 = "F0000001"
 TRIP_PHONE_2 = "F0000002"  # out with Mrs Hussain
 
 
-async def test_the_session_screen_ends_with_the_session(app: KioskApp, school: LoanService) -> None:
+async def test_the_session_screen_ends_with_the_session(
+    app: KioskApp, demo_service: LoanService
+) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await tap(pilot, KHAN)
         await later(pilot, 19.5)
-        assert isinstance(app.screen, SessionScreen) and school.session_staff_id is not None
+        assert isinstance(app.screen, SessionScreen) and demo_service.session_staff_id is not None
         await later(pilot, 1.0)
-        assert isinstance(app.screen, IdleScreen) and school.session_staff_id is None
+        assert isinstance(app.screen, IdleScreen) and demo_service.session_staff_id is None
 
 
 async def test_using_the_session_screen_keeps_the_session_open(
-    app: KioskApp, school: LoanService
+    app: KioskApp, demo_service: LoanService
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -58,7 +60,7 @@ async def test_using_the_session_screen_keeps_the_session_open(
 
 
 async def test_undo_lasts_exactly_as_long_as_the_service_allows(
-    app: KioskApp, school: LoanService
+    app: KioskApp, demo_service: LoanService
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -66,13 +68,13 @@ async def test_undo_lasts_exactly_as_long_as_the_service_allows(
         await tap(pilot, CAMERA_5B)
         assert "Undo (10 s)" in screen_text(app)
         await later(pilot, 9.5)
-        assert "Undo (1 s)" in screen_text(app) and school.can_undo()
+        assert "Undo (1 s)" in screen_text(app) and demo_service.can_undo()
         await later(pilot, 0.6)
-        assert isinstance(app.screen, IdleScreen) and not school.can_undo()
+        assert isinstance(app.screen, IdleScreen) and not demo_service.can_undo()
 
 
 async def test_a_return_time_chosen_later_keeps_the_sign_outs_undo_window(
-    app: KioskApp, school: LoanService
+    app: KioskApp, demo_service: LoanService
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -84,13 +86,13 @@ async def test_a_return_time_chosen_later_keeps_the_sign_outs_undo_window(
         assert isinstance(app.screen, DoneScreen)
         assert "Undo (6 s)" in screen_text(app)  # what is left of the sign-out's 10 s
         await later(pilot, 5.5)
-        assert isinstance(app.screen, DoneScreen) and school.can_undo()
+        assert isinstance(app.screen, DoneScreen) and demo_service.can_undo()
         await later(pilot, 0.6)
-        assert isinstance(app.screen, IdleScreen) and not school.can_undo()
+        assert isinstance(app.screen, IdleScreen) and not demo_service.can_undo()
 
 
 async def test_after_the_undo_window_a_confirmation_still_shows_long_enough_to_read(
-    app: KioskApp, school: LoanService
+    app: KioskApp, demo_service: LoanService
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -99,7 +101,7 @@ async def test_after_the_undo_window_a_confirmation_still_shows_long_enough_to_r
         await later(pilot, 30)  # a long think about the return time
         await press(pilot, "#preset-end_of_day")
         assert isinstance(app.screen, DoneScreen)
-        assert "Undo" not in screen_text(app) and not school.can_undo()
+        assert "Undo" not in screen_text(app) and not demo_service.can_undo()
         await later(pilot, 5.5)
         assert isinstance(app.screen, DoneScreen)
         await later(pilot, 1)
@@ -107,9 +109,9 @@ async def test_after_the_undo_window_a_confirmation_still_shows_long_enough_to_r
 
 
 async def test_admin_ends_when_the_setting_says_however_deep_it_was_left(
-    app: KioskApp, school: LoanService
+    app: KioskApp, demo_service: LoanService
 ) -> None:
-    idle_after = school.settings.kiosk.admin_idle_seconds
+    idle_after = demo_service.settings.kiosk.admin_idle_seconds
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await tap(pilot, ADMIN)
@@ -121,10 +123,10 @@ async def test_admin_ends_when_the_setting_says_however_deep_it_was_left(
         await press(pilot, "#staff")  # using admin keeps it open
         assert isinstance(app.screen, RecordsScreen)
         await later(pilot, idle_after - 1)
-        assert isinstance(app.screen, RecordsScreen) and school.admin_until() is not None
+        assert isinstance(app.screen, RecordsScreen) and demo_service.admin_until() is not None
         await later(pilot, 1.5)
         assert isinstance(app.screen, IdleScreen)
-        assert school.admin_until() is None
+        assert demo_service.admin_until() is None
 
 
 @pytest.mark.parametrize(
@@ -151,7 +153,7 @@ async def test_each_result_screen_ends_after_its_time_on_the_kiosk_clock(
 
 
 async def test_a_confirmation_with_nothing_to_undo_ends_after_six_seconds(
-    app: KioskApp, school: LoanService
+    app: KioskApp, demo_service: LoanService
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)

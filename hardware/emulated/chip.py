@@ -1,13 +1,10 @@
 """An MFRC522 (RC522) emulated at register level, behind a fake ``spidev.SpiDev``.
 
-Why: there is no Pi here, and a mock that answers "card 04A22B1A" would test
-nothing. This is the chip as the driver sees it over SPI: registers, the FIFO,
+This is the chip as the driver sees it over SPI: registers, the FIFO,
 interrupt flags with their set-and-clear rule, the timer, the CRC coprocessor,
-MFAuthent, and ISO 14443-A cards in the field that answer REQA, WUPA,
-anticollision and select at every cascade level, HLTA and READ, with the
-IDLE / READY / ACTIVE / HALT states of the standard. The real driver code
-(``hardware.rc522`` and, for the benchmark's baseline, ``mfrc522`` itself)
-runs against it unchanged.
+MFAuthent, and the cards (``hardware.emulated.card``) in its antenna field.
+The real driver code (``hardware.rc522`` and, for the benchmark's baseline,
+``mfrc522`` itself) runs against it unchanged.
 
 Faults are injected on command, as a test or ``kiosk hardware-check --emulate``
 needs them: no card, a card held for N seconds, a card removed part-way
@@ -15,21 +12,20 @@ through a read, two cards at once (a collision), a CRC or parity error on the
 next answer, the reader not wired (reads all 0x00 or 0xFF), SPI ``OSError``,
 and no SPI device at all (SPI not enabled).
 
-Simplifications, all on paths the kiosk never takes: only full-byte
-anticollision (NVB 0x20) is answered, so two cards are reported as a collision
-rather than resolved bit by bit; Transmit, Receive and the self test are not
-modelled; Crypto1 is "on" as a flag and blocks are read back in clear.
+Simplifications, all on paths the kiosk never takes: two cards are reported as
+a collision rather than resolved bit by bit; Receive and the self test are not
+modelled (Transmit is: the kiosk sends HLTA with it).
 """
 
 from __future__ import annotations
 
 import errno
 import threading
-import types
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from hardware.iso14443a import CASCADE_TAG, HLTA, READ, REQA, SEL_CL, WUPA, crc_a
+from hardware.emulated.card import Card
+from hardware.iso14443a import crc_a
 from hardware.timebase import SystemTimebase, Timebase
 
 # Registers (datasheet section 9).
@@ -63,6 +59,7 @@ VERSION = 0x37
 # Commands (CommandReg bits 3..0).
 CMD_IDLE = 0x00
 CMD_CALC_CRC = 0x03
+CMD_TRANSMIT = 0x04
 CMD_TRANSCEIVE = 0x0C
 CMD_MF_AUTHENT = 0x0E
 CMD_SOFT_RESET = 0x0F
@@ -124,119 +121,6 @@ class Fault:
     """No /dev/spidevB.D: SPI is not enabled. Opening fails; transfers fail."""
     PERMISSION = "permission"
     """/dev/spidevB.D exists but this user may not open it (not in group spi)."""
-
-
-@dataclass
-class Card:
-    """An ISO 14443-A tag: a MIFARE Classic 1K (4-byte UID) or an NTAG/Ultralight (7-byte).
-
-    ``blocks`` are the 16-byte blocks READ returns (missing blocks read as
-    zeros). Classic cards need MFAuthent with ``key`` first; Ultralight do not.
-    """
-
-    uid: bytes
-    key: bytes = b"\xff" * 6
-    blocks: dict[int, bytes] = field(default_factory=dict)
-    state: str = "IDLE"
-    halted: bool = False
-    """Whether the card came to READY/ACTIVE from HALT (READY*/ACTIVE*)."""
-    level: int = 0
-    authenticated: bool = False
-    leave_after: int | None = None
-    """If set: answer this many more frames, then leave the field (removed mid-read)."""
-
-    def __post_init__(self) -> None:
-        if len(self.uid) not in (4, 7, 10):
-            raise ValueError("a card UID is 4, 7 or 10 bytes")
-
-    @classmethod
-    def from_hex(cls, text: str, **kwargs: object) -> Card:
-        return cls(bytes.fromhex(text), **kwargs)  # type: ignore[arg-type]
-
-    @property
-    def classic(self) -> bool:
-        return len(self.uid) == 4
-
-    @property
-    def atqa(self) -> list[int]:
-        return [0x04 if len(self.uid) == 4 else 0x44 if len(self.uid) == 7 else 0x84, 0x00]
-
-    def levels(self) -> list[list[int]]:
-        """The four UID bytes sent at each cascade level (cascade tag first when more follow)."""
-        u = list(self.uid)
-        if len(u) == 4:
-            return [u]
-        if len(u) == 7:
-            return [[CASCADE_TAG, *u[0:3]], u[3:7]]
-        return [[CASCADE_TAG, *u[0:3]], [CASCADE_TAG, *u[3:6]], u[6:10]]
-
-    def power_off(self) -> None:
-        self.state, self.halted, self.level, self.authenticated = "IDLE", False, 0, False
-
-    def _home(self) -> None:
-        self.state = "HALT" if self.halted else "IDLE"
-        self.level, self.authenticated = 0, False
-
-    def answer(self, frame: list[int], last_bits: int) -> tuple[list[int], int] | None:
-        """The card's reply to one PCD frame: (bytes, valid bits in the last byte) or None."""
-        if last_bits == 7 and len(frame) == 1:
-            cmd = frame[0]
-            if cmd == WUPA and self.state in ("IDLE", "HALT"):
-                self.halted = self.state == "HALT"
-                self.state, self.level = "READY", 0
-                return self.atqa, 0
-            if cmd == REQA and self.state == "IDLE":
-                self.halted = False
-                self.state, self.level = "READY", 0
-                return self.atqa, 0
-            if self.state in ("READY", "ACTIVE"):
-                self._home()
-            return None
-        if self.state == "READY" and len(frame) >= 2 and frame[0] in SEL_CL:
-            levels = self.levels()
-            if SEL_CL.index(frame[0]) != self.level:
-                self._home()
-                return None
-            cl = levels[self.level]
-            bcc = cl[0] ^ cl[1] ^ cl[2] ^ cl[3]
-            if frame[1] == 0x20 and len(frame) == 2:
-                return [*cl, bcc], 0
-            if frame[1] == 0x70 and len(frame) == 9:
-                if crc_a(frame[:7]) != frame[7:9]:
-                    return None  # transmission error: stay READY, no answer
-                if frame[2:7] != [*cl, bcc]:
-                    return None  # another card is being selected
-                if self.level + 1 < len(levels):
-                    self.level += 1
-                    sak = 0x04
-                else:
-                    self.state = "ACTIVE"
-                    sak = 0x08 if self.classic else 0x00
-                return [sak, *crc_a([sak])], 0
-            self._home()
-            return None
-        if self.state == "ACTIVE" and len(frame) == 4 and crc_a(frame[:2]) == frame[2:4]:
-            if frame[0] == HLTA and frame[1] == 0x00:
-                self.state, self.halted, self.level, self.authenticated = "HALT", True, 0, False
-                return None
-            if frame[0] == READ:
-                if self.classic and not self.authenticated:
-                    self._home()
-                    return [0x04], 4  # NAK
-                data = self.read16(frame[1])
-                return [*data, *crc_a(data)], 0
-        if self.state in ("READY", "ACTIVE"):
-            self._home()
-        return None
-
-    def read16(self, block: int) -> list[int]:
-        if self.classic:
-            return list(self.blocks.get(block, bytes(16)).ljust(16, b"\0")[:16])
-        # Ultralight/NTAG: READ returns four 4-byte pages.
-        out: list[int] = []
-        for page in range(block, block + 4):
-            out.extend(self.blocks.get(page, bytes(4)).ljust(4, b"\0")[:4])
-        return out
 
 
 @dataclass
@@ -447,6 +331,9 @@ class Emulator:
             if self._regs[BIT_FRAMING] & 0x80:
                 self._transceive()
             return
+        if cmd == CMD_TRANSMIT:
+            self._transmit()
+            return
         if cmd == CMD_MF_AUTHENT:
             self._authenticate()
             return
@@ -515,6 +402,21 @@ class Emulator:
             self._regs[COM_IRQ] |= IRQ_ERR
         self._timer_deadline = None
 
+    def _transmit(self) -> None:
+        """Transmit: the FIFO goes out, nothing is received; the command then ends by itself."""
+        frame, self._fifo = self._fifo, []
+        last_bits = self._regs[BIT_FRAMING] & 0x07
+        self._regs[ERROR] = 0
+        for card in self._powered_cards():
+            card.answer(list(frame), last_bits)  # the card acts on it; any answer is not heard
+            if card.leave_after is not None:
+                card.leave_after -= 1
+                if card.leave_after <= 0:
+                    card.leave_after = None
+                    self.remove(card)
+        self._regs[COM_IRQ] |= IRQ_TX | IRQ_IDLE
+        self._regs[COMMAND] &= 0xF0  # back to Idle
+
     def _collide(self, answers: list[tuple[list[int], int]]) -> tuple[list[int], int]:
         """Several cards answered at once: bits agree up to the first collision."""
         first = answers[0][0]
@@ -581,131 +483,3 @@ class EmulatedSpiDev:
         return self.emulator.transfer(data)
 
     xfer = xfer2
-
-
-class EmulatedKeyboard:
-    """A USB keyboard-wedge badge reader as ``hardware.usb_reader`` sees it (tests, --emulate).
-
-    Produces real ``evdev.InputEvent`` objects (``evdev`` is needed, no device
-    node): ``swipe("0012345678")`` queues the key presses and Enter that such a
-    reader types. ``unplug``/``plug`` make reads fail with ENODEV and opening
-    fail with ENOENT, as the kernel does when the USB cable is pulled.
-    ``open`` is the reader's ``opener``.
-    """
-
-    def __init__(
-        self, timebase: Timebase | None = None, name: str = "Emulated RFID Reader"
-    ) -> None:
-        self.timebase: Timebase = timebase or SystemTimebase()
-        self.name = name
-        self.plugged = True
-        self.grabbed = False
-        self.denied = False
-        self.opened = 0
-        self._lock = threading.Lock()
-        self._queue: list[tuple[float, object]] = []
-
-    # the evdev-device side (InputSource)
-    def open(self, path: str) -> EmulatedKeyboard:
-        if self.denied:
-            raise PermissionError(errno.EACCES, "Permission denied", path)
-        if not self.plugged:
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
-        self.opened += 1
-        return self
-
-    def grab(self) -> None:
-        self.grabbed = True
-
-    def close(self) -> None:
-        self.grabbed = False
-
-    def read(self, timeout: float) -> list[object]:
-        if not self.plugged:
-            raise OSError(errno.ENODEV, "No such device")
-        now = self.timebase.monotonic()
-        with self._lock:
-            first = min((at for at, _ in self._queue), default=None)
-        if first is None or first > now + timeout:
-            self.timebase.sleep(timeout)  # select() timing out
-            return []
-        if first > now:
-            self.timebase.sleep(first - now)  # select() returning when a key arrives
-            now = first
-        with self._lock:
-            due = [e for at, e in self._queue if at <= now]
-            self._queue = [(at, e) for at, e in self._queue if at > now]
-        return due
-
-    # the person's side
-    def swipe(
-        self, text: str, after: float = 0.0, key_gap: float = 0.004, enter: bool = True
-    ) -> None:
-        """Queue ``text`` typed as key presses (down and up) ``after`` seconds from now."""
-        from evdev import InputEvent, ecodes
-
-        at = self.timebase.monotonic() + after
-        codes = [ecodes.ecodes[f"KEY_{ch.upper()}"] for ch in text]
-        if enter:
-            codes.append(ecodes.KEY_ENTER)
-        events: list[tuple[float, object]] = []
-        for code in codes:
-            for value in (1, 0):
-                sec, usec = int(at), int((at % 1) * 1_000_000)
-                events.append((at, InputEvent(sec, usec, ecodes.EV_KEY, code, value)))
-                events.append((at, InputEvent(sec, usec, ecodes.EV_SYN, ecodes.SYN_REPORT, 0)))
-            at += key_gap
-        with self._lock:
-            self._queue.extend(events)
-
-    def unplug(self) -> None:
-        self.plugged = False
-        with self._lock:
-            self._queue = []
-
-    def plug(self) -> None:
-        self.plugged = True
-
-
-class _RecordingGPIO:
-    """Stands in for RPi.GPIO under the *unmodified* mfrc522 (no Pi here): records calls."""
-
-    BOARD, BCM, OUT, IN = 10, 11, 0, 1
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, tuple[object, ...]]] = []
-        self._mode: int | None = None
-
-    def getmode(self) -> int | None:
-        return self._mode
-
-    def setmode(self, mode: int) -> None:
-        self.calls.append(("setmode", (mode,)))
-        self._mode = mode
-
-    def setup(self, *args: object) -> None:
-        self.calls.append(("setup", args))
-
-    def output(self, *args: object) -> None:
-        self.calls.append(("output", args))
-
-    def cleanup(self) -> None:
-        self.calls.append(("cleanup", ()))
-
-
-def unmodified_mfrc522(emulator: Emulator) -> tuple[type, type]:
-    """mfrc522 0.0.7's own ``MFRC522`` and ``SimpleMFRC522`` classes, wired to ``emulator``.
-
-    Their code runs unchanged; only ``spidev.SpiDev`` (the emulator) and
-    ``RPi.GPIO`` (a recorder) are substituted. The benchmark's baseline and
-    the tests that check the emulator against a driver it was not written for.
-    """
-    from hardware.rc522 import load_mfrc522_module
-
-    gpio = types.SimpleNamespace(GPIO=_RecordingGPIO())
-    spidev = types.SimpleNamespace(SpiDev=emulator.spidev)
-    core = load_mfrc522_module("MFRC522", {"RPi.GPIO": gpio, "spidev": spidev})
-    simple = load_mfrc522_module(
-        "SimpleMFRC522", {"RPi.GPIO": gpio, ".": types.SimpleNamespace(MFRC522=core.MFRC522)}
-    )
-    return core.MFRC522, simple.SimpleMFRC522

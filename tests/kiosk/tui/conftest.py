@@ -1,4 +1,4 @@
-"""Fixtures for the kiosk screen: a real SQLite demo school in tmp_path, a fixed clock."""
+"""Fixtures for the kiosk screen: the demo school in a real SQLite file, a fixed clock."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
-from tui_helpers import MONDAY_9AM, make_app
 
 from kiosk.clock import ManualClock
 from kiosk.db import database, open_database
@@ -15,6 +14,7 @@ from kiosk.demo import seed_demo
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, settings_from
 from kiosk.tui.app import KioskApp
+from tests.kiosk.tui.tui_helpers import MONDAY_9AM, make_app
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +39,8 @@ _SEEDED: dict[str, bytes] = {}
 
 
 @pytest.fixture
-def school(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[LoanService]:
-    """The demo school in a real SQLite file (seeded once per run, copied per test)."""
+def demo_service(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[LoanService]:
+    """A loan service on the demo school in a real SQLite file (seeded once, copied per test)."""
     path = settings.kiosk.db
     if "db" not in _SEEDED:
         seed_demo(path, settings, ManualClock(wall=MONDAY_9AM))
@@ -54,5 +54,5 @@ def school(settings: Settings, clock: ManualClock, tmp_path: Path) -> Iterator[L
 
 
 @pytest.fixture
-def app(school: LoanService) -> KioskApp:
-    return make_app(school)
+def app(demo_service: LoanService) -> KioskApp:
+    return make_app(demo_service)

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import make_app, press, settle, tap
 
 from kiosk.loans import LoanService
+from tests.kiosk.tui.tui_helpers import make_app, press, settle, tap
 
 SIZES = [(100, 30), (80, 24)]
 
@@ -72,7 +72,7 @@ SCREENS: dict[str, Callable[[Pilot[Any]], Awaitable[None]]] = {
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("name", list(SCREENS))
 def test_screen_snapshot(
-    snap_compare: Any, school: LoanService, name: str, size: tuple[int, int]
+    snap_compare: Any, demo_service: LoanService, name: str, size: tuple[int, int]
 ) -> None:
-    app = make_app(school)
+    app = make_app(demo_service)
     assert snap_compare(app, terminal_size=size, run_before=SCREENS[name])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input
-from tui_helpers import make_app, press, screen_text, settle, tap
 
 from hardware.base import NullFeedback, Reader
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen
@@ -25,6 +24,7 @@ from kiosk.tui.screens.history import HistoryScreen
 from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.screens.office import OfficeScreen
 from kiosk.tui.screens.session import SessionScreen
+from tests.kiosk.tui.tui_helpers import make_app, press, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
 
@@ -55,7 +55,10 @@ async def test_my_items_report_lost(app: KioskApp) -> None:
         assert "Is iPad trolley A key lost? SLT will be told at once." in screen_text(app)
         await press(pilot, "#lost-yes")
         text = screen_text(app)
-        assert "iPad trolley A key is recorded as lost. SLT have been told." in text
+        assert (
+            "iPad trolley A key is recorded as lost. "
+            "No alert channel is set up for SLT: please tell SLT yourself." in text
+        )
         assert "You have nothing out now." in text
     assert Item.get(Item.tag_uid == "AD00000A").status == "lost"
     assert Outbox.select().where(Outbox.kind == "lost").count() == 1
@@ -69,7 +72,10 @@ async def test_my_items_report_damage(app: KioskApp) -> None:
         await press(pilot, "#damage")
         await pilot.press(*"handle broken", "enter")
         await settle(pilot)
-        assert "Damage reported to IT. Thank you." in screen_text(app)
+        assert (
+            "Damage recorded. No alert channel is set up for IT: please tell IT yourself. "
+            "Thank you." in screen_text(app)
+        )
     assert Item.get(Item.tag_uid == "AD00000A").status == "damaged"
     assert Outbox.select().where(Outbox.kind == "damaged").count() == 1
 
@@ -153,7 +159,7 @@ async def open_admin(pilot: object, app: KioskApp) -> None:
     assert isinstance(app.screen, AdminScreen)
 
 
-async def test_admin_pin_wrong_then_lockout(app: KioskApp, school: LoanService) -> None:
+async def test_admin_pin_wrong_then_lockout(app: KioskApp, demo_service: LoanService) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await tap(pilot, ADMIN)
@@ -170,10 +176,10 @@ async def test_admin_pin_wrong_then_lockout(app: KioskApp, school: LoanService) 
         assert "Admin is locked for" in screen_text(app)
         assert isinstance(app.screen, PinScreen)
     with pytest.raises(Refused):
-        school.check_admin_pin(Staff.get(Staff.badge_uid == ADMIN).get_id(), "2468")
+        demo_service.check_admin_pin(Staff.get(Staff.badge_uid == ADMIN).get_id(), "2468")
 
 
-async def test_admin_enrols_a_new_badge(app: KioskApp, school: LoanService) -> None:
+async def test_admin_enrols_a_new_badge(app: KioskApp, demo_service: LoanService) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await open_admin(pilot, app)
         await press(pilot, "#enrol")
@@ -197,8 +203,9 @@ async def test_admin_stock_take_lists_what_is_missing(app: KioskApp) -> None:
         present = [
             i.tag_uid for i in Item.select() if i.name not in ("Class camera 5B", "Trip phone 4")
         ]
+        assert app.keyboard_reader is not None
         for uid in present:
-            app.keyboard_reader.feed(uid)  # type: ignore[union-attr]
+            assert uid is not None and app.keyboard_reader.feed(uid)
         await settle(pilot)
         assert f"{len(present)} tags seen." in screen_text(app)
         await press(pilot, "#finish")
@@ -367,9 +374,9 @@ class ThreadReader(Reader):
         t.join()
 
 
-async def test_a_tag_seen_on_a_reader_thread_reaches_the_screen(school: LoanService) -> None:
+async def test_a_tag_seen_on_a_reader_thread_reaches_the_screen(demo_service: LoanService) -> None:
     reader, feedback = ThreadReader(), NullFeedback()
-    app = make_app(school, [reader], feedback)
+    app = make_app(demo_service, [reader], feedback)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert not app.screen.query("#tag")  # no keyboard reader: no typing box
@@ -395,25 +402,25 @@ async def test_a_tag_seen_on_a_reader_thread_reaches_the_screen(school: LoanServ
     assert Event.select().where(Event.reader == "rc522", Event.action == "sign_out").count() == 1
 
 
-async def test_unsynchronised_clock_is_shown(school: LoanService, clock: ManualClock) -> None:
+async def test_unsynchronised_clock_is_shown(demo_service: LoanService, clock: ManualClock) -> None:
     clock.synced = False
-    app = make_app(school)
+    app = make_app(demo_service)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert "Clock: NOT SET" in screen_text(app)
         assert isinstance(app.screen, IdleScreen)
 
 
-async def test_the_linux_console_gets_the_16_colour_theme(school: LoanService) -> None:
+async def test_the_linux_console_gets_the_16_colour_theme(demo_service: LoanService) -> None:
     from hardware.base import KeyboardReader
     from kiosk.tui.app import build_app
     from sync.status import AlertDesk
 
     app = build_app(
-        school,
+        demo_service,
         [KeyboardReader()],
         NullFeedback(),
-        alerts=AlertDesk(school.clock),
+        alerts=AlertDesk(demo_service.clock),
         console_colours=True,
     )
     async with app.run_test(size=(80, 24)) as pilot:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_helpers import MONDAY_9AM, make_app, screen_text, settle, tap
 
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, Staff, database, open_database
@@ -14,6 +13,7 @@ from kiosk.settings import load_settings
 from kiosk.tui.screens.done import DoneScreen
 from kiosk.tui.screens.session import SessionScreen
 from tests.conftest import SmallCard
+from tests.kiosk.tui.tui_helpers import MONDAY_9AM, make_app, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tui_helpers import MONDAY_9AM
 
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
@@ -19,6 +18,7 @@ from kiosk.errors import KioskError
 from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.tui.when import BadTime, parse_time, presets
+from tests.kiosk.tui.tui_helpers import MONDAY_9AM
 
 
 @pytest.fixture
@@ -63,17 +63,17 @@ def test_parse_time_says_what_to_type(cal: SchoolCalendar, text: str) -> None:
         parse_time(text, cal, MONDAY_9AM)
 
 
-def test_demo_school_is_realistic(school: LoanService) -> None:
+def test_demo_school_is_realistic(demo_service: LoanService) -> None:
     assert Staff.select().count() == 25
     assert Staff.select().where(Staff.role == "admin").count() == 1
     assert Item.select().where(Item.kind == "camera").count() == 8
     assert Item.select().where(Item.kind == "trip_phone", Item.phone_number != "").count() == 4
     assert Item.select().where(Item.kind == "trolley_key").count() == 4
-    board = school.board()
+    board = demo_service.board()
     assert len(board) == 6 and sum(v.overdue for v in board) == 1
     assert Loan.select().where(Loan.closed_at.is_null(False)).count() > 100  # four weeks
     admin = Staff.get(Staff.role == "admin")
-    assert school.check_admin_pin(admin.get_id(), DEMO_PIN)
+    assert demo_service.check_admin_pin(admin.get_id(), DEMO_PIN)
 
 
 def test_demo_never_overwrites_a_database_that_is_not_a_demo(tmp_path: Path) -> None:
