@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.db import BUSY_TIMEOUT_MS, SCHEMA_VERSION
+from kiosk.db import BUSY_TIMEOUT_MS, NEW_INCARNATION_SQL, SCHEMA_VERSION
 from kiosk.errors import KioskError, StorageError
 from kiosk.integrity import describe, problems_of, summarise
 
@@ -402,6 +402,19 @@ def backup(
 # --- restore ----------------------------------------------------------------------------
 
 
+def _new_incarnation(conn: sqlite3.Connection) -> None:
+    """Give a restored database a new incarnation id (schema 6 on; older ones get one
+    when they are migrated). The trust's replica sees the change and reconciles this
+    kiosk's rows in full: the restored file has gone back in time and will reuse row ids.
+    """
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'replica_meta'"
+    ).fetchone()
+    if has_meta:
+        with conn:
+            conn.execute(NEW_INCARNATION_SQL)
+
+
 def restore(
     db_path: Path,
     source: Path,
@@ -453,6 +466,7 @@ def restore(
         try:
             # One self-contained file (folds in any -wal); the kiosk turns WAL back on.
             conn.execute("PRAGMA journal_mode=DELETE")
+            _new_incarnation(conn)
         finally:
             conn.close()
         staged.with_name(staged.name + "-wal").unlink(missing_ok=True)

@@ -53,6 +53,7 @@ COMMANDS = [
     "kiosk.commands.hardware_check",
     "kiosk.commands.backup",
     "kiosk.commands.sync",
+    "kiosk.commands.trust",
     "kiosk.commands.demo",
     "kiosk.commands.run",
 ]

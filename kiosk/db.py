@@ -374,6 +374,43 @@ def _v5_to_v6(db: pw.SqliteDatabase) -> None:
         )
 
 
+#: A fresh random incarnation id: 32 hex digits.
+NEW_INCARNATION_SQL = (
+    "UPDATE replica_meta SET value = lower(hex(randomblob(16))) WHERE key = 'incarnation'"
+)
+
+
+def _v6_to_v7_change_journal(db: pw.SqliteDatabase) -> None:
+    # Replication to the trust's PostgreSQL (sync/trust) sends rows that changed, in the
+    # order they changed. Triggers append (table, row id) to change_journal in the same
+    # transaction as the change itself, so a change and its journal entry are committed
+    # (or lost to a power cut) together; AUTOINCREMENT keeps ``seq`` increasing even
+    # after acknowledged entries are deleted. replica_meta holds this database's
+    # incarnation: ``kiosk restore`` gives the restored file a new one, which tells the
+    # trust to reconcile this kiosk's rows in full. Self-contained: frozen SQL, like v1.
+    statements = [
+        "CREATE TABLE change_journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "tbl TEXT NOT NULL, row_id INTEGER NOT NULL)",
+        "CREATE TABLE replica_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "INSERT INTO replica_meta (key, value) VALUES ('incarnation', lower(hex(randomblob(16))))",
+    ]
+    for table in ("staff", "item", "loan", "event"):
+        add = f"INSERT INTO change_journal (tbl, row_id) VALUES ('{table}', "
+        statements += [
+            f"CREATE TRIGGER journal_{table}_insert AFTER INSERT ON {table} "
+            f"BEGIN {add}NEW.id); END",
+            f"CREATE TRIGGER journal_{table}_update AFTER UPDATE ON {table} "
+            f"BEGIN {add}NEW.id); END",
+            # A changed id (never done today) also retires the old one.
+            f"CREATE TRIGGER journal_{table}_rekey AFTER UPDATE OF id ON {table} "
+            f"WHEN OLD.id <> NEW.id BEGIN {add}OLD.id); END",
+            f"CREATE TRIGGER journal_{table}_delete AFTER DELETE ON {table} "
+            f"BEGIN {add}OLD.id); END",
+        ]
+    for statement in statements:
+        db.execute_sql(statement)
+
+
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _v0_to_v1,
     _v1_to_v2,
@@ -381,6 +418,7 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _v3_to_v4,
     _v4_to_v5,
     _v5_to_v6,
+    _v6_to_v7_change_journal,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -30,6 +30,7 @@ from kiosk.settings.schema import (
     Smtp,
     Sync,
     Term,
+    Trust,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Smtp",
     "Sync",
     "Term",
+    "Trust",
     "evolve",
     "load_settings",
     "settings_from",

@@ -25,6 +25,7 @@ from kiosk.settings.schema import (
     Settings,
     Smtp,
     Sync,
+    Trust,
 )
 
 Keys = tuple[str, ...]
@@ -40,7 +41,15 @@ class Problem:
 
 def problems(s: Settings) -> list[Problem]:
     """Every rule the settings break, in the order of the file's sections, each once."""
-    found = [*_school(s), *_kinds(s), *_kiosk(s), *_hardware(s), *_alerts(s), *_sync(s.sync)]
+    found = [
+        *_school(s),
+        *_kinds(s),
+        *_kiosk(s),
+        *_hardware(s),
+        *_alerts(s),
+        *_sync(s.sync),
+        *_trust(s.trust),
+    ]
     return list(dict.fromkeys(found))
 
 
@@ -200,3 +209,13 @@ def email_address_problem(address: str) -> str:
     ):
         return f"{domain!r} is not a valid internet domain"
     return ""
+
+
+def _trust(trust: Trust) -> Iterator[Problem]:
+    if trust.connect_timeout_seconds < 2:
+        # libpq treats anything below 2 seconds as 2.
+        yield Problem(("trust", "connect_timeout_seconds"), "must be at least 2")
+    if trust.statement_timeout_seconds <= 0:
+        yield Problem(("trust", "statement_timeout_seconds"), "must be more than 0")
+    if not 1 <= trust.batch_size <= 10_000:
+        yield Problem(("trust", "batch_size"), "must be from 1 to 10000")

@@ -259,6 +259,21 @@ class Backup:
 
 
 @dataclass(frozen=True)
+class Trust:
+    credentials: Path | None = None
+    """The file holding the connection to the trust's PostgreSQL (``kiosk trust add-kiosk``
+    prints it). Replication is on when this is set. Readable only by root and the kiosk
+    user (``chmod 640``, owner root, group kiosk): ``kiosk sync`` refuses it otherwise."""
+    connect_timeout_seconds: int = 5
+    """Give up connecting after this long (PostgreSQL down or unreachable); tried again
+    at the next pass."""
+    statement_timeout_seconds: float = 10.0
+    """Each statement on the trust's server gives up after this long (server slow)."""
+    batch_size: int = 500
+    """Journal entries sent in one transaction."""
+
+
+@dataclass(frozen=True)
 class Settings:
     school: School = field(default_factory=School)
     kiosk: Kiosk = field(default_factory=Kiosk)
@@ -268,6 +283,7 @@ class Settings:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     backup: Backup = field(default_factory=Backup)
     sync: Sync = field(default_factory=Sync)
+    trust: Trust = field(default_factory=Trust)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
 

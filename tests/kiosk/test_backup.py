@@ -57,16 +57,17 @@ HOLDER = textwrap.dedent(
 
 
 def rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, for comparing two databases."""
+    """Every row of every table, for comparing two databases (the incarnation id apart)."""
     conn = sqlite3.connect(path)
     try:
         names = [
             r[0]
             for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                " AND name <> 'replica_meta'"
             )
         ]
-        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY id').fetchall() for n in names}
+        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
     finally:
         conn.close()
 
@@ -151,6 +152,16 @@ def test_backup_under_concurrent_writes_is_consistent(db_path: Path, tmp_path: P
     assert count(db_path, "staff") >= seen[-1]
 
 
+def incarnation(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(
+            conn.execute("SELECT value FROM replica_meta WHERE key = 'incarnation'").fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
 def test_restore_brings_back_every_row(db_path: Path, tmp_path: Path) -> None:
     dest = tmp_path / "backups"
     made = bk.backup(db_path, dest)
@@ -167,6 +178,8 @@ def test_restore_brings_back_every_row(db_path: Path, tmp_path: Path) -> None:
 
     result = bk.restore(db_path, made.path, keep_dir=dest)
     assert rows(db_path) == expected
+    # A new incarnation id: the trust's replica reconciles this kiosk's rows in full.
+    assert incarnation(db_path) != incarnation(made.path)
     assert result.rows["staff"] == 20 and result.rows["item"] == 20
     # The replaced database was kept, with the later changes in it.
     assert result.previous is not None
