@@ -39,6 +39,7 @@ ALERT_KINDS = (
     "leaver_with_items",
     "summary",
     "admin_locked",
+    "database_damaged",
 )
 #: Who an alert is for; every alert has one, and [sync.routes] maps each to channels.
 AUDIENCES = ("office", "slt", "it")
@@ -180,20 +181,39 @@ class Channel:
     """email: the addresses this channel writes to."""
 
 
+#: How the connection to the mail server is protected, and the usual port for each.
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+
+
 @dataclass(frozen=True)
 class Smtp:
     host: str = ""
     """The mail server for email channels ("smtp.office365.com")."""
-    port: int = 587
-    """Its port: 587 with STARTTLS, 25 without."""
-    starttls: bool = True
-    """Encrypt the connection with STARTTLS before logging in."""
+    port: int = 0
+    """Its port; 0 (the default) is the usual one for ``security``: 587, 465 or 25."""
+    security: str = ""
+    """starttls (port 587: plain, then STARTTLS before logging in), tls (port 465: TLS from
+    the first byte) or none (port 25, only inside the school's own network). Default starttls."""
+    starttls: bool | None = None
+    """Older settings files: true means security = "starttls", false means "none".
+    Write ``security`` instead."""
     username: str = ""
     """Log in with this user name (empty: no login)."""
     password: str = ""
     """The password for ``username``. Keep this file readable by the kiosk user only."""
     from_address: str = ""
     """The sender address alerts come from ("kiosk@school.example")."""
+
+    @property
+    def mode(self) -> str:
+        """The security in use: ``security``, else what an older ``starttls`` line meant."""
+        if self.security:
+            return self.security
+        return "none" if self.starttls is False else "starttls"
+
+    @property
+    def port_number(self) -> int:
+        return self.port or SMTP_SECURITY.get(self.mode, 587)
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,52 @@ def test_backup_rotates_files_on_disk(db_path: Path, tmp_path: Path) -> None:
     assert [p.name for p in last.removed] == ["kiosk-20261110-020000.db"]
 
 
+def test_backups_within_one_second_never_collide_and_the_new_one_is_kept(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """``kiosk backup`` run twice in a second used to delete its own new copy, then crash."""
+    dest = tmp_path / "backups"
+    now = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
+    made = [bk.backup(db_path, dest, now=now) for _ in range(12)]
+    names = [m.path.name for m in made]
+    assert names[:3] == [
+        "kiosk-20261123-023000.db",
+        "kiosk-20261123-023000-2.db",
+        "kiosk-20261123-023000-3.db",
+    ]
+    assert len(set(names)) == 12
+    # One backup a day is kept: the newest, which is the one just made (-12 after -9 and -10).
+    assert [p.name for _, p in bk.backups_in(dest)] == ["kiosk-20261123-023000-12.db"]
+    assert bk.check_database(made[-1].path)[0] == SCHEMA_VERSION
+
+
+def test_a_backup_named_by_a_clock_that_is_behind_is_not_rotated_away(
+    db_path: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "backups"
+    start = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    for d in range(7):
+        bk.backup(db_path, dest, keep_daily=7, keep_weekly=0, now=start + timedelta(days=d))
+    behind = bk.backup(
+        db_path, dest, keep_daily=7, keep_weekly=0, now=datetime(2025, 1, 1, tzinfo=UTC)
+    )
+    assert behind.path.exists() and behind.removed == []
+    assert len(bk.backups_in(dest)) == 8
+
+
+def test_cli_backup_twice_at_once_makes_two_checked_copies(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "backups"
+    for _ in range(2):
+        assert main(["backup", "--db", str(db_path), "--dest", str(dest)]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("checked: OK") == 2 and err == ""
+    newest = bk.backups_in(dest)[0][1]
+    assert f"to {newest} (" in out.splitlines()[-1] or f"to {newest} (" in out
+    assert bk.check_database(newest)[0] == SCHEMA_VERSION
+
+
 def test_copy_to_a_folder_that_is_not_mounted_says_so(db_path: Path, tmp_path: Path) -> None:
     share = tmp_path / "share"
     share.mkdir()

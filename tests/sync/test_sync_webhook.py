@@ -182,7 +182,7 @@ def test_time_out_is_retried_and_the_receiver_drops_the_repeat(
     report = deliverer.run()
     assert walltime.monotonic() - started < 0.9
     assert report.delivered == 0
-    assert "no answer from 127.0.0.1" in report.errors[0]
+    assert "no complete answer from 127.0.0.1" in report.errors[0]
     assert "within 0.3 seconds" in report.errors[0]
     clock.advance(settings.sync.backoff_base_seconds)
     assert deliverer.run().delivered == 1
