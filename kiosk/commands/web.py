@@ -234,9 +234,10 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from kiosk import sdnotify
+    from kiosk.calendar import SchoolCalendar
     from kiosk.clock import clock_from_env
     from kiosk.db import ChangeWatch, open_database_readonly
-    from kiosk.loans import LoanService
+    from kiosk.loans.queries import Queries
     from kiosk.web.app import create_app
 
     steady_memory()
@@ -247,7 +248,8 @@ def run_serve(args: argparse.Namespace) -> int:
     clock = clock_from_env()
     # Read-only: the board can never write or slow a tap (see open_database_readonly).
     open_database_readonly(settings.kiosk.db)
-    queries = LoanService(settings, clock)  # the loan package's queries: re-point here
+    # The loan package's read-only questions: no tap state, nothing that writes.
+    queries = Queries(settings, clock, SchoolCalendar(settings.school))
     app = create_app(
         settings, clock, open_accounts(settings, clock), queries, ChangeWatch(settings.kiosk.db)
     )

@@ -39,7 +39,7 @@ from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.errors import NotFound, StorageError
 from kiosk.exporter import iter_loans_csv
-from kiosk.loans import LoanService
+from kiosk.loans.queries import Queries
 from kiosk.settings import Settings
 from kiosk.views import LoanView
 from kiosk.web.auth import (
@@ -511,7 +511,7 @@ def create_app(
     settings: Settings,
     clock: Clock,
     accounts: Accounts,
-    queries: LoanService,
+    queries: Queries,
     changes: Changes,
     *,
     keepalive_seconds: float = KEEPALIVE_SECONDS,

@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from kiosk.loans import LoanService
+from kiosk.loans.queries import Queries
 
 T = TypeVar("T")
 
@@ -34,17 +34,15 @@ def iter_of(pieces: Iterator[str]) -> Generator[str, None, None]:
 class Reads:
     """Call ``await board(lambda q: q.board())``: ``q`` is the loan package's query object."""
 
-    def __init__(self, queries: LoanService, threads: int = READ_THREADS) -> None:
+    def __init__(self, queries: Queries, threads: int = READ_THREADS) -> None:
         self.queries = queries
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kiosk-web-read")
         self._downloads = asyncio.Semaphore(1)
 
-    async def __call__(self, fn: Callable[[LoanService], T]) -> T:
+    async def __call__(self, fn: Callable[[Queries], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, self.queries)
 
-    async def stream(
-        self, make: Callable[[LoanService], Iterator[str]]
-    ) -> AsyncGenerator[str, None]:
+    async def stream(self, make: Callable[[Queries], Iterator[str]]) -> AsyncGenerator[str, None]:
         """The pieces ``make(queries)`` yields, read on a pool thread as the browser takes them.
 
         If the browser goes away the thread stops at its next piece (it never blocks on a
@@ -65,7 +63,7 @@ class Reads:
             sent.cancel()
             return False
 
-        def produce(queries: LoanService) -> None:
+        def produce(queries: Queries) -> None:
             try:
                 # Closed at once when the browser leaves: its cursor goes with it.
                 with contextlib.closing(iter_of(make(queries))) as pieces_made:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from kiosk.loans import LoanService
+from kiosk.loans.queries import Queries
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Filters:
         return bool(self.kind or self.overdue)
 
 
-Load = Callable[[LoanService, Filters], Mapping[str, Any]]
+Load = Callable[[Queries, Filters], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,17 @@ class Section:
     load: Load
     """The one query call that fetches what the template draws."""
 
-    def bind(self, filters: Filters) -> Callable[[LoanService], Mapping[str, Any]]:
+    def bind(self, filters: Filters) -> Callable[[Queries], Mapping[str, Any]]:
         """``load`` for these filters, to run where the queries are (``Reads``)."""
         return lambda q: self.load(q, filters)
 
 
-def _out_now(q: LoanService, f: Filters) -> Mapping[str, Any]:
+def _out_now(q: Queries, f: Filters) -> Mapping[str, Any]:
     loans = q.board(kind=f.kind or None, overdue_only=f.overdue)
     return {"loans": loans, "overdue": sum(v.overdue for v in loans), "filters": f}
 
 
-def _trip_phones(q: LoanService, f: Filters) -> Mapping[str, Any]:
+def _trip_phones(q: Queries, f: Filters) -> Mapping[str, Any]:
     # Off site: whatever left the premises (trip phones, and any kind a school lets leave).
     return {"loans": [v for v in q.board() if v.off_site]}
 

@@ -63,9 +63,7 @@ def accounts(settings: Settings, clock: ManualClock) -> Accounts:
 def client(
     settings: Settings, clock: ManualClock, accounts: Accounts, service: LoanService
 ) -> Iterator[TestClient]:
-    app = create_app(
-        settings, clock, accounts, LoanService(settings, clock), ChangeWatch(settings.kiosk.db)
-    )
+    app = create_app(settings, clock, accounts, service.queries, ChangeWatch(settings.kiosk.db))
     with TestClient(app, follow_redirects=False) as c:
         yield c
 

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 import pytest
 
 from kiosk.accounts import Accounts
+from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
 from kiosk.db import ChangeWatch
 from kiosk.loans import LoanService
+from kiosk.loans.queries import Queries
 from kiosk.settings import Settings
 from kiosk.views import LoanView
 from kiosk.web.app import create_app
@@ -25,7 +27,7 @@ from tests.web.conftest import PASSWORD, USERNAME
 from tests.web.live_server import EventReader, LiveServer, live_url, signed_in_client
 
 
-class CountingQueries(LoanService):
+class CountingQueries(Queries):
     """The real queries, counting how often the board is read."""
 
     board_reads = 0
@@ -46,7 +48,7 @@ def server(
         settings,
         clock,
         accounts,
-        CountingQueries(settings, clock),
+        CountingQueries(settings, clock, SchoolCalendar(settings.school)),
         ChangeWatch(settings.kiosk.db),
         keepalive_seconds=0.2,
         session_check_seconds=0.1,

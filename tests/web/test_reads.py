@@ -9,11 +9,11 @@ from typing import cast
 
 import pytest
 
-from kiosk.loans import LoanService
+from kiosk.loans.queries import Queries
 from kiosk.web.reads import Reads
 
 
-class Queries:
+class Recorder:
     """Stands in for the loan package's query object: records where and what it ran."""
 
     def __init__(self) -> None:
@@ -31,9 +31,9 @@ class Queries:
             self.finished.set()
 
 
-def reads() -> tuple[Reads, Queries]:
-    q = Queries()
-    return Reads(cast(LoanService, q)), q
+def reads() -> tuple[Reads, Recorder]:
+    q = Recorder()
+    return Reads(cast(Queries, q)), q
 
 
 def test_queries_run_on_the_pool_not_the_event_loop() -> None:
@@ -52,7 +52,7 @@ def test_a_download_streams_every_piece_in_order() -> None:
     board, q = reads()
 
     async def go() -> list[str]:
-        return [p async for p in board.stream(lambda s: cast(Queries, s).pieces(50))]
+        return [p async for p in board.stream(lambda s: cast(Recorder, s).pieces(50))]
 
     try:
         assert asyncio.run(go()) == [f"piece {i}\n" for i in range(50)]
@@ -65,7 +65,7 @@ def test_a_browser_that_leaves_stops_the_download() -> None:
     board, q = reads()
 
     async def go() -> None:
-        stream = board.stream(lambda s: cast(Queries, s).pieces(1_000_000))
+        stream = board.stream(lambda s: cast(Recorder, s).pieces(1_000_000))
         async for _ in stream:
             break  # the browser went away after the first piece
         await stream.aclose()
@@ -81,7 +81,7 @@ def test_a_browser_that_leaves_stops_the_download() -> None:
 def test_an_error_while_reading_reaches_the_response() -> None:
     board, _ = reads()
 
-    def broken(s: LoanService) -> Iterator[str]:
+    def broken(s: Queries) -> Iterator[str]:
         yield "first\n"
         raise OSError("disk gone")
 

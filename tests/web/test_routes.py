@@ -117,7 +117,11 @@ def test_cookies_are_secure_when_the_settings_say_https(
 ) -> None:
     settings = load_settings(write_config(tmp_path, "secure_cookies = true\n"), env={})
     app = create_app(
-        settings, clock, accounts, LoanService(settings, clock), ChangeWatch(settings.kiosk.db)
+        settings,
+        clock,
+        accounts,
+        LoanService(settings, clock).queries,
+        ChangeWatch(settings.kiosk.db),
     )
     with TestClient(app, follow_redirects=False, base_url="https://testserver") as c:
         form = c.get("/signin")
@@ -468,7 +472,11 @@ def test_changing_ones_own_password_signs_out_other_browsers(
 ) -> None:
     csrf = sign_in(client)
     app = create_app(
-        settings, clock, accounts, LoanService(settings, clock), ChangeWatch(settings.kiosk.db)
+        settings,
+        clock,
+        accounts,
+        LoanService(settings, clock).queries,
+        ChangeWatch(settings.kiosk.db),
     )
     with TestClient(app, follow_redirects=False) as other:
         sign_in(other)
