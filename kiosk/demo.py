@@ -242,7 +242,7 @@ def _seed(path: Path, settings: Settings, clock: Clock, seed: int) -> DemoSchool
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     _mark_as_demo(path)
-    db = open_database(path)
+    db = open_database(path, new_database=True)  # just made by _mark_as_demo
     rng = random.Random(seed)
     cal = SchoolCalendar(settings.school)
     now = clock.now()

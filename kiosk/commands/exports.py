@@ -11,37 +11,27 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.cli import add_common, open_context
+from kiosk.calendar import DAY_EXAMPLES, parse_day
+from kiosk.cli import Context, add_common, open_context
 from kiosk.commands import out
-from kiosk.errors import StorageError
+from kiosk.errors import Refused, StorageError
 from kiosk.exporter import export_calls, export_day, export_loans, export_person
 from kiosk.loans.calls import read_stated_times
 
 log = logging.getLogger(__name__)
 
 
-def _date(text: str) -> date:
+def _day_given(option: str, text: str, ctx: Context) -> date:
+    """``text`` read as a day of the school's calendar, or a message saying what to write."""
+    cal = ctx.service.calendar
     try:
-        return date.fromisoformat(text)
+        return parse_day(text, cal.local(ctx.clock.now()).date())
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from exc
-
-
-def _day(text: str) -> str:
-    """A day as given: a date like 2026-11-23, or today or yesterday (read when run)."""
-    low = text.strip().lower()
-    if low in ("today", "yesterday"):
-        return low
-    try:
-        return date.fromisoformat(low).isoformat()
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a day: give a date like 2026-11-23, or today or yesterday"
-        ) from exc
+        raise Refused(f"{option}: {exc}.") from None
 
 
 def add_parser(sub: Any) -> None:
@@ -50,20 +40,26 @@ def add_parser(sub: Any) -> None:
     what.required = True
     loans = what.add_parser("loans", help="loans as CSV (for a spreadsheet)")
     loans.add_argument("file", type=Path, help="the CSV file to write ('-' for the screen)")
-    loans.add_argument("--since", type=_date, help="only loans out on or after this date")
+    loans.add_argument(
+        "--since",
+        metavar="DAY",
+        help=f"only loans out on or after this day ({DAY_EXAMPLES})",
+    )
     add_common(loans)
     loans.set_defaults(func=run_loans)
     calls = what.add_parser(
         "calls",
         help="personal calls on trip phones as CSV (Appendix 5: date, time, number, reason)",
     )
-    calls.add_argument("--since", type=_date, help="only calls made on or after this date")
+    calls.add_argument(
+        "--since", metavar="DAY", help=f"only calls made on or after this day ({DAY_EXAMPLES})"
+    )
     calls.add_argument("--out", type=Path, help="write to this file instead of the screen")
     add_common(calls)
     calls.set_defaults(func=run_calls)
     day = what.add_parser("day", help="one day as CSV: loans, returns, problems, calls, stock-take")
     day.add_argument(
-        "day", nargs="?", default="today", type=_day, help="the day (2026-11-23; default today)"
+        "day", nargs="?", default="today", help=f"the day ({DAY_EXAMPLES}; default today)"
     )
     day.add_argument("--out", type=Path, help="write to this file instead of the screen")
     add_common(day)
@@ -79,8 +75,11 @@ def add_parser(sub: Any) -> None:
 
 def run_loans(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    since = ctx.service.calendar.at(args.since, datetime.min.time()) if args.since else None
-    count = export_loans(args.file, ctx.service.calendar, since=since)
+    cal = ctx.service.calendar
+    since = None
+    if args.since is not None:
+        since = cal.at(_day_given("--since", args.since, ctx), datetime.min.time())
+    count = export_loans(args.file, cal, since=since)
     if str(args.file) != "-":
         out(f"{count} loans written to {args.file}.")
     return 0
@@ -95,7 +94,9 @@ def run_calls(args: argparse.Namespace) -> int:
     except StorageError as exc:
         log.warning("old personal calls not read: %s", exc)
     cal = ctx.service.calendar
-    since = cal.at(args.since, datetime.min.time()) if args.since else None
+    since = None
+    if args.since is not None:
+        since = cal.at(_day_given("--since", args.since, ctx), datetime.min.time())
     count = export_calls(args.out or Path("-"), cal, since=since)
     if args.out:
         out(f"{count} personal calls written to {args.out}.")
@@ -105,9 +106,7 @@ def run_calls(args: argparse.Namespace) -> int:
 def run_day(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     cal = ctx.service.calendar
-    today = cal.local(ctx.clock.now()).date()
-    named = {"today": today, "yesterday": today - timedelta(days=1)}
-    day = named.get(args.day) or date.fromisoformat(args.day)
+    day = _day_given("the day", args.day, ctx)
     report = ctx.service.day(day)
     count = export_day(args.out or Path("-"), report, cal)
     if args.out:

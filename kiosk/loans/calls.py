@@ -249,7 +249,7 @@ class Calls:
         return f"{day.strftime('%a')} {day.day} {day.strftime('%b')}"
 
 
-# --- calls recorded before schema 7 -------------------------------------------------------
+# --- calls recorded before the _personal_call_instants step --------------------------------
 
 
 def read_stated(

@@ -32,6 +32,8 @@ from kiosk.settings.schema import (
     Smtp,
     Sync,
     Term,
+    Trust,
+    Web,
 )
 
 __all__ = [
@@ -56,6 +58,8 @@ __all__ = [
     "Smtp",
     "Sync",
     "Term",
+    "Trust",
+    "Web",
     "evolve",
     "load_settings",
     "settings_from",

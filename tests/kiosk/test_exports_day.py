@@ -68,8 +68,17 @@ def test_calls_since_a_date_and_to_the_screen(demo: Path) -> None:
     assert r.returncode == 0 and len(rows_of(r.stdout)) == 2
     r = run("export", "calls", "--since", "2026-11-24", db=demo)
     assert rows_of(r.stdout) == []
+    # Days as the office types them, as for every --since (kiosk.calendar.parse_day).
     r = run("export", "calls", "--since", "23/11/2026", db=demo)
-    assert r.returncode == 2 and "'23/11/2026' is not a date like 2026-09-01" in r.stderr
+    assert r.returncode == 0 and len(rows_of(r.stdout)) == 2
+    r = run("export", "calls", "--since", "yesterday", db=demo)
+    assert r.returncode == 0 and len(rows_of(r.stdout)) == 2  # nothing on the Sunday
+    r = run("export", "calls", "--since", "last week", db=demo)
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip() == (
+        "kiosk: --since: 'last week' is not a date: write today, yesterday, 2026-11-23 "
+        "or 23/11/2026."
+    )
 
 
 def test_calls_from_before_exact_times_are_read_or_kept_as_written(demo: Path) -> None:
@@ -112,16 +121,21 @@ def test_the_day_as_csv(demo: Path, tmp_path: Path) -> None:
     assert {"signed out", "returned", "personal call", "stock-take: out on loan"} <= {
         row["what"] for row in friday
     }
+    assert rows_of(run("export", "day", "20/11/2026", db=demo).stdout) == friday
     sunday = rows_of(run("export", "day", "yesterday", db=demo).stdout)
     assert [(row["what"], row["item"]) for row in sunday] == [("overdue", "Class camera 3B")]
 
 
 def test_a_day_that_is_not_one_or_has_not_come_is_refused_plainly(demo: Path) -> None:
     r = run("export", "day", "next week", db=demo)
-    assert r.returncode == 2
-    assert "'next week' is not a day: give a date like 2026-11-23, or today or yesterday" in (
-        r.stderr
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip() == (
+        "kiosk: the day: 'next week' is not a date: write today, yesterday, 2026-11-23 "
+        "or 23/11/2026."
     )
+    r = run("export", "day", "31/11/2026", db=demo)
+    assert r.returncode == 1
+    assert "'31/11/2026' is not a real date" in r.stderr
     r = run("export", "day", "2026-11-24", db=demo)
     assert r.returncode == 1
     assert r.stderr.strip() == "kiosk: Tue 24 Nov 2026 has not happened yet."
