@@ -321,6 +321,81 @@ class DayReport:
         return ", ".join(parts)
 
 
+@dataclass(frozen=True)
+class DayLine:
+    """One line of the Today view (the kiosk's office screen and ``kiosk web``'s page)."""
+
+    what: str
+    """OVERDUE, MISSING, Here, Short, Damaged, Lost, Call, Out, Back or Passed on."""
+    at: datetime | None
+    name: str
+    """The item (or phone) it is about."""
+    who: str
+    detail: str
+    item: ItemView | None = None
+    """For its history; None for a personal call (its loan says which phone)."""
+    loan: LoanView | None = None
+    loan_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.item.kind if self.item is not None else ""
+
+
+def day_lines(report: DayReport) -> list[DayLine]:
+    """The day's facts in the order the office deals with them: overdue, what the
+    stock-take found missing or here-but-shown-out, short counts, damage and losses;
+    then the personal calls; then each loan and return in the order they happened."""
+
+    def who(loan: LoanView | None) -> str:
+        return loan.borrower.name if loan is not None and loan.borrower else ""
+
+    loans = {v.id: v for v in (*report.signed_out, *report.returned, *report.overdue)}
+    out: list[DayLine] = []
+
+    def add(
+        what: str,
+        at: datetime | None,
+        item: ItemView,
+        person: str,
+        detail: str,
+        loan: LoanView | None = None,
+    ) -> None:
+        line = DayLine(what, at, item.name, person, detail, item, loan, loan.id if loan else None)
+        out.append(line)
+
+    for v in report.overdue:
+        add("OVERDUE", v.due_at, v.item, who(v), "was due", v)
+    take = report.stock_take
+    if take is not None:
+        for s in take.missing:
+            last = "never borrowed" if s.loan is None else "not seen at the stock-take"
+            add("MISSING", take.at, s.item, who(s.loan), last, s.loan)
+        for s in take.here:
+            add("Here", take.at, s.item, who(s.loan), "shown as out", s.loan)
+    for c in report.short:
+        add("Short", c.loan.closed_at, c.loan.item, who(c.loan), c.text, c.loan)
+    for d in report.damaged:
+        add("Damaged", d.at, d.item, d.person, d.note, loans.get(d.loan_id or 0))
+    for d in report.lost:
+        add("Lost", d.at, d.item, d.person, d.note, loans.get(d.loan_id or 0))
+    for call in report.calls:
+        detail = f"as written: {call.stated}" if call.made_at is None else "personal call"
+        loan = loans.get(call.loan_id)
+        out.append(
+            DayLine("Call", call.made_at, call.phone, call.person, detail, None, loan, call.loan_id)
+        )
+    moves = [(v.out_at, "Out", v) for v in report.signed_out]
+    moves += [
+        (v.closed_at, "Passed on" if v.outcome == "handed_over" else "Back", v)
+        for v in report.returned
+        if v.closed_at is not None
+    ]
+    for at, what, v in sorted(moves, key=lambda m: (m[0], m[2].id)):
+        add(what, at, v.item, who(v), f"Trip: {v.trip}" if what == "Out" and v.trip else "", v)
+    return out
+
+
 #: Who an alert's audience is, in a sentence ("no channel for SLT").
 AUDIENCE_NAMES = {"slt": "SLT", "office": "the office", "it": "IT", "borrower": "the borrower"}
 

@@ -1,17 +1,17 @@
 """The office's day: what needs doing first, then the personal calls, the loans and returns.
 
-One read of the service (``LoanService.day``, the same facts as ``kiosk export day`` and
-the end-of-day summary alert), shown as one table: overdue items, what the stock-take
-found missing or here-but-shown-out, short counts, damage and losses first; then the
-personal calls; then each loan and return in the order they happened. Previous day /
+One read of the service (``LoanService.day``, the same facts as ``kiosk export day``, the
+end-of-day summary alert and ``kiosk web``'s Today page), shown as one table in the order
+of ``kiosk.views.day_lines``: overdue items, what the stock-take found missing or
+here-but-shown-out, short counts, damage and losses first; then the personal calls; then
+each loan and return in the order they happened. Previous day /
 Next day walk through the week; a trip phone's line opens its personal calls, so the
 office can record them afterwards (Appendix 5); any other line opens the item's history.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,79 +21,8 @@ from textual.widgets import Button, DataTable, Static
 from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.screens.calls import CallsScreen, day_label
 from kiosk.tui.screens.history import HistoryScreen
-from kiosk.tui.widgets.tables import short_text
-from kiosk.views import DayReport, ItemView, LoanView, StaffView
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the Today table, and what choosing it opens."""
-
-    what: str
-    at: datetime | None
-    name: str
-    """The item (or phone) it is about."""
-    who: str
-    detail: str
-    item: ItemView | None = None
-    """For its history; None for a personal call (its loan says which phone)."""
-    loan: LoanView | None = None
-    loan_id: int | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.item.kind if self.item is not None else ""
-
-
-def lines_of(report: DayReport) -> list[Line]:
-    """The day's facts in the order the office deals with them."""
-
-    def who(loan: LoanView | None) -> str:
-        return loan.borrower.name if loan is not None and loan.borrower else ""
-
-    loans = {v.id: v for v in (*report.signed_out, *report.returned, *report.overdue)}
-    out: list[Line] = []
-
-    def add(
-        what: str,
-        at: datetime | None,
-        item: ItemView,
-        person: str,
-        detail: str,
-        loan: LoanView | None = None,
-    ) -> None:
-        out.append(Line(what, at, item.name, person, detail, item, loan, loan.id if loan else None))
-
-    for v in report.overdue:
-        add("OVERDUE", v.due_at, v.item, who(v), "was due", v)
-    take = report.stock_take
-    if take is not None:
-        for s in take.missing:
-            last = "never borrowed" if s.loan is None else "not seen at the stock-take"
-            add("MISSING", take.at, s.item, who(s.loan), last, s.loan)
-        for s in take.here:
-            add("Here", take.at, s.item, who(s.loan), "shown as out", s.loan)
-    for c in report.short:
-        add("Short", c.loan.closed_at, c.loan.item, who(c.loan), c.text, c.loan)
-    for d in report.damaged:
-        add("Damaged", d.at, d.item, d.person, d.note, loans.get(d.loan_id or 0))
-    for d in report.lost:
-        add("Lost", d.at, d.item, d.person, d.note, loans.get(d.loan_id or 0))
-    for call in report.calls:
-        detail = f"as written: {call.stated}" if call.made_at is None else "personal call"
-        loan = loans.get(call.loan_id)
-        out.append(
-            Line("Call", call.made_at, call.phone, call.person, detail, None, loan, call.loan_id)
-        )
-    moves = [(v.out_at, "Out", v) for v in report.signed_out]
-    moves += [
-        (v.closed_at, "Passed on" if v.outcome == "handed_over" else "Back", v)
-        for v in report.returned
-        if v.closed_at is not None
-    ]
-    for at, what, v in sorted(moves, key=lambda m: (m[0], m[2].id)):
-        add(what, at, v.item, who(v), f"Trip: {v.trip}" if what == "Out" and v.trip else "", v)
-    return out
+from kiosk.tui.widgets.tables import more_below, rows_out_of_sight, short_text
+from kiosk.views import DayLine, DayReport, StaffView, day_lines
 
 
 class TodayScreen(KioskScreen):
@@ -107,7 +36,7 @@ class TodayScreen(KioskScreen):
         self.staff = staff
         self.day = day
         self.report: DayReport | None = None
-        self.lines: list[Line] = []
+        self.lines: list[DayLine] = []
 
     def compose(self) -> ComposeResult:
         yield self.title_bar("Office: the day")
@@ -138,6 +67,8 @@ class TodayScreen(KioskScreen):
         today = self.host.calendar.local(self.host.clock.now()).date()
         when = day_label(report.day) + (" (today)" if report.day == today else "")
         self.say("today-title", when)
+        # Once drawn: say if some lines do not fit (80x24), rather than end as if complete.
+        self.call_after_refresh(self._say_what_does_not_fit, when)
         headline = f"{report.headline}."
         take = report.stock_take
         if take is not None:
@@ -147,7 +78,7 @@ class TodayScreen(KioskScreen):
             headline += " No stock-take saved."
         self.say("today-headline", headline)
         self.query_one("#day-after", Button).disabled = report.day >= today
-        self.lines = lines_of(report)
+        self.lines = day_lines(report)
         table = self.query_one("#today", DataTable)
         table.clear()
         # Item and person keep their width; the last column has what is left (80 columns).
@@ -170,10 +101,14 @@ class TodayScreen(KioskScreen):
             )
         table.focus()
 
+    def _say_what_does_not_fit(self, when: str) -> None:
+        if hidden := more_below(rows_out_of_sight(self.query_one("#today", DataTable))):
+            self.say("today-title", f"{when}: {hidden}")
+
     def _failed(self, error: Exception) -> None:
         self.say("today-headline", str(error))
 
-    def _chosen(self) -> Line | None:
+    def _chosen(self) -> DayLine | None:
         table = self.query_one("#today", DataTable)
         if not self.lines or not 0 <= table.cursor_row < len(self.lines):
             self.notify("Choose a line first.")
@@ -198,12 +133,12 @@ class TodayScreen(KioskScreen):
         if line is not None:
             self._open_calls(line)
 
-    def _takes_calls(self, line: Line) -> bool:
+    def _takes_calls(self, line: DayLine) -> bool:
         if line.what == "Call":
             return True
         return bool(line.kind) and "personal_calls" in self.host.settings.kind(line.kind).checklist
 
-    def _open_calls(self, line: Line) -> None:
+    def _open_calls(self, line: DayLine) -> None:
         if line.loan_id is None or not self._takes_calls(line):
             self.notify("Choose a trip phone's line, then Personal calls.")
             return

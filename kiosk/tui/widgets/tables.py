@@ -29,6 +29,23 @@ def short_text(text: str, width: int) -> str:
     return _short(text, width)
 
 
+def rows_out_of_sight(table: DataTable[Any]) -> int:
+    """How many of ``table``'s rows do not fit in it as it is drawn now (from the top)."""
+    room = table.size.height - (table.header_height if table.show_header else 0)
+    used = shown = 0
+    for row in table.ordered_rows:
+        if used + row.height > room:
+            break
+        used += row.height
+        shown += 1
+    return len(table.ordered_rows) - shown
+
+
+def more_below(hidden: int) -> str:
+    """ "3 more below." for a table whose end is out of sight ("" when all of it shows)."""
+    return f"{hidden} more below." if hidden else ""
+
+
 def loan_note(v: LoanView) -> str:
     notes = []
     if v.personal_calls:  # first: the trip is long, and the history has it in full
@@ -85,14 +102,7 @@ class LoanTable(DataTable[Any]):
 
     def rows_out_of_sight(self) -> int:
         """How many rows do not fit in the table as it is drawn now (from the top)."""
-        room = self.size.height - (self.header_height if self.show_header else 0)
-        used = shown = 0
-        for row in self.ordered_rows:
-            if used + row.height > room:
-                break
-            used += row.height
-            shown += 1
-        return len(self.ordered_rows) - shown
+        return rows_out_of_sight(self)
 
 
 class History(DataTable[Any]):

@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
 from kiosk.tui.screens.admin.page import AdminPage
+from kiosk.tui.widgets.tables import more_below, rows_out_of_sight
 from kiosk.views import StaffView, StockTakeSaved
 
 
@@ -90,12 +91,19 @@ class StockTakeScreen(AdminPage):
             # In the cupboard, yet the records say someone has it: tapping it returns it.
             who = line.loan.borrower.name if line.loan and line.loan.borrower else "-"
             table.add_row(line.item.name, "HERE, shown as out", f"{who}: tap it to return it")
-        self.query_one("#count", Static).update(f"{take.seen} tags seen: {take.summary}.")
+        count = f"{take.seen} tags seen: {take.summary}."
+        self.query_one("#count", Static).update(count)
+        # Once drawn: say if some lines do not fit (80x24), rather than end as if complete.
+        self.call_after_refresh(self._say_what_does_not_fit, count)
         self.say("last", saved.message)
         self.host.refresh_status()  # the alert to the office is waiting now
         # Saved: Finished again saves a new result only once another tag is tapped (one
         # found late); the day's report shows the last one saved.
         self.query_one("#finish", Button).disabled = True
+
+    def _say_what_does_not_fit(self, count: str) -> None:
+        if hidden := more_below(rows_out_of_sight(self.query_one("#missing", DataTable))):
+            self.query_one("#count", Static).update(f"{count} {hidden}")
 
     def _failed(self, error: Exception) -> None:
         self.say("last", str(error))
