@@ -2,8 +2,8 @@
 calls, what is overdue, and the stock-take.
 
 The kiosk's "Today" view, ``kiosk export day`` and the end-of-day summary alert all
-read ``day_report``, so they never disagree; ``kiosk web`` reads it through
-``Queries.day``. Only reads. A day is the school's local day (midnight to midnight,
+read ``day_report``, so they never disagree; ``kiosk web``'s Today page reads it too
+(kiosk.web.sections). Only reads. A day is the school's local day (midnight to midnight,
 British Summer Time included); "overdue" is judged at the end of that day, or now for
 today. Each part is one indexed query on a database with years of loans: loans by
 ``out_at`` and ``closed_at``, open loans by due time, loans returned late by when they

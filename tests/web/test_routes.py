@@ -30,6 +30,7 @@ from tests.web.conftest import PASSWORD, USERNAME, csrf_of, sign_in, write_confi
 PAGES = [
     "/",
     "/trips",
+    "/today",
     "/search?q=khan",
     "/people/1",
     "/items/1",
