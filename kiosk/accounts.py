@@ -2,8 +2,8 @@
 
 Kept in a small SQLite file of its own (``web.db`` beside the kiosk database, see
 ``[web] accounts``), so that ``kiosk web`` never needs to write the kiosk's database.
-Only ``kiosk web`` and ``kiosk web add-user``/``passwd``/``remove-user`` write it (and,
-later, the kiosk's admin screen): this module imports no web framework for that reason.
+Only ``kiosk web``, ``kiosk web add-user``/``passwd``/``remove-user`` and the kiosk's admin
+screen (Admin, Web accounts) write it: this module imports no web framework for that reason.
 
 - Passwords: at least ``MIN_PASSWORD`` characters, not one of the common passwords in
   ``kiosk/data/common-passwords.txt.gz`` (nor one of them with digits or symbols added),
@@ -43,6 +43,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from kiosk.clock import Clock
 from kiosk.errors import KioskError, StorageError
+from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -511,3 +512,21 @@ class Accounts:
 def same_token(a: str, b: str) -> bool:
     """Constant-time comparison of two tokens (CSRF), false when either is empty."""
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+def accounts_path(settings: Settings) -> Path:
+    """Where the accounts file is: ``[web] accounts``, or web.db beside the kiosk database."""
+    return settings.web.accounts or settings.kiosk.db.parent / "web.db"
+
+
+def open_accounts(settings: Settings, clock: Clock) -> Accounts:
+    """The accounts file the settings name, with their sign-in rules (``kiosk web``, the CLI
+    and the admin screen all open it here, so they agree on where it is)."""
+    w = settings.web
+    return Accounts(
+        accounts_path(settings),
+        clock,
+        idle_minutes=w.idle_minutes,
+        attempts=w.signin_attempts,
+        lock_minutes=w.signin_lock_minutes,
+    )

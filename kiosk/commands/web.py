@@ -60,21 +60,16 @@ def add_parser(sub: Any) -> None:
 
 
 def accounts_path(settings: Settings) -> Path:
-    return settings.web.accounts or settings.kiosk.db.parent / "web.db"
+    from kiosk.accounts import accounts_path
+
+    return accounts_path(settings)
 
 
 def open_accounts(settings: Settings, clock: Clock | None = None) -> Accounts:
-    from kiosk.accounts import Accounts
+    from kiosk.accounts import open_accounts
     from kiosk.clock import clock_from_env
 
-    w = settings.web
-    return Accounts(
-        accounts_path(settings),
-        clock or clock_from_env(),
-        idle_minutes=w.idle_minutes,
-        attempts=w.signin_attempts,
-        lock_minutes=w.signin_lock_minutes,
-    )
+    return open_accounts(settings, clock or clock_from_env())
 
 
 def _new_password(username: str) -> str:
