@@ -12,9 +12,10 @@ from kiosk import alerts
 from kiosk import db as store
 from kiosk.admins import keep_an_admin
 from kiosk.clock import Clock
-from kiosk.db import Item, Loan, Staff
+from kiosk.db import Item, Loan, Staff, SwitchedOffTag
 from kiosk.errors import NotFound, Refused
 from kiosk.journal import Journal
+from kiosk.loans.cards import Cards, spare_by_uid
 from kiosk.loans.queries import Queries
 from kiosk.loans.state import Sessions
 from kiosk.settings import Settings
@@ -49,12 +50,18 @@ def leaver_alerts(
 
 class People:
     def __init__(
-        self, settings: Settings, clock: Clock, queries: Queries, sessions: Sessions
+        self,
+        settings: Settings,
+        clock: Clock,
+        queries: Queries,
+        sessions: Sessions,
+        cards: Cards,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.queries = queries
         self.sessions = sessions
+        self.cards = cards
         self.journal = Journal(clock)
 
     def set_staff_active(self, staff_pk: int, active: bool, reason: str = "") -> ActionResult:
@@ -99,6 +106,8 @@ class People:
             with store.write():
                 staff.badge_uid = uid
                 staff.save()
+                # A badge switched off as lost, found again (or given anew): it works again.
+                SwitchedOffTag.delete().where(SwitchedOffTag.uid == uid).execute()
                 self.journal.event("enrol", staff_id=staff.id, detail={"uid": uid})
             return f"Badge enrolled for {staff.name}."
         if item_pk is not None:
@@ -108,6 +117,18 @@ class People:
             with store.write():
                 item.tag_uid = uid
                 item.save()
+                SwitchedOffTag.delete().where(SwitchedOffTag.uid == uid).execute()
                 self.journal.event("enrol", item_id=item.id, detail={"uid": uid})
             return f"Tag enrolled for {item.name}."
         raise Refused("Choose a person or an item for this tag.")
+
+    def enrol_spare(self, uid: str) -> str:
+        """Add a tag to the office's pool of spare cards (or switch a lost one on again)."""
+        try:
+            uid = normalise_uid(uid)
+        except InvalidUID as exc:
+            raise Refused(str(exc)) from exc
+        owner = self.queries.tag_owner(uid)
+        if owner and spare_by_uid(uid) is None:
+            raise Refused(f"That tag is already {owner}.")
+        return self.cards.enrol_spare(uid)
