@@ -105,7 +105,8 @@ class Queries:
 
     def items_with_contents(self) -> list[ItemView]:
         """Items that hold things to count (trolleys), by name."""
-        return [self.views.item(i) for i in Item.select().order_by(Item.name) if i.contents]
+        query = Item.select().where(Item.status != "retired").order_by(pw.fn.lower(Item.name))
+        return [self.views.item(i) for i in query if i.contents]
 
     def find_staff(self, text: str = "", limit: int = 50) -> list[StaffView]:
         query = Staff.select().order_by(Staff.name).limit(limit)

@@ -102,7 +102,9 @@ class History(DataTable[Any]):
                 "undone": "undone",
                 None: "",
             }.get(v.outcome, v.outcome or "")
-            notes = "; ".join(x for x in (loan_note(v), _checklist_text(v.checklist)) if x)
+            notes = "; ".join(
+                x for x in (*v.office, loan_note(v), _checklist_text(v.checklist)) if x
+            )
             self.add_row(fmt(v.out_at), other, back, how, notes)
 
 

@@ -1,4 +1,5 @@
-"""Enrol a tag: tap the new badge or sticker, then choose the person or item it is for."""
+"""Enrol a tag: tap the new badge or sticker, then choose the person or item it is for,
+or make it one of the office's spare cards."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class EnrolScreen(AdminPage):
         yield Static("", id="result", classes="prompt")
         with Horizontal(classes="buttons"):
             yield Button("Give the tag to the chosen one", id="give", variant="primary")
+            yield Button("Make it a spare card", id="spare")
             yield Button("Back", id="back")
         yield from self.tag_entry()
         yield self.status_line()
@@ -102,6 +104,14 @@ class EnrolScreen(AdminPage):
             pk = row.id
             call = lambda: service.enrol_tag(uid, item_pk=pk)  # noqa: E731
         self.host.call(call, self._enrolled, self._failed)
+
+    @on(Button.Pressed, "#spare")
+    def _spare(self) -> None:
+        if self.uid is None:
+            self.say("result", "Tap the tag on the reader first.")
+            return
+        uid, service = self.uid, self.host.service
+        self.host.call(lambda: service.enrol_spare(uid), self._enrolled, self._failed)
 
     def _enrolled(self, message: str) -> None:
         self.say("result", message)
