@@ -7,6 +7,7 @@ import pytest
 from kiosk.clock import ManualClock
 from kiosk.db import Event, Item, Loan, OfficeAct, Staff
 from kiosk.errors import Refused
+from kiosk.exporter import export_person
 from kiosk.loans import LoanService
 from kiosk.retention import purge
 from kiosk.settings import Retention
@@ -181,3 +182,20 @@ def test_retention_forgets_who_in_the_office_acted_with_the_borrower(
     assert act.by_id is None and act.act == "signed_out_for"
     (history,) = service.item_history(tiny_school.ball.id)
     assert history.office == ("signed out by the office",)
+
+
+def test_a_subject_access_request_lists_what_they_did_as_the_office(
+    service: LoanService, clock: ManualClock, tiny_school: TinySchool
+) -> None:
+    service.sign_out_for(
+        tiny_school.jones.id, tiny_school.office.id, uid=TinySchool.BALL, reason="badge at home"
+    )
+    data = export_person("S3", service.settings.retention)
+    (act,) = data["office_acts"]
+    assert (act["item"], act["act"], act["reason"]) == (
+        "PE ball bag",
+        "signed_out_for",
+        "badge at home",
+    )
+    assert act["at"] == clock.now().isoformat()
+    assert export_person("S2", service.settings.retention)["office_acts"] == []

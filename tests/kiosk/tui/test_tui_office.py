@@ -444,3 +444,16 @@ async def test_an_admin_makes_a_new_tag_a_spare_card(app: KioskApp) -> None:
         await press(pilot, "#spare")
         assert "Enrolled as Spare card 4. Write 4 on the card." in screen_text(app)
     assert SpareCard.get(SpareCard.uid == "C0000009").label == "Spare card 4"
+
+
+async def test_enter_on_is_it_lost_records_nothing(app: KioskApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await tap(pilot, CLARKE)
+        await press(pilot, "#my-items")
+        await press(pilot, "#lost")
+        assert focused_id(app) == "cancel-lost"
+        await pilot.press("enter")
+        await settle(pilot)
+    assert Item.get(Item.tag_uid == TROLLEY_A_CLARKE).status == "available"
+    assert Outbox.select().count() == 0
