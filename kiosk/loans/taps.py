@@ -24,7 +24,7 @@ from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Item, UnknownTag, database
-from kiosk.errors import Refused
+from kiosk.errors import Refused, StorageError
 from kiosk.journal import Journal, LoanRow
 from kiosk.loans import counts, problems
 from kiosk.loans.acts import record_act
@@ -113,20 +113,32 @@ class Taps:
                 "That is not a tag number.",
                 "Tap a badge or an item on the reader.",
             )
-        mono = self.clock.monotonic()
-        if self.seen.repeated(uid, mono):
-            return TapResult(Outcome.IGNORED, "", uid=uid)
-        self.pending.clear()  # a new tap is the answer to any question still on the screen
-        staff = _staff(STAFF_BY_BADGE, uid)
-        if staff is not None:
-            return self._badge(staff, reader, mono)
-        item = _item_by_tag(uid)
-        if item is not None:
-            return self._item(item, reader, mono)
-        card = spare_by_uid(uid)
-        if card is not None:
-            return self._spare(card, reader, mono)
-        return self._unknown(uid, reader)
+        session, undo, seen = self.sessions.saved(), self.undo.saved(), self.seen.last_seen(uid)
+        pending = self.pending.saved()
+        try:
+            mono = self.clock.monotonic()
+            if self.seen.repeated(uid, mono):
+                return TapResult(Outcome.IGNORED, "", uid=uid)
+            self.pending.clear()  # a new tap is the answer to any question still on the screen
+            staff = _staff(STAFF_BY_BADGE, uid)
+            if staff is not None:
+                return self._badge(staff, reader, mono)
+            item = _item_by_tag(uid)
+            if item is not None:
+                return self._item(item, reader, mono)
+            card = spare_by_uid(uid)
+            if card is not None:
+                return self._spare(card, reader, mono)
+            return self._unknown(uid, reader)
+        except StorageError:
+            # Nothing was written (a full card, a busy or damaged file): nothing changes in
+            # memory either. The session is as it was, a question on the screen still waits,
+            # and tapping again is a new tap, not a double tap to ignore.
+            self.sessions.restore(session)
+            self.undo.restore(undo)
+            self.seen.restore(uid, seen)
+            self.pending.restore(pending)
+            raise
 
     # --- a badge ------------------------------------------------------------------------
 
@@ -270,15 +282,23 @@ class Taps:
             raise Refused(f"{item.name} has just been signed out by someone else.")
         if pending.action == "hand_over" and open_loan is None:
             raise Refused(f"{item.name} has just been returned. Tap it again to borrow it.")
+        session, undo = self.sessions.saved(), self.undo.saved()
         self.sessions.keep(mono)
         acting = None
         if pending.by_id is not None:
             by = _staff(STAFF_BY_ID, pending.by_id)
             assert by is not None
             acting = Acting(by, pending.act, pending.reason)
-        if open_loan is not None:
-            return self._hand_over(open_loan, item, staff, pending.reader, mono, warned=True)
-        return self._sign_out(item, staff, pending.reader, mono, acting=acting, warned=True)
+        try:
+            if open_loan is not None:
+                return self._hand_over(open_loan, item, staff, pending.reader, mono, warned=True)
+            return self._sign_out(item, staff, pending.reader, mono, acting=acting, warned=True)
+        except StorageError:
+            # Nothing was lent: the question waits as it was, so "Yes" can be pressed again.
+            self.sessions.restore(session)
+            self.undo.restore(undo)
+            self.pending.restore(pending)
+            raise
 
     def decline(self) -> None:
         """No to the last warning: nothing is lent."""

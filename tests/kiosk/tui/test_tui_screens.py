@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from hardware.base import NullFeedback, Reader
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen
@@ -24,6 +24,7 @@ from kiosk.tui.screens.history import HistoryScreen
 from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.screens.office import OfficeScreen
 from kiosk.tui.screens.session import SessionScreen
+from kiosk.tui.widgets.tables import LoanTable
 from tests.kiosk.tui.tui_helpers import make_app, press, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
@@ -128,7 +129,7 @@ async def test_office_board_filters_search_and_histories(app: KioskApp) -> None:
         text = screen_text(app)
         assert "History of James Robinson" in text
         assert "still out" in text  # the laptop trolley, first (newest)
-        assert "returned" in text  # and weeks of history
+        assert "Returned" in text  # and weeks of history
         await press(pilot, "#back")
         assert isinstance(app.screen, OfficeScreen)
         await press(pilot, "#item-history")
@@ -279,7 +280,12 @@ async def test_admin_imports_staff_from_a_csv_file(app: KioskApp, tmp_path: Path
         assert "line 2: name is empty" in text and "line 3: role 'teacher'" in text
         app.screen.query_one("#path", Input).value = str(good)
         await press(pilot, "#import-staff")
-        assert "Imported." in screen_text(app) and "1 added" in screen_text(app)
+        text = screen_text(app)  # first what it would do, and nothing saved yet
+        assert "would add 1, change 0" in text and "add     line 2: S300 Noor Ali" in text
+        assert "Nothing is saved until you press Save these changes." in text
+        assert not Staff.select().where(Staff.staff_id == "S300").exists()
+        await press(pilot, "#save")
+        assert "Saved." in screen_text(app) and "1 added" in screen_text(app)
     assert Staff.get(Staff.staff_id == "S300").classes == "2B"
     assert not Staff.select().where(Staff.staff_id.in_(["S301", "S302"])).exists()
 
@@ -427,3 +433,94 @@ async def test_the_linux_console_gets_the_16_colour_theme(demo_service: LoanServ
         await settle(pilot)
         assert app.theme == "ansi-dark"
         assert "Tap your badge" in screen_text(app)
+
+
+async def test_an_import_that_changes_the_signed_in_admin_asks_first_in_words(
+    app: KioskApp, tmp_path: Path
+) -> None:
+    mine = tmp_path / "staff.csv"
+    mine.write_text("staff_id,name,role\nS001,Dan Okafor,admin\nS300,Noor Ali,staff\n")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)  # Mr Okafor, S001
+        await press(pilot, "#import")
+        app.screen.query_one("#path", Input).value = str(mine)
+        await press(pilot, "#import-staff")
+        text = screen_text(app)
+        assert "This changes your own record (S001 Daniel Okafor): name" in text
+        assert "Save it anyway?" in text
+        assert Staff.get(Staff.staff_id == "S001").name == "Daniel Okafor"
+        await press(pilot, "#save")
+    assert Staff.get(Staff.staff_id == "S001").name == "Dan Okafor"
+
+
+async def test_editing_ones_own_record_asks_before_saving(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#staff")
+        app.screen.query_one("#find", Input).value = "S001"
+        await settle(pilot)
+        await press(pilot, "#edit")
+        app.screen.query_one("#f-name", Input).value = "Dan Okafor"
+        await settle(pilot)
+        await press(pilot, "#save")
+        text = screen_text(app)
+        assert "This changes your own record (S001 Daniel Okafor): name" in text
+        assert "Yes, save it" in text
+        assert Staff.get(Staff.staff_id == "S001").name == "Daniel Okafor"  # not yet
+        await press(pilot, "#save")
+    assert Staff.get(Staff.staff_id == "S001").name == "Dan Okafor"
+
+
+async def test_the_last_admin_cannot_take_away_their_own_admin(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#staff")
+        app.screen.query_one("#find", Input).value = "S001"
+        await settle(pilot)
+        await press(pilot, "#edit")
+        app.screen.query_one("#f-role", Input).value = "office"
+        await settle(pilot)
+        await press(pilot, "#save")
+        assert "would leave no active admin with a PIN" in screen_text(app)
+    assert Staff.get(Staff.staff_id == "S001").role == "admin"
+
+
+async def test_enrolling_a_badge_that_is_someones_asks_before_moving_it(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#enrol")
+        await tap(pilot, "B0000014")  # Ms Khan's badge
+        await pilot.press(*"olivia")
+        await settle(pilot)
+        await press(pilot, "#give")
+        text = screen_text(app)
+        assert "This is Amira Khan's badge. Give it to Olivia Scott instead?" in text
+        assert Staff.get(Staff.name == "Amira Khan").badge_uid == "B0000014"
+        await press(pilot, "#move")
+        assert "Badge enrolled for Olivia Scott. It is no longer Amira Khan's badge." in (
+            screen_text(app)
+        )
+    assert Staff.get(Staff.name == "Olivia Scott").badge_uid == "B0000014"
+    assert Staff.get(Staff.name == "Amira Khan").badge_uid is None
+
+
+async def test_the_idle_board_says_when_some_loans_do_not_fit(
+    demo_service: LoanService, clock: ManualClock
+) -> None:
+    for item in Item.select().where(Item.status == "available"):
+        if not Loan.select().where(Loan.item == item, Loan.closed_at.is_null()).exists():
+            Loan.create(item=item, borrower=Staff.get(Staff.staff_id == "S001"), out_at=clock.now())
+    out = Loan.select().where(Loan.closed_at.is_null()).count()
+    app = make_app(demo_service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        count = str(app.screen.query_one("#count", Static).content)
+        assert count.startswith(f"Out now: {out}")
+        board = app.screen.query_one(LoanTable)
+        hidden = board.rows_out_of_sight()
+        assert hidden > 0 and count.endswith(f"{hidden} more below.")
+    async with make_app(demo_service).run_test(size=(100, 60)) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        assert "more below" not in str(pilot.app.screen.query_one("#count", Static).content)
