@@ -126,8 +126,11 @@ def since_text(calendar: SchoolCalendar, at: datetime, now: datetime) -> str:
 
 
 def missing_text(missing: dict[str, int]) -> str:
-    """ "2 iPads and 1 headphones"."""
-    return contents_text([{"name": name, "count": n} for name, n in missing.items()])
+    """ "2 iPads and 1 of the headphones" (a line's name is plural: "1 iPads" is not English)."""
+    parts = [f"1 of the {name}" if n == 1 else f"{n} {name}" for name, n in missing.items()]
+    if len(parts) <= 1:
+        return "".join(parts) or "nothing"
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _what(kind: str, detail: dict[str, Any]) -> str:

@@ -72,7 +72,7 @@ def test_the_next_return_counts_against_what_is_left_not_the_full_trolley(
     mine = [
         p for p in service.open_problems() if p.last_with and p.last_with.greeting == "Mr Jones"
     ]
-    assert [p.what for p in mine] == ["1 iPads missing"]
+    assert [p.what for p in mine] == ["1 of the iPads missing"]
 
 
 def test_found_returns_the_trolley_to_its_full_count(
