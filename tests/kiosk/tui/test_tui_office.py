@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from kiosk.db import Event, Item, Loan, OfficeAct, Outbox, Problem, SpareCard, Staff
 from kiosk.loans import LoanService
@@ -264,7 +263,7 @@ async def test_lend_a_class_camera_once_to_another_class_with_a_reason(app: Kios
         assert focused_id(app) == "reason"
         await tap(pilot, CAMERA_5B)  # no reason yet
         assert "Say why it is lent to another class, in a few words." in screen_text(app)
-        app.screen.query_one("#reason", Input).value = "4B's camera is broken"
+        await pilot.press(*"4B's camera is broken")
         await later(pilot, 3)
         await tap(pilot, CAMERA_5B)
         assert "Class camera 5B is lent once to Mr Walker." in screen_text(app)
@@ -415,12 +414,16 @@ async def test_change_what_a_trolley_holds_with_a_reason(app: KioskApp) -> None:
         await press(pilot, "#contents")
         text = screen_text(app)
         assert "iPad trolley A key | 30 iPads, 30 headphones" in text
-        table = app.screen.query_one("#items")
-        rows = [i.name for i in app.screen.items]  # type: ignore[attr-defined]
-        table.move_cursor(row=rows.index("iPad trolley C key"))  # type: ignore[attr-defined]
-        await press(pilot, "#change")
+        assert focused_id(app) == "items"
+        await pilot.press("down", "down", "enter")  # the third row: trolley C
+        await settle(pilot)
+        assert "Office: iPad trolley C key" in screen_text(app)
         assert "It holds 30 iPads, 30 headphones. How many now?" in screen_text(app)
-        app.screen.query_one("#line-0", Input).value = "29"
+        assert focused_id(app) == "line-0"
+        await pilot.press("backspace", "backspace", "2", "9", "enter")
+        await pilot.press("enter")  # headphones: still 30
+        await settle(pilot)
+        assert focused_id(app) == "reason"
         await press(pilot, "#save")
         assert "Say why it changes" in screen_text(app)
         await pilot.click("#reason")
