@@ -1,4 +1,5 @@
-"""The office board: what is out, filtered by kind and overdue, searched; histories from it."""
+"""The office board: what is out, filtered by kind and overdue, searched; histories from it;
+the open problems (trolleys short, damage, losses) one press away."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
 from kiosk.tui.screens.base import KioskScreen
+from kiosk.tui.screens.desk.problems import ProblemsScreen
 from kiosk.tui.screens.find import FindScreen
 from kiosk.tui.screens.history import HistoryScreen
 from kiosk.tui.widgets.tables import LoanTable
-from kiosk.views import LoanView
+from kiosk.views import LoanView, StaffView
 
 
 class OfficeScreen(KioskScreen):
     timeout = 180.0
 
-    def __init__(self) -> None:
+    def __init__(self, staff: StaffView | None = None) -> None:
         super().__init__()
+        self.staff = staff
+        """Who opened the board (an office or admin member): who deals with problems."""
         self.kind: str | None = None
         self.overdue_only = False
 
@@ -32,6 +36,7 @@ class OfficeScreen(KioskScreen):
         with Horizontal(classes="fields"):
             yield Input(placeholder="Search a person, item or trip", id="search")
             yield Button("Overdue only", id="overdue")
+            yield Button("Problems", id="problems")
         yield Static("", id="count", classes="heading")
         yield LoanTable(id="board")
         with Horizontal(classes="buttons"):
@@ -53,6 +58,12 @@ class OfficeScreen(KioskScreen):
         kind, overdue = self.kind, self.overdue_only
         text = self.query_one("#search", Input).value
         self.host.call(lambda: self.host.service.board(kind, overdue, text), self._loaded)
+        self.host.call(self.host.service.open_problem_count, self._problems)
+
+    def _problems(self, n: int) -> None:
+        button = self.query_one("#problems", Button)
+        button.label = f"Problems ({n})" if n else "Problems"
+        button.display = self.staff is not None
 
     def _loaded(self, loans: list[LoanView]) -> None:
         overdue = sum(v.overdue for v in loans)
@@ -111,6 +122,11 @@ class OfficeScreen(KioskScreen):
     @on(Button.Pressed, "#find")
     def _find(self) -> None:
         self.host.open(FindScreen())
+
+    @on(Button.Pressed, "#problems")
+    def _open_problems(self) -> None:
+        if self.staff is not None:
+            self.host.open(ProblemsScreen(self.staff))
 
     @on(Button.Pressed, "#back")
     def _back(self) -> None:
