@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from kiosk.db import SCHEMA_VERSION, open_database
+from kiosk.errors import StorageError
 
 log = logging.getLogger("bench")
 
@@ -81,10 +82,19 @@ def big_database(target: Path, loans: int = LOANS) -> Path:
     older = sorted(DATA.glob(f"loans-{loans}-v*.db"), key=lambda p: int(p.stem.rsplit("v", 1)[1]))
     if not cached.exists() and older:
         # A cache from an older schema: migrating it is the same path a school's kiosk takes.
-        shutil.copy(older[-1], cached.with_suffix(".partial"))
-        open_database(cached.with_suffix(".partial")).close()
-        cached.with_suffix(".partial").rename(cached)
-        log.info("migrated %s to %s", older[-1].name, cached.name)
+        partial = cached.with_suffix(".partial")
+        shutil.copy(older[-1], partial)
+        try:
+            open_database(partial).close()
+        except StorageError as exc:
+            # A cache written by another branch's schema of the same number (its steps in
+            # another order) does not migrate: build a new one below.
+            log.warning("cannot migrate %s (%s): building anew", older[-1].name, exc)
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(partial) + suffix).unlink(missing_ok=True)
+        else:
+            partial.rename(cached)
+            log.info("migrated %s to %s", older[-1].name, cached.name)
     if not cached.exists():
         started = time.perf_counter()
         partial = cached.with_suffix(".partial")

@@ -286,6 +286,81 @@ class UnknownTag(BaseModel):
     seen_at = UTCDateTimeField(index=True)
 
 
+class Problem(BaseModel):
+    """Something wrong that stays on the office's list until the office records what happened.
+
+    Raised where the fact is recorded (a short count, damage, images left on a camera,
+    a loss), in the same transaction. Its times are its events' times (``opened_event``,
+    ``resolved_event``), so a time taken while the clock was not set is corrected with
+    them (``kiosk.loans.clockfix``); who had the item is its loan's borrower, so the
+    retention period removes the person with the loan. See ``kiosk.loans.problems``.
+    """
+
+    kind = pw.CharField()  # short | damaged | images | lost
+    item = pw.ForeignKeyField(Item, backref="problems", on_delete="RESTRICT")
+    loan = pw.ForeignKeyField(Loan, null=True, on_delete="RESTRICT")
+    detail = JSONField(default=dict)  # short: {"missing": {"iPads": 2}}; damaged: {"note": ...}
+    opened_event = pw.ForeignKeyField(Event, on_delete="RESTRICT", backref="problems_opened")
+    resolved_event = pw.ForeignKeyField(
+        Event, null=True, on_delete="RESTRICT", backref="problems_resolved"
+    )
+    resolution = pw.CharField(null=True)  # found | repaired | written_off | erased
+    resolution_note = pw.TextField(default="")
+
+    item_id: int
+    loan_id: int | None
+    opened_event_id: int
+    resolved_event_id: int | None
+
+
+class OfficeAct(BaseModel):
+    """The office acted on someone's behalf on a loan: who did it, and why.
+
+    ``act``: ``signed_out_for`` (a forgotten badge), ``returned_for`` (an item found
+    in the staffroom) or ``lent_to_class`` (a class camera lent once to another class).
+    """
+
+    loan = pw.ForeignKeyField(Loan, backref="office_acts", on_delete="RESTRICT")
+    act = pw.CharField()
+    # Null only once the retention period has anonymised the loan.
+    by = pw.ForeignKeyField(Staff, null=True, on_delete="RESTRICT", backref="office_acts")
+    reason = pw.TextField(default="")
+    event = pw.ForeignKeyField(Event, on_delete="RESTRICT")
+
+    loan_id: int
+    by_id: int | None
+    event_id: int
+
+
+class SpareCard(BaseModel):
+    """A card from the office's pool, given to supply or visiting staff for one day.
+
+    ``holder`` and ``given_event`` are who has it and when it was given; it works
+    until the end of that school day (``kiosk.loans.cards``). ``switched_off``: the
+    card was reported lost.
+    """
+
+    uid = pw.CharField(unique=True)
+    label = pw.CharField(unique=True)  # "Spare card 2", written on the card
+    holder = pw.ForeignKeyField(Staff, null=True, on_delete="RESTRICT", backref="spare_cards")
+    given_event = pw.ForeignKeyField(Event, null=True, on_delete="RESTRICT")
+    switched_off = pw.BooleanField(default=False)
+
+    holder_id: int | None
+    given_event_id: int | None
+
+
+class SwitchedOffTag(BaseModel):
+    """A badge switched off at the kiosk (reported lost): a tap on it is refused, in words."""
+
+    uid = pw.CharField(unique=True)
+    staff = pw.ForeignKeyField(Staff, null=True, on_delete="RESTRICT")
+    event = pw.ForeignKeyField(Event, on_delete="RESTRICT")
+
+    staff_id: int | None
+    event_id: int
+
+
 MODELS: list[type[BaseModel]] = [
     Staff,
     Item,
@@ -295,6 +370,10 @@ MODELS: list[type[BaseModel]] = [
     PersonalCall,
     UnknownTag,
     Delivery,
+    Problem,
+    OfficeAct,
+    SpareCard,
+    SwitchedOffTag,
     StockTake,
     StockTakeLine,
 ]
@@ -453,6 +532,48 @@ def _v6_to_v7_change_journal(db: pw.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _office_tables(db: pw.SqliteDatabase) -> None:
+    # The office's tables (issue 12, sections 1 and 2): open problems until someone deals
+    # with them, what the office did on someone's behalf, spare cards for visiting staff,
+    # and badges switched off because they were lost. New tables only: nothing existing
+    # changes, so this step stands on its own whatever other steps come before it.
+    for statement in (
+        'CREATE TABLE "problem" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"kind" VARCHAR(255) NOT NULL, "item_id" INTEGER NOT NULL, "loan_id" INTEGER, '
+        '"detail" TEXT NOT NULL, "opened_event_id" INTEGER NOT NULL, '
+        '"resolved_event_id" INTEGER, "resolution" VARCHAR(255), '
+        "\"resolution_note\" TEXT NOT NULL DEFAULT '', "
+        'FOREIGN KEY ("item_id") REFERENCES "item" ("id") ON DELETE RESTRICT, '
+        'FOREIGN KEY ("loan_id") REFERENCES "loan" ("id") ON DELETE RESTRICT, '
+        'FOREIGN KEY ("opened_event_id") REFERENCES "event" ("id") ON DELETE RESTRICT, '
+        'FOREIGN KEY ("resolved_event_id") REFERENCES "event" ("id") ON DELETE RESTRICT)',
+        # The office's list, and "what is already known missing" on a trolley's return.
+        "CREATE INDEX problem_open_item ON problem (item_id) WHERE resolved_event_id IS NULL",
+        'CREATE INDEX "problem_loan_id" ON "problem" ("loan_id")',
+        'CREATE INDEX "problem_resolved_event_id" ON "problem" ("resolved_event_id")',
+        'CREATE TABLE "office_act" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"loan_id" INTEGER NOT NULL, "act" VARCHAR(255) NOT NULL, "by_id" INTEGER, '
+        '"reason" TEXT NOT NULL DEFAULT \'\', "event_id" INTEGER NOT NULL, '
+        'FOREIGN KEY ("loan_id") REFERENCES "loan" ("id") ON DELETE RESTRICT, '
+        'FOREIGN KEY ("by_id") REFERENCES "staff" ("id") ON DELETE RESTRICT, '
+        'FOREIGN KEY ("event_id") REFERENCES "event" ("id") ON DELETE RESTRICT)',
+        'CREATE INDEX "office_act_loan_id" ON "office_act" ("loan_id")',
+        'CREATE TABLE "spare_card" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"uid" VARCHAR(255) NOT NULL, "label" VARCHAR(255) NOT NULL, "holder_id" INTEGER, '
+        '"given_event_id" INTEGER, "switched_off" INTEGER NOT NULL DEFAULT 0, '
+        'FOREIGN KEY ("holder_id") REFERENCES "staff" ("id") ON DELETE RESTRICT, '
+        'FOREIGN KEY ("given_event_id") REFERENCES "event" ("id") ON DELETE RESTRICT)',
+        'CREATE UNIQUE INDEX "spare_card_uid" ON "spare_card" ("uid")',
+        'CREATE UNIQUE INDEX "spare_card_label" ON "spare_card" ("label")',
+        'CREATE TABLE "switched_off_tag" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"uid" VARCHAR(255) NOT NULL, "staff_id" INTEGER, "event_id" INTEGER NOT NULL, '
+        'FOREIGN KEY ("staff_id") REFERENCES "staff" ("id") ON DELETE RESTRICT, '
+        'FOREIGN KEY ("event_id") REFERENCES "event" ("id") ON DELETE RESTRICT)',
+        'CREATE UNIQUE INDEX "switched_off_tag_uid" ON "switched_off_tag" ("uid")',
+    ):
+        db.execute_sql(statement)
+
+
 def _personal_call_instants(db: pw.SqliteDatabase) -> None:
     # Personal calls get a real instant. Until now ``made_at`` held the words typed at
     # the kiosk ("23/11 12:10": no year, the school's local time). The migration does
@@ -519,6 +640,7 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _v4_to_v5,
     _v5_to_v6,
     _v6_to_v7_change_journal,
+    _office_tables,
     _personal_call_instants,
     _stock_take_kept,
 ]

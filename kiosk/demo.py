@@ -14,7 +14,7 @@ file is only for the message.
 Badge and tag numbers follow a pattern that is easy to type at the keyboard
 reader: staff badges are ``B00000nn``, class cameras ``CA0000`` + class
 (``CA00005B``), trolley keys ``AD00000A``-``C`` and ``A1A00001``, trip phones
-``F000000n``. The admin PIN is ``DEMO_PIN``.
+``F000000n``, the office's spare cards ``C000000n``. The admin PIN is ``DEMO_PIN``.
 
 History rows are inserted in bulk through the models (a few weeks in well
 under a second); current loans go through the same models with the same rules
@@ -42,6 +42,8 @@ from kiosk.db import (
     Item,
     Loan,
     PersonalCall,
+    Problem,
+    SpareCard,
     Staff,
     StockTake,
     StockTakeLine,
@@ -218,6 +220,52 @@ def is_demo_database(path: Path) -> bool:
         con.close()
 
 
+def _office_desk(now: datetime, synced: bool) -> None:
+    """What the office has to deal with: spare cards, and two problems on its list.
+
+    Trolley B came back two iPads short from its last loan, and camera 6B came back
+    with a cracked screen (so borrowing it asks first). Raised the way the kiosk raises
+    them: a checklist event, and the problem pointing at it.
+    """
+    for n in (1, 2, 3):
+        SpareCard.create(uid=f"C000000{n}", label=f"Spare card {n}")
+    for tag, answers, kind, detail in (
+        (
+            "AD00000B",
+            {"counts": {"iPads": 28, "headphones": 30}, "damage": ""},
+            "short",
+            {"missing": {"iPads": 2}},
+        ),
+        (
+            "CA00006B",
+            {"images_erased": True, "damage": "cracked screen"},
+            "damaged",
+            {"note": "cracked screen"},
+        ),
+    ):
+        item = Item.get(Item.tag_uid == tag)
+        last = Loan.select().where(Loan.item == item).order_by(Loan.out_at.desc()).first()
+        if last is None:
+            continue
+        last.checklist = answers
+        last.condition_note = str(answers["damage"])
+        last.save()
+        event = Event.create(
+            at=last.closed_at or now,
+            clock_synced=synced,
+            action="checklist",
+            staff=last.borrower,
+            item=item,
+            loan=last,
+            reader="demo",
+            detail=answers,
+        )
+        Problem.create(kind=kind, item=item, loan=last, detail=detail, opened_event=event)
+        if kind == "damaged":
+            item.status = "damaged"
+            item.save()
+
+
 def seed_demo(
     path: Path, settings: Settings, clock: Clock, *, seed: int = 7, lock: DemoLock | None = None
 ) -> DemoSchool:
@@ -371,6 +419,8 @@ def _seed(path: Path, settings: Settings, clock: Clock, seed: int) -> DemoSchool
         taken = cal.at(last_day, time(13, 10))
         lend("CA00003B", 10, now - taken, due=cal.end_of_day(last_day))
         _last_school_day(cal, last_day)
+    with store.write(db):
+        _office_desk(now, synced)
     db.close()
     return DemoSchool(path, len(staff), len(items), 6, len(loans))
 

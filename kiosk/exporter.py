@@ -20,7 +20,7 @@ from typing import IO, Any
 import peewee as pw
 
 from kiosk.calendar import SchoolCalendar
-from kiosk.db import Event, Item, Loan, Outbox, PersonalCall, Staff
+from kiosk.db import Event, Item, Loan, OfficeAct, Outbox, PersonalCall, Staff
 from kiosk.errors import KioskError, NotFound
 from kiosk.loans.calls import order_key, select_calls, views_of
 from kiosk.settings import Retention
@@ -353,6 +353,17 @@ def export_person(ref: str, retention: Retention) -> dict[str, Any]:
         }
         for o in (Outbox.select().where(Outbox.loan.in_(loan_ids)) if loan_ids else [])
     ]
+    # What they did as the office on someone else's behalf (kiosk.loans.acts).
+    office_acts = [
+        {
+            "loan": a.loan_id,
+            "item": a.loan.item.name,
+            "act": a.act,
+            "reason": a.reason,
+            "at": _iso(a.event.at),
+        }
+        for a in OfficeAct.select().where(OfficeAct.by == staff).order_by(OfficeAct.id)
+    ]
     return {
         "person": {
             "staff_id": staff.staff_id,
@@ -368,6 +379,7 @@ def export_person(ref: str, retention: Retention) -> dict[str, Any]:
             "has_admin_pin": bool(staff.pin_hash),
         },
         "loans": loan_rows,
+        "office_acts": office_acts,
         "events": events,
         "alerts": alerts,
         "retention": {

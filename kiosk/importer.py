@@ -33,7 +33,7 @@ from kiosk import db as store
 from kiosk.admins import NO_ADMIN_LEFT, NoAdminLeft, admin_losses, keep_an_admin
 from kiosk.clock import Clock
 from kiosk.csvfile import Table, by_line, read_table
-from kiosk.db import Item, Loan, Staff
+from kiosk.db import Item, Loan, SpareCard, Staff
 from kiosk.errors import ImportFileError
 from kiosk.journal import Journal
 from kiosk.loans.people import leaver_alerts
@@ -360,6 +360,8 @@ def _tag_owners() -> dict[str, str]:
             )
         }
     )
+    # The office's spare cards (kiosk.loans.cards) are nobody's badge and no item's tag.
+    owners.update({str(c.uid): f"{c.label} (a spare card)" for c in SpareCard.select()})
     return owners
 
 

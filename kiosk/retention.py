@@ -2,10 +2,10 @@
 
 Closed loans older than ``[retention] loans_days`` keep the item, the times and
 the outcome (the asset history the school needs) but lose the person: the
-borrower and whoever closed it are removed, their events are detached, and
-personal-call records go. Unknown-tag sightings and delivered alerts go after
-their own periods. Work is done in batches so the kiosk is never locked out
-for long.
+borrower, whoever closed it and whoever in the office acted on it are removed,
+their events are detached, and personal-call records go. Unknown-tag sightings
+and delivered alerts go after their own periods. Work is done in batches so the
+kiosk is never locked out for long.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from kiosk import db as store
 from kiosk.clock import Clock
-from kiosk.db import Event, Loan, Outbox, PersonalCall, UnknownTag
+from kiosk.db import Event, Loan, OfficeAct, Outbox, PersonalCall, UnknownTag
 from kiosk.journal import Journal
 from kiosk.settings import Retention
 
@@ -66,6 +66,8 @@ def purge(settings: Retention, clock: Clock) -> PurgeReport:
                 PersonalCall.delete().where(PersonalCall.loan.in_(ids)).execute()
             )
             report.events_detached += Event.update(staff=None).where(Event.loan.in_(ids)).execute()
+            # Who in the office acted on the loan goes with the borrower (the act stays).
+            OfficeAct.update(by=None).where(OfficeAct.loan.in_(ids)).execute()
             report.loans_anonymised += (
                 Loan.update(borrower=None, closed_by=None, anonymised=True, trip="")
                 .where(Loan.id.in_(ids))

@@ -75,6 +75,9 @@ class LoanView:
     and due times may be wrong (they are shown as such, and start no escalation)."""
     personal_calls: int = 0
     """Personal calls recorded on it (trip phones; filled in by the office board)."""
+    office: tuple[str, ...] = ()
+    """What the office did on the borrower's behalf, in words ("signed out by Mrs Price
+    (office)"); filled in by the histories only."""
 
     @property
     def is_open(self) -> bool:
@@ -91,6 +94,8 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     UNKNOWN_TAG = "unknown_tag"
     IGNORED = "ignored"
+    WARNING = "warning"
+    """Nothing done yet: the item is marked damaged, and Yes (a follow-up call) lends it."""
 
 
 #: Outcomes that the green light and one beep answer; IGNORED gets no answer at all.
@@ -129,6 +134,11 @@ class TapResult:
     session_until: float | None = None
     """Until when the badge session this tap opened lasts without another tap."""
     uid: str = ""
+    expected: tuple[ContentLine, ...] = ()
+    """What should be counted now (a return or a hand-over): the contents less what is
+    already known missing (open problems)."""
+    confirm_until: float | None = None
+    """A WARNING: until when (the service clock's monotonic time) Yes still lends the item."""
 
     @property
     def accepted(self) -> bool:
@@ -137,6 +147,11 @@ class TapResult:
     @property
     def refused(self) -> bool:
         return self.outcome in (Outcome.REFUSED, Outcome.UNKNOWN_TAG)
+
+    @property
+    def asks_first(self) -> bool:
+        """A question before anything is done (the item is marked damaged)."""
+        return self.outcome is Outcome.WARNING
 
 
 @dataclass(frozen=True)
@@ -447,3 +462,58 @@ class FailedAlert:
     summary: str
     created_at: datetime
     error: str
+
+
+#: What the office may record about a problem, in words.
+RESOLUTIONS = {
+    "found": "Found",
+    "repaired": "Repaired",
+    "written_off": "Written off",
+    "erased": "Images erased",
+}
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    """One problem on the office's list: a trolley short, damage, images left, a loss."""
+
+    id: int
+    kind: str
+    """short | damaged | images | lost"""
+    item: ItemView
+    what: str
+    """The problem in a few words: "2 iPads missing", "damaged: cracked screen"."""
+    since: datetime
+    since_text: str
+    """ "since 09:12 today", "since yesterday", "since Tuesday", "since Mon 9 Nov"."""
+    last_with: StaffView | None
+    """Who had the item when it was found (the loan's borrower), if anyone."""
+    summary: str
+    """ "iPad trolley A key: 2 iPads missing since Tuesday, last with Mrs Clarke"."""
+    outcomes: tuple[str, ...]
+    """What the office may record (keys of ``RESOLUTIONS``); empty once dealt with."""
+    loan_id: int | None = None
+    time_uncertain: bool = False
+    """Raised while the kiosk's clock was not set, and not corrected since."""
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    resolved_by: StaffView | None = None
+    resolution_note: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolution is None
+
+
+@dataclass(frozen=True)
+class SpareCardView:
+    """A card of the office's pool and who has it today."""
+
+    id: int
+    label: str
+    state: str
+    """free | in_use | ended (the day is over, not taken back) | switched_off (lost)"""
+    holder: StaffView | None = None
+    until: datetime | None = None
+    describe: str = ""
+    """ "with Jo Smith until 15:30 today", "free", "switched off (lost)"."""

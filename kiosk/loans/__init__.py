@@ -4,10 +4,15 @@
 - ``taps``: a tag on the reader: badge, sign out, return, hand over, found, refused.
 - ``undo``: the last action taken back within a few seconds.
 - ``followups``: the return checklist, loss and damage reports, return times, calls.
+- ``counts``: what a trolley should hold now, and a shortfall put against the right loan.
+- ``problems``: the office's list of open problems, until it records what happened.
+- ``office`` and ``acts``: the office acting for someone, and what it did, in the histories.
+- ``cards``: spare cards for the day, and badges switched off as lost.
+- ``desk``: who may act as the office; contents changed with a reason.
 - ``people``: someone leaving or back (leaver alerts), badges and tags enrolled.
 - ``pins``: admin PINs and the lockout after wrong ones.
 - ``queries``: the read-only questions (boards, histories, search, stock-take).
-- ``state``: the session, the double-tap memory and the undo slot.
+- ``state``: the session, the double-tap memory, the undo slot and a question waiting.
 - ``rows`` and ``mapper``: the hot path's SQL with typed rows, and rows into views.
 """
 

@@ -3,7 +3,8 @@
 Everything a tap settles is already committed (the item is back, the phone is
 out until the end of the day); these refine the record. Short counts and losses
 tell SLT, damage tells IT, images left on a camera tell the office: each through
-``kiosk.alerts``, in the same transaction as the fact it reports.
+``kiosk.alerts``, in the same transaction as the fact it reports, and each goes on
+the office's list of open problems (``kiosk.loans.problems``) until dealt with.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from kiosk.clock import Clock
 from kiosk.db import Item, Loan, Staff
 from kiosk.errors import NotFound, Refused
 from kiosk.journal import Journal
+from kiosk.loans.counts import record_short
+from kiosk.loans.problems import open_problem
 from kiosk.loans.queries import Queries
 from kiosk.loans.state import UndoSlot
 from kiosk.settings import Settings
@@ -26,16 +29,6 @@ from kiosk.views import ActionResult, AlertRaised, Checklist
 def words(*sentences: str) -> str:
     """Sentences side by side, leaving out empty ones."""
     return " ".join(s for s in sentences if s)
-
-
-def short_counts(item: Item, counts: dict[str, int]) -> list[tuple[str, int, int]]:
-    """(what, counted, expected) for each line of the item's contents that came back short."""
-    short = []
-    for line in item.contents or []:
-        name, want = line["name"], int(line["count"])
-        if name in counts and int(counts[name]) < want:
-            short.append((name, int(counts[name]), want))
-    return short
 
 
 class FollowUps:
@@ -114,20 +107,12 @@ class FollowUps:
                 loan_id=loan.id,
                 detail=answers.as_dict(),
             )
-            short = short_counts(item, answers.counts or {})
-            if short:
-                text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
-                lost = self._alert(
-                    "lost",
-                    "slt",
-                    alerts.loan_key("lost", loan.id),
-                    ev,
-                    loan,
-                    note=f"Counted back: {text}.",
-                    summary=f"{item.name} came back short: {text}",
-                )
+            # Against what should be there now (the contents less what is already known
+            # missing), so that a shortfall is put against one loan only.
+            lost, said = record_short(self.settings, self.clock, loan, answers.counts or {}, ev)
+            if said:
                 raised.append(lost)
-                warnings.append(words(f"Counted back {text}.", self._promise(lost)))
+                warnings.append(said)
             if answers.images_erased is False:
                 images = self._alert(
                     "images_not_erased",
@@ -139,6 +124,7 @@ class FollowUps:
                 )
                 raised.append(images)
                 warnings.append(words("Images still on the camera.", self._promise(images)))
+                open_problem("images", item.id, loan.id, ev, {})
             if answers.damage:
                 item.status = "damaged"
                 item.save()
@@ -152,6 +138,7 @@ class FollowUps:
                 )
                 raised.append(damaged)
                 warnings.append(words("Damage recorded.", self._promise(damaged)))
+                open_problem("damaged", item.id, loan.id, ev, {"note": answers.damage})
         self.undo.settle(loan_id=loan.id)  # the checklist settles the return
         message = "Thank you, all recorded." if not warnings else " ".join(warnings)
         return ActionResult(
@@ -191,6 +178,11 @@ class FollowUps:
                 else alerts.event_key("lost", "item", item.id, ev)
             )
             alert = self._alert("lost", "slt", key, ev, open_loan, note=note, item=item)
+            # Against the loan it was lost on, or the last one (who had it last).
+            last = open_loan or (
+                Loan.select().where(Loan.item == item).order_by(Loan.out_at.desc()).first()
+            )
+            open_problem("lost", item.id, last.id if last else None, ev, {"note": note})
         self.undo.settle(item_id=item.id)
         return ActionResult(
             words(f"{item.name} is recorded as lost.", self._promise(alert)),
@@ -217,6 +209,7 @@ class FollowUps:
             alert = self._alert(
                 "damaged", "it", alerts.loan_key("damaged", loan.id), ev, loan, note=note.strip()
             )
+            open_problem("damaged", loan.item_id, loan.id, ev, {"note": note.strip()})
         return ActionResult(
             words("Damage recorded.", self._promise(alert), "Thank you."),
             (alert,) if alert is not None else (),

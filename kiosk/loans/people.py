@@ -12,9 +12,10 @@ from kiosk import alerts
 from kiosk import db as store
 from kiosk.admins import keep_an_admin
 from kiosk.clock import Clock
-from kiosk.db import Item, Loan, Staff
+from kiosk.db import Item, Loan, Staff, SwitchedOffTag
 from kiosk.errors import NotFound, Refused
 from kiosk.journal import Journal
+from kiosk.loans.cards import Cards, spare_by_uid
 from kiosk.loans.queries import Queries
 from kiosk.loans.state import Sessions
 from kiosk.settings import Settings
@@ -49,12 +50,18 @@ def leaver_alerts(
 
 class People:
     def __init__(
-        self, settings: Settings, clock: Clock, queries: Queries, sessions: Sessions
+        self,
+        settings: Settings,
+        clock: Clock,
+        queries: Queries,
+        sessions: Sessions,
+        cards: Cards,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.queries = queries
         self.sessions = sessions
+        self.cards = cards
         self.journal = Journal(clock)
 
     def set_staff_active(self, staff_pk: int, active: bool, reason: str = "") -> ActionResult:
@@ -105,6 +112,9 @@ class People:
         staff = Staff.get_by_id(staff_pk) if staff_pk is not None else None
         item = Item.get_by_id(item_pk) if item_pk is not None else None
         target = staff.name if staff is not None else item.name if item is not None else ""
+        spare = spare_by_uid(uid)
+        if spare is not None:
+            raise Refused(f"That tag is already {spare.label}, one of the office's spare cards.")
         holder = Staff.get_or_none(Staff.badge_uid == uid)
         tagged = Item.get_or_none(Item.tag_uid == uid)
         mine = (staff is not None and holder is not None and holder.id == staff.id) or (
@@ -138,8 +148,21 @@ class People:
                 item.tag_uid = uid
                 item.save()
                 self.journal.event("enrol", item_id=item.id, detail=detail)
+            # A badge switched off as lost, found again (or given anew): it works again.
+            SwitchedOffTag.delete().where(SwitchedOffTag.uid == uid).execute()
         done = f"Badge enrolled for {target}." if staff else f"Tag enrolled for {target}."
         return f"{done} It is no longer {owner}." if owner else done
+
+    def enrol_spare(self, uid: str) -> str:
+        """Add a tag to the office's pool of spare cards (or switch a lost one on again)."""
+        try:
+            uid = normalise_uid(uid)
+        except InvalidUID as exc:
+            raise Refused(str(exc)) from exc
+        owner = self.queries.tag_owner(uid)
+        if owner and spare_by_uid(uid) is None:
+            raise Refused(f"That tag is already {owner}.")
+        return self.cards.enrol_spare(uid)
 
 
 class TagInUse(Refused):

@@ -2,7 +2,8 @@
 
 The kiosk's boards, the CLI's ``status`` and the browser board all ask these. They
 only read, so ``kiosk web`` can hold its own ``Queries`` on a read-only connection
-without the tap state of ``LoanService``.
+without the tap state of ``LoanService``. The office's open problems and its spare
+cards are read here too (``open_problems``, ``spare_cards``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Item, Loan, PersonalCall, Staff, database
 from kiosk.errors import NotFound
+from kiosk.loans import cards
+from kiosk.loans.acts import act_notes
 from kiosk.loans.calls import call_counts, order_key, select_calls, views_of
 from kiosk.loans.mapper import ViewMapper
+from kiosk.loans.problems import Problems
 from kiosk.loans.rows import LOANS_WITH_ITEM_AND_BORROWER, loan_with
 from kiosk.settings import Settings
-from kiosk.views import CallView, ItemView, LoanView, StaffView
+from kiosk.views import CallView, ItemView, LoanView, ProblemView, SpareCardView, StaffView
 
 
 class Queries:
@@ -31,6 +35,7 @@ class Queries:
         self.clock = clock
         self.calendar = calendar
         self.views = ViewMapper(settings, calendar)
+        self.problems = Problems(settings, clock, calendar)
 
     def loans(self, where: str, params: tuple[object, ...] = ()) -> list[LoanView]:
         """Loans with item and borrower from one joined query (``LOANS_WITH_ITEM_AND_BORROWER``)."""
@@ -87,10 +92,39 @@ class Queries:
         )
 
     def item_history(self, item_pk: int, limit: int = 50) -> list[LoanView]:
-        return self.loans("l.item_id = ? ORDER BY l.out_at DESC LIMIT ?", (item_pk, limit))
+        return self._with_acts(
+            self.loans("l.item_id = ? ORDER BY l.out_at DESC LIMIT ?", (item_pk, limit))
+        )
 
     def staff_history(self, staff_pk: int, limit: int = 50) -> list[LoanView]:
-        return self.loans("l.borrower_id = ? ORDER BY l.out_at DESC LIMIT ?", (staff_pk, limit))
+        return self._with_acts(
+            self.loans("l.borrower_id = ? ORDER BY l.out_at DESC LIMIT ?", (staff_pk, limit))
+        )
+
+    def _with_acts(self, views: list[LoanView]) -> list[LoanView]:
+        """What the office did on the borrowers' behalf, in words, on each loan it acted on."""
+        notes = act_notes([v.id for v in views])
+        return [replace(v, office=notes[v.id]) if v.id in notes else v for v in views]
+
+    def open_problems(self, limit: int = 200) -> list[ProblemView]:
+        """The office's list: trolleys short, damage, images left, losses; oldest first."""
+        return self.problems.open(limit)
+
+    def resolved_problems(self, limit: int = 50) -> list[ProblemView]:
+        """Problems the office has dealt with, and how; most recent first."""
+        return self.problems.resolved(limit)
+
+    def open_problem_count(self) -> int:
+        return self.problems.count_open()
+
+    def spare_cards(self) -> list[SpareCardView]:
+        """The office's spare cards and who has each today."""
+        return cards.spare_cards(self.views, self.calendar, self.clock.now())
+
+    def items_with_contents(self) -> list[ItemView]:
+        """Items that hold things to count (trolleys), by name."""
+        query = Item.select().where(Item.status != "retired").order_by(pw.fn.lower(Item.name))
+        return [self.views.item(i) for i in query if i.contents]
 
     def find_staff(self, text: str = "", limit: int = 50) -> list[StaffView]:
         query = Staff.select().order_by(Staff.name).limit(limit)
@@ -133,14 +167,25 @@ class Queries:
             raise NotFound(f"There is no item number {item_pk}.")
         return self._with_holders([self.views.item(item)])[0]
 
-    def tag_owner(self, uid: str) -> str | None:
-        """Whose the tag is, in words ("Amira Khan's badge"), or None."""
+    def tag_owner(self, uid: str, *, switched_off: bool = False) -> str | None:
+        """Whose the tag is, in words ("Amira Khan's badge", "Spare card 2"), or None.
+
+        With ``switched_off``, a badge switched off as lost is named too ("Amira Khan's
+        badge, switched off as lost"); it may be enrolled again, so it is no owner.
+        """
         staff = Staff.get_or_none(Staff.badge_uid == uid)
         if staff:
             return f"{staff.name}'s badge"
         item = Item.get_or_none(Item.tag_uid == uid)
         if item:
             return f"the tag on {item.name}"
+        spare = cards.spare_by_uid(uid)
+        if spare is not None:
+            return spare.label + (" (switched off)" if spare.switched_off else "")
+        if switched_off:
+            badge = cards.switched_off_owner(uid)
+            if badge is not None:
+                return f"{badge}, switched off as lost"
         return None
 
     def stock_take(self, seen_uids: set[str]) -> list[tuple[ItemView, LoanView | None]]:

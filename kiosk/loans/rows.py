@@ -64,6 +64,7 @@ def _cols(row: type[NamedTuple], alias: str = "") -> str:
 STAFF_BY_BADGE = f"SELECT {_cols(StaffRow)} FROM staff WHERE badge_uid = ?"
 STAFF_BY_ID = f"SELECT {_cols(StaffRow)} FROM staff WHERE id = ?"
 ITEM_BY_TAG = f"SELECT {_cols(ItemRow)} FROM item WHERE tag_uid = ?"
+ITEM_BY_ID = f"SELECT {_cols(ItemRow)} FROM item WHERE id = ?"
 OPEN_LOAN_OF_ITEM = f"SELECT {_cols(LoanRow)} FROM loan WHERE item_id = ? AND closed_at IS NULL"
 #: Loans with their item and (if not anonymised) borrower, for views: one query, no lazy
 #: loads. Add ``WHERE ...`` (with ``l.``, ``i.``, ``s.`` names); split rows with ``loan_with``.
@@ -87,5 +88,6 @@ SELECTS: dict[str, tuple[str, type[NamedTuple]]] = {
     "STAFF_BY_BADGE": ("staff", StaffRow),
     "STAFF_BY_ID": ("staff", StaffRow),
     "ITEM_BY_TAG": ("item", ItemRow),
+    "ITEM_BY_ID": ("item", ItemRow),
     "OPEN_LOAN_OF_ITEM": ("loan", LoanRow),
 }

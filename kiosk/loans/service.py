@@ -1,8 +1,10 @@
 """The loan service: the one object the kiosk screen and the CLI call. Taps in, views out.
 
 A thin front over the rooms of ``kiosk.loans``: taps (``taps``), undo (``undo``),
-after-the-tap follow-ups (``followups``), people and tags (``people``), admin PINs
-(``pins``) and the read-only questions (``queries``). It owns the kiosk's in-memory
+after-the-tap follow-ups (``followups``, ``counts``), people and tags (``people``),
+admin PINs (``pins``), the office acting for someone (``office``), spare cards and
+lost badges (``cards``), open problems (``problems``) and the read-only questions
+(``queries``). It owns the kiosk's in-memory
 state (``state``: the badge session, the double-tap memory, the undo slot) and runs
 every operation under one lock, so the screen's service thread and any other caller
 see one tap at a time.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Mapping
 from datetime import date, datetime, time
 
 import peewee as pw
@@ -26,13 +29,16 @@ from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import database
 from kiosk.loans.calls import Calls
+from kiosk.loans.cards import Cards
 from kiosk.loans.clockfix import Correction, correct_times
+from kiosk.loans.counts import HandoverCounts
 from kiosk.loans.day import day_report
 from kiosk.loans.followups import FollowUps
+from kiosk.loans.office import OfficeActs
 from kiosk.loans.people import People
 from kiosk.loans.pins import AdminPins
 from kiosk.loans.queries import Queries
-from kiosk.loans.state import Sessions, TapMemory, UndoSlot, Visit
+from kiosk.loans.state import PendingSlot, Sessions, TapMemory, UndoSlot, Visit
 from kiosk.loans.stocktake import StockTakes
 from kiosk.loans.taps import Taps
 from kiosk.loans.undo import undo_last
@@ -44,6 +50,8 @@ from kiosk.views import (
     DayReport,
     ItemView,
     LoanView,
+    ProblemView,
+    SpareCardView,
     StaffView,
     StockTakeSaved,
     TapResult,
@@ -64,6 +72,7 @@ class LoanService:
         self._sessions = Sessions(kiosk.session_seconds)
         self._undo = UndoSlot(kiosk.undo_seconds)
         self._admin = Visit(kiosk.admin_idle_seconds)
+        self._pending = PendingSlot(kiosk.confirm_seconds)
         self.queries = Queries(settings, clock, self.calendar)
         self._taps = Taps(
             settings,
@@ -73,10 +82,14 @@ class LoanService:
             self._sessions,
             TapMemory(kiosk.double_tap_seconds),
             self._undo,
+            self._pending,
         )
         self._followups = FollowUps(settings, clock, self.calendar, self.queries, self._undo)
-        self._people = People(settings, clock, self.queries, self._sessions)
+        self._counts = HandoverCounts(settings, clock, self.queries, self._undo)
+        self._cards = Cards(settings, clock, self.calendar, self._sessions)
+        self._people = People(settings, clock, self.queries, self._sessions, self._cards)
         self._pins = AdminPins(settings, clock)
+        self._office = OfficeActs(settings, clock, self._taps)
         self._calls = Calls(settings, clock, self.calendar)
         self._stock = StockTakes(settings, clock, self.calendar, self.queries)
 
@@ -108,10 +121,22 @@ class LoanService:
             return session.until if session else None
 
     def end_session(self) -> None:
-        """The person is done (Done, or the kiosk went back to idle): badge and admin end."""
+        """The person is done (Done, or the kiosk went back to idle): badge and admin end,
+        and a question still waiting (borrow a damaged item?) is answered No."""
         with self._lock:
             self._sessions.end()
             self._admin.end()
+            self._pending.clear()
+
+    def borrow_anyway(self) -> TapResult:
+        """Yes to a warning (the item is marked damaged): lend it now, within the deadline."""
+        with self._lock:
+            return self._taps.confirm()
+
+    def leave_it(self) -> None:
+        """No to a warning: nothing is lent."""
+        with self._lock:
+            self._taps.decline()
 
     def can_undo(self) -> bool:
         with self._lock:
@@ -127,6 +152,12 @@ class LoanService:
     def save_checklist(self, loan_id: int, answers: Checklist) -> ActionResult:
         with self._lock:
             return self._followups.save_checklist(loan_id, answers)
+
+    def save_handover_count(self, previous_loan_id: int, counts: Mapping[str, int]) -> ActionResult:
+        """What the next teacher counted in a trolley passed on to them; a shortfall goes
+        against the loan of the teacher who had it."""
+        with self._lock:
+            return self._counts.save(previous_loan_id, counts)
 
     def report_lost(self, item_id: int, by_staff_id: int | None, note: str = "") -> ActionResult:
         with self._lock:
@@ -174,6 +205,67 @@ class LoanService:
         """Everything that happened on ``day`` (default today): the office's Today view."""
         return day_report(self.queries, day)
 
+    # --- the office, for someone --------------------------------------------------------
+
+    def sign_out_for(
+        self,
+        staff_pk: int,
+        by_pk: int,
+        *,
+        uid: str | None = None,
+        item_pk: int | None = None,
+        lend_once: bool = False,
+        reason: str = "",
+    ) -> TapResult:
+        """The office signs an item out to someone (a forgotten badge; a camera lent once)."""
+        with self._lock:
+            return self._office.sign_out_for(
+                staff_pk, by_pk, uid=uid, item_pk=item_pk, lend_once=lend_once, reason=reason
+            )
+
+    def return_for(
+        self, by_pk: int, *, uid: str | None = None, item_pk: int | None = None, reason: str = ""
+    ) -> TapResult:
+        """The office returns an item for whoever has it (found in the staffroom)."""
+        with self._lock:
+            return self._office.return_for(by_pk, uid=uid, item_pk=item_pk, reason=reason)
+
+    def change_contents(
+        self, item_pk: int, counts: Mapping[str, int], reason: str, by_pk: int
+    ) -> ActionResult:
+        with self._lock:
+            return self._office.change_contents(item_pk, counts, reason, by_pk)
+
+    def resolve_problem(self, problem_id: int, outcome: str, note: str, by_pk: int) -> ActionResult:
+        """The office records what happened to an open problem (found, repaired, ...)."""
+        with self._lock:
+            return self.queries.problems.resolve(problem_id, outcome, note, by_pk)
+
+    def give_spare_card(
+        self,
+        card_pk: int,
+        by_pk: int,
+        *,
+        staff_pk: int | None = None,
+        name: str = "",
+        classes: str = "",
+    ) -> ActionResult:
+        with self._lock:
+            return self._cards.give(card_pk, by_pk, staff_pk=staff_pk, name=name, classes=classes)
+
+    def take_back_spare_card(self, card_pk: int, by_pk: int) -> ActionResult:
+        with self._lock:
+            return self._cards.take_back(card_pk, by_pk)
+
+    def spare_card_lost(self, card_pk: int, by_pk: int) -> ActionResult:
+        with self._lock:
+            return self._cards.card_lost(card_pk, by_pk)
+
+    def switch_off_badge(self, staff_pk: int, by_pk: int) -> ActionResult:
+        """A badge reported lost: it stops working at once."""
+        with self._lock:
+            return self._cards.switch_off_badge(staff_pk, by_pk)
+
     # --- people, tags and admin -------------------------------------------------------
 
     def set_staff_active(self, staff_pk: int, active: bool, reason: str = "") -> ActionResult:
@@ -190,6 +282,11 @@ class LoanService:
     ) -> str:
         with self._lock:
             return self._people.enrol_tag(uid, staff_pk=staff_pk, item_pk=item_pk, move=move)
+
+    def enrol_spare(self, uid: str) -> str:
+        """Add a tag to the office's pool of spare cards (admin)."""
+        with self._lock:
+            return self._people.enrol_spare(uid)
 
     def admin_locked_for(self) -> float:
         with self._lock:
@@ -251,7 +348,22 @@ class LoanService:
         return self.queries.item(item_pk)
 
     def tag_owner(self, uid: str) -> str | None:
-        return self.queries.tag_owner(uid)
+        return self.queries.tag_owner(uid, switched_off=True)
+
+    def open_problems(self) -> list[ProblemView]:
+        return self.queries.open_problems()
+
+    def resolved_problems(self, limit: int = 50) -> list[ProblemView]:
+        return self.queries.resolved_problems(limit)
+
+    def open_problem_count(self) -> int:
+        return self.queries.open_problem_count()
+
+    def spare_cards(self) -> list[SpareCardView]:
+        return self.queries.spare_cards()
+
+    def items_with_contents(self) -> list[ItemView]:
+        return self.queries.items_with_contents()
 
     def stock_take(self, seen_uids: set[str]) -> list[tuple[ItemView, LoanView | None]]:
         return self.queries.stock_take(seen_uids)

@@ -151,3 +151,48 @@ class UndoSlot:
         last = self._last
         if last is not None and (last.item_id == item_id or last.loan_id == loan_id):
             self._last = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A loan waiting for Yes (the item is marked damaged), and until when Yes still lends it.
+
+    ``by_id``, ``act`` and ``reason``: the office acting for ``staff_id`` (``kiosk.loans.office``).
+    """
+
+    action: str  # sign_out | hand_over
+    item_id: int
+    staff_id: int
+    previous_loan_id: int | None
+    until: float
+    reader: str = ""
+    by_id: int | None = None
+    act: str = ""
+    reason: str = ""
+
+
+class PendingSlot:
+    """The one question the kiosk is waiting on. Any other tap, or the end, drops it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._waiting: Pending | None = None
+
+    def ask(self, pending: Pending) -> Pending:
+        self._waiting = pending
+        return pending
+
+    def take(self, mono: float) -> Pending | None:
+        """The question answered now, or None if there is none or it is too late (used up)."""
+        waiting, self._waiting = self._waiting, None
+        return waiting if waiting is not None and mono <= waiting.until else None
+
+    def clear(self) -> None:
+        self._waiting = None
+
+    def saved(self) -> Pending | None:
+        """The question waiting now, for ``restore`` (an answer that was not recorded)."""
+        return self._waiting
+
+    def restore(self, saved: Pending | None) -> None:
+        self._waiting = saved

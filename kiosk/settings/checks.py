@@ -85,7 +85,13 @@ def _kinds(s: Settings) -> Iterator[Problem]:
 
 
 def _kiosk(s: Settings) -> Iterator[Problem]:
-    for key in ("session_seconds", "double_tap_seconds", "undo_seconds", "admin_idle_seconds"):
+    for key in (
+        "session_seconds",
+        "double_tap_seconds",
+        "undo_seconds",
+        "confirm_seconds",
+        "admin_idle_seconds",
+    ):
         if getattr(s.kiosk, key) <= 0:
             yield Problem(("kiosk", key), "must be more than 0")
 

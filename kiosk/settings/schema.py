@@ -145,6 +145,8 @@ class Kiosk:
     """The same tag again within this time is ignored (double tap, badge held)."""
     undo_seconds: float = 10.0
     """How long the last action can be undone."""
+    confirm_seconds: float = 30.0
+    """How long a warning (an item marked damaged) waits for Yes before nothing is lent."""
     unknown_tag_quiet_minutes: int = 10
     """An unknown tag is recorded once per this period."""
     admin_pin_attempts: int = 5

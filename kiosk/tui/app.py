@@ -277,7 +277,7 @@ class KioskApp(App[None]):
         result = self.service.tap(uid, reader)
         if result.accepted:
             self.feedback.accepted()
-        elif result.refused:
+        elif result.refused or result.asks_first:  # a warning: stop and read the screen
             self.feedback.refused()
         # Posted before the job's ServiceCallFinished, so it is drawn before the app is idle.
         self.post_message(TagHandled(result))

@@ -1,4 +1,5 @@
-"""Where a tap's result goes: hello, yours, back (and its checklist), a return time, refused.
+"""Where a tap's result goes: hello, yours, back (and its checklist), a return time, refused,
+a count of a trolley passed on, and a warning before a damaged item is lent.
 
 Hello, yours and refused are the screens of almost every tap: one instance of each
 is kept and filled in again, so a tap costs an update, not a new screen (the
@@ -11,9 +12,11 @@ from __future__ import annotations
 from kiosk.tui.host import Host
 from kiosk.tui.screens.checklist import ChecklistScreen
 from kiosk.tui.screens.done import DoneScreen
+from kiosk.tui.screens.handover_count import HandoverCountScreen
 from kiosk.tui.screens.refusal import RefusalScreen
 from kiosk.tui.screens.return_time import ReturnTimeScreen
 from kiosk.tui.screens.session import SessionScreen
+from kiosk.tui.screens.warning import WarningScreen
 from kiosk.views import Outcome, TapResult
 
 
@@ -26,6 +29,15 @@ def present(host: Host, result: TapResult) -> bool:
         session = host.reusable(SessionScreen)
         session.present(result)
         host.show(session)
+    elif o is Outcome.WARNING:
+        warning = host.reusable(WarningScreen)
+        warning.present(result)
+        host.show(warning)
+    elif o is Outcome.HANDED_OVER and "count" in result.checklist and result.loan:
+        contents = result.loan.item.contents
+        count = host.reusable(HandoverCountScreen, contents, lambda: HandoverCountScreen(contents))
+        count.present(result)
+        host.show(count)
     elif o in (Outcome.SIGNED_OUT, Outcome.HANDED_OVER) and result.asks_return_time and result.loan:
         when_back = host.reusable(ReturnTimeScreen)
         when_back.present(result)

@@ -78,6 +78,12 @@ def _trip_phones(q: Queries, f: Filters) -> Mapping[str, Any]:
     return {"loans": [v for v in q.board() if v.off_site]}
 
 
+def _open_problems(q: Queries, f: Filters) -> Mapping[str, Any]:
+    # The office board's list (kiosk.loans.problems): each stays until the office records
+    # at the kiosk what happened; the board only shows them.
+    return {"problems": q.open_problems()}
+
+
 def _today(q: Queries, f: Filters) -> Mapping[str, Any]:
     # The kiosk's office "Today" view, from the same read (kiosk.loans.day) in the same
     # order (kiosk.views.day_lines): what needs doing first, then calls, loans and returns.
@@ -90,6 +96,7 @@ SECTIONS: dict[str, Section] = {
     for s in (
         Section("out", "Out now", "sections/out.html", _out_now),
         Section("trips", "Trip phones off site", "sections/trips.html", _trip_phones),
+        Section("problems", "Open problems", "sections/problems.html", _open_problems),
         Section("today", "Today", "sections/today.html", _today),
     )
 }
@@ -110,6 +117,7 @@ PAGES: dict[str, Page] = {
     for p in (
         Page("trips", "/trips", "Trip phones off site", ("trips",)),
         Page("board", "/", "Out now", ("out",), filters=True),
+        Page("problems", "/problems", "Open problems", ("problems",)),
         Page("today", "/today", "Today", ("today",)),
     )
 }

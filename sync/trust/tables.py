@@ -146,4 +146,18 @@ NOT_REPLICATED: dict[str, str] = {
     ),
     "stock_take_line": "one item a stock-take found missing or back: see stock_take",
     "unknown_tag": "tag UIDs",
+    # The office's tables (kiosk.loans.problems, acts, cards): each action in them also
+    # writes an event, which replicates (its action, who, which item and loan, reader
+    # "office"); what is kept back is the school office's own working detail.
+    "problem": (
+        "the office's own list of things to deal with; the facts behind each (a short count, "
+        "damage, a loss) reach the trust as the loan's checklist and outcome, the item's "
+        "status and the events; its detail and resolution note are free text"
+    ),
+    "office_act": (
+        "who in the office acted for a borrower, and the reason typed (free text); the loan "
+        "and its event (reader 'office') replicate as the borrower's"
+    ),
+    "spare_card": "tag UIDs of the office's spare cards; the visitor holding one is a staff row",
+    "switched_off_tag": "tag UIDs of badges switched off as lost",
 }

@@ -1,8 +1,8 @@
 """Power cuts: a writer killed with SIGKILL at random moments loses nothing it reported.
 
 A child process signs items out and back in a loop (with a short count on
-return, so every loan also has an outbox row) and writes each loan id to a
-pipe only after its last commit. The test kills it at random moments, 220
+return, one fewer than should be there, so every loan also has an outbox row and
+an open problem) and writes each loan id to a pipe only after its last commit. The test kills it at random moments, 220
 times, then checks that SQLite is intact and that every reported loan is
 there with its events and its alert.
 
@@ -32,7 +32,7 @@ from multiprocessing.process import BaseProcess
 import pytest
 
 from kiosk.clock import ManualClock
-from kiosk.db import Event, Item, Loan, Outbox, Staff, open_database
+from kiosk.db import Event, Item, Loan, Outbox, Problem, Staff, open_database
 from kiosk.loans import LoanService
 from kiosk.settings import Settings
 from kiosk.views import Checklist, Outcome
@@ -64,7 +64,9 @@ def _child(settings: Settings, conn: Connection, seed: int) -> None:
             clock.advance(3)
             result = service.tap(item, "crash")
         if result.outcome is Outcome.RETURNED and result.loan is not None:
-            service.save_checklist(result.loan.id, Checklist(counts={"iPads": 29}))
+            # What should be there is the contents less the shortfalls still open.
+            short = result.expected[0].count - 1
+            service.save_checklist(result.loan.id, Checklist(counts={"iPads": short}))
             conn.send_bytes(str(result.loan.id).encode())
 
 
@@ -78,7 +80,8 @@ def crash_db(settings: Settings) -> Settings:
             name=f"Trolley {n}",
             kind="trolley_key",
             tag_uid=uid,
-            contents=[{"name": "iPads", "count": 30}],
+            # Each loan comes back one short: enough for every loan the test can make.
+            contents=[{"name": "iPads", "count": 1_000_000}],
         )
     db.close()
     return settings
@@ -162,6 +165,7 @@ def test_sigkill_at_random_moments_loses_no_reported_loan(crash_db: Settings) ->
         actions = {e.action for e in Event.select().where(Event.loan == loan_id)}
         assert {"sign_out", "return", "checklist"} <= actions
         assert Outbox.get_or_none(Outbox.key == f"lost:loan:{loan_id}") is not None
+        assert Problem.get_or_none(Problem.loan == loan_id, Problem.kind == "short") is not None
     open_per_item = [
         Loan.select().where(Loan.item == i, Loan.closed_at.is_null()).count() for i in Item.select()
     ]

@@ -25,6 +25,7 @@ import pytest
 from kiosk.clock import ManualClock
 from kiosk.exporter import export_loans
 from kiosk.loans import LoanService
+from kiosk.views import Checklist
 from tests.conftest import TinySchool, tap
 from tests.web.conftest import PASSWORD, USERNAME
 from tests.web.live_server import Served
@@ -143,6 +144,31 @@ def test_the_emergency_list_is_one_click_from_the_top(
     expect(row.get_by_role("link", name="07700 900101")).to_have_attribute(
         "href", "tel:07700900101"
     )
+
+
+def test_open_problems_appear_and_leave_as_the_office_records_them(
+    page: Any, service: LoanService, clock: ManualClock, tiny_school: TinySchool
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "/problems")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open problems")
+    problems = page.locator("#section-problems")
+    expect(problems).to_contain_text("No open problems.")
+    page.evaluate("window.notReloaded = true")
+    tap(service, clock, TinySchool.JONES)
+    tap(service, clock, TinySchool.TROLLEY)
+    back = tap(service, clock, TinySchool.TROLLEY)
+    assert back.loan is not None
+    service.save_checklist(back.loan.id, Checklist(counts={"iPads": 28, "headphones": 30}))
+    row = problems.locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("2 iPads missing")
+    expect(row).to_contain_text("John Jones")
+    (problem,) = service.open_problems()
+    service.resolve_problem(problem.id, "found", "in the hall", tiny_school.office.id)
+    expect(problems).to_contain_text("No open problems.")
+    assert page.evaluate("window.notReloaded") is True
 
 
 def test_the_board_is_usable_with_the_keyboard_alone(page: Any, tiny_school: TinySchool) -> None:

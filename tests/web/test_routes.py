@@ -22,6 +22,7 @@ from kiosk.db import ChangeWatch
 from kiosk.exporter import export_loans
 from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
+from kiosk.views import Checklist
 from kiosk.web.app import create_app
 from tests.conftest import TinySchool, tap
 from tests.web.conftest import PASSWORD, USERNAME, csrf_of, sign_in, write_config
@@ -30,6 +31,7 @@ from tests.web.conftest import PASSWORD, USERNAME, csrf_of, sign_in, write_confi
 PAGES = [
     "/",
     "/trips",
+    "/problems",
     "/today",
     "/search?q=khan",
     "/people/1",
@@ -301,9 +303,61 @@ def test_trip_phones_off_site_with_number_and_trip(
     assert "Class camera 5B" not in page  # not off site
 
 
+def test_open_problems_are_the_office_boards_list_until_the_office_deals_with_them(
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
+) -> None:
+    sign_in(client)
+    assert "No open problems." in client.get("/problems").text
+    # Mr Jones brings the trolley back with 2 iPads short; Ms Khan her camera, cracked.
+    tap(service, clock, TinySchool.JONES)
+    tap(service, clock, TinySchool.TROLLEY)
+    back = tap(service, clock, TinySchool.TROLLEY)
+    assert back.loan is not None
+    service.save_checklist(
+        back.loan.id, Checklist(counts={"iPads": 28, "headphones": 30}, damage="")
+    )
+    clock.advance(600)
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
+    camera = tap(service, clock, TinySchool.CAMERA)
+    assert camera.loan is not None
+    service.save_checklist(camera.loan.id, Checklist(images_erased=True, damage="cracked screen"))
+    page = client.get("/problems").text
+    assert '<a href="/problems" aria-current="page">Open problems</a>' in page
+    assert "2 open problems, oldest first." in page
+    rows = page[page.index("<tbody>") : page.index("</tbody>")].split("<tr>")[1:]
+    # The same rows, in the same order, as the kiosk's office board.
+    board = service.open_problems()
+    assert [p.what for p in board] == ["2 iPads missing", "damaged: cracked screen"]
+    for row, p in zip(rows, board, strict=True):
+        assert f'<a href="/items/{p.item.id}">{p.item.name}</a>' in row
+        assert p.what in row
+        assert p.last_with is not None
+        assert f'<a href="/people/{p.last_with.id}">{p.last_with.name}</a>' in row
+    assert "09:00 today" in rows[0] and "09:10 today" in rows[1]
+    # Dealt with at the kiosk: it leaves the list.
+    service.resolve_problem(board[0].id, "found", "in the hall cupboard", tiny_school.office.id)
+    page = client.get("/problems").text
+    assert "1 open problem, oldest first." in page and "iPads missing" not in page
+    service.resolve_problem(board[1].id, "repaired", "new screen", tiny_school.office.id)
+    assert "No open problems." in client.get("/problems").text
+
+
+def test_the_offices_acts_show_in_a_history(
+    client: TestClient, service: LoanService, clock: ManualClock, tiny_school: TinySchool
+) -> None:
+    out = service.sign_out_for(
+        tiny_school.khan.id, tiny_school.office.id, item_pk=tiny_school.camera.id
+    )
+    assert out.loan is not None
+    sign_in(client)
+    page = client.get(f"/people/{tiny_school.khan.id}").text
+    assert "signed out by" in page and "(office)" in page
+
+
 def test_the_emergency_list_is_the_first_link_on_every_page(client: TestClient) -> None:
     sign_in(client)
-    for path in ("/", "/search", "/export", "/password"):
+    for path in ("/", "/problems", "/search", "/export", "/password"):
         page = client.get(path).text
         nav = page[page.index("<nav") :]
         first_link = nav[nav.index("<a") : nav.index("</a>")]
@@ -560,5 +614,5 @@ def test_nothing_can_be_changed_from_the_web(client: TestClient) -> None:
     }
     assert posts == {"/signin", "/signout", "/password"}
     sign_in(client)
-    for path in ("/", "/trips", "/search", "/items/1", "/export/loans.csv"):
+    for path in ("/", "/trips", "/problems", "/search", "/items/1", "/export/loans.csv"):
         assert client.post(path, data={}).status_code == 405

@@ -3,8 +3,11 @@
 Counts for a trolley (iPads and headphones back), images erased for a camera,
 charged and personal calls for a trip phone, and damage for everything: each kind's
 checklist from the settings. Saving records the answers and raises what they call
-for (a short count tells SLT, damage tells IT). Personal calls are recorded one by
-one on their own screen (``calls``): Yes opens it, and Save asks for at least one.
+for (a short count tells SLT, damage tells IT). Every answer is given, none is filled
+in beforehand, and the answer focused on each question is the one that records
+nothing bad ("All 30 here", No to damage), so Enter never reports a problem.
+Personal calls are recorded one by one on their own screen (``calls``): Yes opens
+it, and Save asks for at least one.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from textual.widgets import Button, Input, Label, Static
 from kiosk.errors import Refused
 from kiosk.tui.screens.base import LoanResultScreen
 from kiosk.tui.screens.calls import CallsScreen
-from kiosk.tui.widgets.choices import YesNo
+from kiosk.tui.widgets.choices import CountQuestion, YesNo
 from kiosk.views import ActionResult, CallView, Checklist, ContentLine
 
 _QUESTIONS = {
@@ -26,6 +29,8 @@ _QUESTIONS = {
     "personal_calls": "Personal calls, texts or emails made?",
     "damage": "Any damage?",
 }
+#: The answer to each question that records nothing bad (the one focused).
+_SAFE = {"images": True, "charged": True, "personal_calls": False, "damage": False}
 
 
 class ChecklistScreen(LoanResultScreen):
@@ -49,15 +54,10 @@ class ChecklistScreen(LoanResultScreen):
         with VerticalScroll(id="checks"):
             if "count" in self.checks:
                 for i, line in enumerate(self.contents):
-                    with Horizontal(classes="count"):
-                        yield Label(f"{line.name} back:", classes="question")
-                        yield Input(
-                            str(line.count), id=f"count-{i}", type="integer", classes="number"
-                        )
-                        yield Label(f"of {line.count}", classes="of")
+                    yield CountQuestion(line, i)
             for key in ("images", "charged", "personal_calls", "damage"):
                 if key in self.checks:
-                    yield YesNo(_QUESTIONS[key], key)
+                    yield YesNo(_QUESTIONS[key], key, safe=_SAFE[key])
                 if key == "personal_calls" and key in self.checks:
                     with Horizontal(id="call", classes="yesno"):
                         yield Label("", id="calls-count", classes="question")
@@ -73,9 +73,9 @@ class ChecklistScreen(LoanResultScreen):
     def _fill(self) -> None:
         self._show_result()
         self.say("error", "")
-        for i, line in enumerate(self.contents):
-            for w in self.query(f"#count-{i}").results(Input):
-                w.value = str(line.count)
+        expected = {c.name: c.count for c in self.result.expected} if self.result else {}
+        for count in self.query(CountQuestion).results(CountQuestion):
+            count.reset(expected.get(count.what, count.total))
         for q in self.query(YesNo).results(YesNo):
             q.clear()
         for wid in ("#call", "#damage-note"):
@@ -84,9 +84,11 @@ class ChecklistScreen(LoanResultScreen):
         for box in self.query("#damage-note").results(Input):
             box.value = ""
         self._show_calls([])
-        first = self.query(".number, .answer")
-        if first:
-            first.first().focus()
+        self._focus_next_unanswered()
+
+    @on(CountQuestion.Answered)
+    def _counted(self) -> None:
+        self._focus_next_unanswered()
 
     @on(YesNo.Answered)
     def _answered(self, event: YesNo.Answered) -> None:
@@ -107,9 +109,14 @@ class ChecklistScreen(LoanResultScreen):
         self._focus_next_unanswered()
 
     def _focus_next_unanswered(self) -> None:
+        """The next question not yet answered, on its answer that records nothing bad."""
+        for count in self.query(CountQuestion).results(CountQuestion):
+            if not count.answered:
+                count.focus_safe()
+                return
         for q in self.query(YesNo).results(YesNo):
             if q.value is None:
-                q.query_one(".answer", Button).focus()
+                q.focus_safe()
                 return
         self.query_one("#save", Button).focus()
 
@@ -121,14 +128,7 @@ class ChecklistScreen(LoanResultScreen):
     def _collect(self) -> Checklist:
         counts: dict[str, int] | None = None
         if "count" in self.checks and self.loan.item.contents:
-            counts = {}
-            for i, line in enumerate(self.loan.item.contents):
-                raw = self.query_one(f"#count-{i}", Input).value.strip()
-                if not raw.isdigit():
-                    raise Refused(f"Type how many {line.name} came back (0 to {line.count}).")
-                if int(raw) > line.count:
-                    raise Refused(f"There should be at most {line.count} {line.name}.")
-                counts[line.name] = int(raw)
+            counts = {q.what: q.count() for q in self.query(CountQuestion).results(CountQuestion)}
         unanswered = [
             _QUESTIONS[k]
             for k in ("images", "charged", "personal_calls", "damage")

@@ -94,7 +94,8 @@ class MyItemsScreen(KioskScreen):
         if loan:
             self.say("result", f"Is {loan.item.name} lost? SLT will be told at once.")
             self._panel("lost")
-            self.query_one("#lost-yes", Button).focus()
+            # The answer that records nothing (Enter never reports a loss by itself).
+            self.query_one("#cancel-lost", Button).focus()
 
     @on(Button.Pressed, "#lost-yes")
     def _lost_yes(self) -> None:

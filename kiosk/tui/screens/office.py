@@ -1,4 +1,5 @@
-"""The office board: what is out, filtered by kind and overdue, searched; histories from it."""
+"""The office board: what is out, filtered by kind and overdue, searched; histories from it;
+the open problems (trolleys short, damage, losses) one press away."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
 from kiosk.tui.screens.base import KioskScreen
+from kiosk.tui.screens.desk.problems import ProblemsScreen
 from kiosk.tui.screens.find import FindScreen
 from kiosk.tui.screens.history import HistoryScreen
 from kiosk.tui.screens.today import TodayScreen
@@ -20,7 +22,8 @@ class OfficeScreen(KioskScreen):
 
     def __init__(self, staff: StaffView | None = None) -> None:
         super().__init__()
-        self.staff = staff  # who opened the board (office or admin)
+        self.staff = staff
+        """Who opened the board (an office or admin member): who deals with problems."""
         self.kind: str | None = None
         self.overdue_only = False
 
@@ -34,6 +37,7 @@ class OfficeScreen(KioskScreen):
         with Horizontal(classes="fields"):
             yield Input(placeholder="Search a person, item or trip", id="search")
             yield Button("Overdue only", id="overdue")
+            yield Button("Problems", id="problems")
         yield Static("", id="count", classes="heading")
         yield LoanTable(id="board")
         with Horizontal(classes="buttons"):
@@ -56,6 +60,12 @@ class OfficeScreen(KioskScreen):
         kind, overdue = self.kind, self.overdue_only
         text = self.query_one("#search", Input).value
         self.host.call(lambda: self.host.service.board(kind, overdue, text), self._loaded)
+        self.host.call(self.host.service.open_problem_count, self._problems)
+
+    def _problems(self, n: int) -> None:
+        button = self.query_one("#problems", Button)
+        button.label = f"Problems ({n})" if n else "Problems"
+        button.display = self.staff is not None
 
     def _loaded(self, loans: list[LoanView]) -> None:
         overdue = sum(v.overdue for v in loans)
@@ -118,6 +128,11 @@ class OfficeScreen(KioskScreen):
     @on(Button.Pressed, "#today")
     def _today(self) -> None:
         self.host.open(TodayScreen(self.staff))
+
+    @on(Button.Pressed, "#problems")
+    def _open_problems(self) -> None:
+        if self.staff is not None:
+            self.host.open(ProblemsScreen(self.staff))
 
     @on(Button.Pressed, "#back")
     def _back(self) -> None:

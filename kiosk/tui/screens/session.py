@@ -14,6 +14,7 @@ from textual.widgets import Button, Static
 
 from kiosk.tui.screens.admin.pin import PinScreen
 from kiosk.tui.screens.base import ReusableScreen
+from kiosk.tui.screens.desk.menu import OfficeTasksScreen
 from kiosk.tui.screens.myitems import MyItemsScreen
 from kiosk.tui.screens.office import OfficeScreen
 from kiosk.tui.widgets.tables import LoanTable
@@ -28,6 +29,7 @@ class SessionScreen(ReusableScreen):
         self.staff: StaffView | None = None
         self.loans: list[LoanView] = []
         self.greeting = ""
+        self.detail = ""
         self.session_until: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -40,6 +42,7 @@ class SessionScreen(ReusableScreen):
         with Horizontal(classes="buttons"):
             yield Button("My items", id="my-items")
             yield Button("Office board", id="office")
+            yield Button("Office tasks", id="office-tasks")
             yield Button("Admin", id="admin")
             yield Button("Done", id="done", variant="primary")
         yield from self.tag_entry()
@@ -47,6 +50,7 @@ class SessionScreen(ReusableScreen):
 
     def present(self, result: TapResult) -> None:
         self.staff, self.loans, self.greeting = result.staff, list(result.loans), result.message
+        self.detail = result.detail or "Tap an item."
         self.session_until = result.session_until
         self.refill()
 
@@ -58,6 +62,7 @@ class SessionScreen(ReusableScreen):
         # The screen and the service's session end together.
         self.deadline = self.session_until
         self.query_one("#hello", Static).update(self.greeting)
+        self.query_one("#tap-item", Static).update(self.detail)
         n = len(self.loans)
         self.query_one("#mine-heading", Static).update(
             f"You have {n} item{'s' if n != 1 else ''} out:" if n else "You have nothing out."
@@ -70,6 +75,7 @@ class SessionScreen(ReusableScreen):
         role = self.staff.role if self.staff else "staff"
         self.query_one("#my-items").display = bool(n)
         self.query_one("#office").display = role in ("office", "admin")
+        self.query_one("#office-tasks").display = role in ("office", "admin")
         self.query_one("#admin").display = role == "admin"
 
     def touch(self) -> None:
@@ -96,6 +102,11 @@ class SessionScreen(ReusableScreen):
     @on(Button.Pressed, "#office")
     def _office(self) -> None:
         self.host.open(OfficeScreen(self.staff))
+
+    @on(Button.Pressed, "#office-tasks")
+    def _office_tasks(self) -> None:
+        if self.staff is not None:
+            self.host.open(OfficeTasksScreen(self.staff))
 
     @on(Button.Pressed, "#admin")
     def _admin(self) -> None:

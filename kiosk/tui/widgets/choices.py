@@ -1,7 +1,9 @@
-"""Answers in one press: a return time (three presets or a typed time), and yes or no.
+"""Answers in one press: a return time (three presets or a typed time), yes or no, a count.
 
 Each widget handles its own buttons and box and posts one message saying what was
-chosen, so every screen that asks the question handles the answer once.
+chosen, so every screen that asks the question handles the answer once. Where one
+answer records nothing bad (no damage, all 30 here), that answer is the one a screen
+focuses (``focus_safe``): Enter on a question never reports a problem by itself.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from textual.widgets import Button, Input, Label
 
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
+from kiosk.errors import Refused
 from kiosk.tui import when
+from kiosk.views import ContentLine
 
 
 class TimeChoice(Vertical):
@@ -88,10 +92,12 @@ class YesNo(Horizontal):
             super().__init__()
             self.yesno = yesno
 
-    def __init__(self, question: str, key: str) -> None:
+    def __init__(self, question: str, key: str, *, safe: bool = False) -> None:
         super().__init__(classes="yesno", id=f"q-{key}")
         self.question = question
         self.key = key
+        self.safe = safe
+        """The answer that records nothing bad (No to "Any damage?")."""
         self.value: bool | None = None
 
     def compose(self) -> ComposeResult:
@@ -111,3 +117,100 @@ class YesNo(Horizontal):
         self.value = None
         for b in self.query(".answer").results(Button):
             b.remove_class("chosen")
+
+    def focus_safe(self) -> None:
+        """Focus the answer that records nothing bad."""
+        self.query_one(f"#{self.key}-{'yes' if self.safe else 'no'}", Button).focus()
+
+
+class CountQuestion(Horizontal):
+    """How many came back: "All 30 here" in one press, or "Some missing" and a number.
+
+    Nothing is filled in beforehand: the person answers. ``expected`` is what should be
+    there now (the contents less what is already known missing); the box takes any
+    number up to the full ``total``.
+    """
+
+    class Answered(Message):
+        """Sent when "All here" is pressed, or a number is typed and Enter pressed."""
+
+        def __init__(self, question: CountQuestion) -> None:
+            super().__init__()
+            self.question = question
+
+    def __init__(self, line: ContentLine, index: int) -> None:
+        super().__init__(classes="count", id=f"count-{index}")
+        self.what = line.name
+        self.total = line.count
+        self.expected = line.count
+        self.index = index
+        self.all_here: bool | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._question(), classes="count-question")
+        yield Button(self._all(), id=f"all-{self.index}", classes="answer-wide")
+        yield Button("Some missing", id=f"some-{self.index}", classes="answer-wide")
+        yield Input(
+            placeholder="how many?", id=f"how-many-{self.index}", type="integer", classes="number"
+        )
+
+    def _question(self) -> str:
+        missing = self.total - self.expected
+        return f"{self.what}" + (f" ({missing} missing)" if missing else "") + ":"
+
+    def _all(self) -> str:
+        return f"All {self.expected} here"
+
+    def reset(self, expected: int) -> None:
+        """Ask afresh, for ``expected`` (what should be there now)."""
+        self.expected = expected
+        self.all_here = None
+        self.query_one(Label).update(self._question())
+        self.query_one(f"#all-{self.index}", Button).label = self._all()
+        for b in self.query("Button").results(Button):
+            b.remove_class("chosen")
+        box = self.query_one(Input)
+        box.value = ""
+        box.display = False
+
+    @property
+    def answered(self) -> bool:
+        return self.all_here is True or (
+            self.all_here is False and bool(self.query_one(Input).value.strip())
+        )
+
+    def count(self) -> int:
+        """The number counted, checked; refused in words when it cannot be right."""
+        if self.all_here:
+            return self.expected
+        raw = self.query_one(Input).value.strip()
+        if self.all_here is None or not raw:
+            raise Refused(
+                f"How many {self.what} are here? Press All {self.expected} here, "
+                "or Some missing and type the number."
+            )
+        if not raw.isdigit() or int(raw) > self.total:
+            raise Refused(f"Type how many {self.what} are here (0 to {self.total}).")
+        return int(raw)
+
+    def focus_safe(self) -> None:
+        self.query_one(f"#all-{self.index}", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.all_here = (event.button.id or "").startswith("all-")
+        for b in self.query("Button").results(Button):
+            b.set_class(b is event.button, "chosen")
+        box = self.query_one(Input)
+        box.display = not self.all_here
+        if self.all_here:
+            box.value = ""
+            self.post_message(CountQuestion.Answered(self))
+        else:
+            box.focus()
+
+    @on(Input.Submitted)
+    def _typed(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(CountQuestion.Answered(self))

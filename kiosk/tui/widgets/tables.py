@@ -137,7 +137,11 @@ class History(DataTable[Any]):
                 "undone": "Undone",
                 None: "",
             }.get(v.outcome, v.outcome or "")
-            what = ". ".join(x for x in (how, loan_note(v), _checklist_text(v.checklist)) if x)
+            # What the office did for the borrower, as a sentence of its own.
+            office = (x[:1].upper() + x[1:] for x in v.office)
+            what = ". ".join(
+                x for x in (how, *office, loan_note(v), _checklist_text(v.checklist)) if x
+            )
             rows.append((when, other, what))
         # What is left of the width after the first two columns (and cell padding).
         when_width = max((len(x) for w, _, _ in rows for x in w.split("\n")), default=16)

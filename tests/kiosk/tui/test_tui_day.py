@@ -143,9 +143,10 @@ async def test_today_puts_the_days_problems_first(app: KioskApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await tap(pilot, "AD00000A")  # iPad trolley A back from Mrs Clarke: 28 iPads
-        app.screen.query_one("#count-0", Input).value = ""
-        await pilot.click("#count-0")
-        await pilot.press("2", "8")
+        await press(pilot, "#some-0")  # iPads: Some missing
+        await pilot.press("2", "8", "enter")
+        await settle(pilot)
+        await press(pilot, "#all-1")  # headphones: All 30 here
         await press(pilot, "#damage-no")
         await press(pilot, "#save")
         await tap(pilot, "CA00001A")  # camera 1A back from Mr Byrne, damaged

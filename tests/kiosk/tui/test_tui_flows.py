@@ -176,10 +176,12 @@ async def test_return_a_trolley_with_no_badge_and_count_short(app: KioskApp) -> 
         assert isinstance(app.screen, ChecklistScreen)
         text = screen_text(app)
         assert "Thank you. iPad trolley A key is back." in text
-        assert "iPads back:" in text and "of 30" in text
-        app.screen.query_one("#count-0", Input).value = ""
-        await pilot.click("#count-0")
-        await pilot.press("2", "8")
+        assert "iPads:\nAll 30 here\nSome missing" in text
+        assert app.focused is not None and app.focused.id == "all-0"  # the answer focused
+        await press(pilot, "#some-0")
+        await pilot.press("2", "8", "enter")
+        await settle(pilot)
+        await press(pilot, "#all-1")
         await press(pilot, "#damage-no")
         await press(pilot, "#save")
         assert isinstance(app.screen, DoneScreen)

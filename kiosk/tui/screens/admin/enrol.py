@@ -1,4 +1,5 @@
-"""Enrol a tag: tap the new badge or sticker, then choose the person or item it is for."""
+"""Enrol a tag: tap the new badge or sticker, then choose the person or item it is for,
+or make it one of the office's spare cards."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class EnrolScreen(AdminPage):
         yield Static("", id="result", classes="prompt")
         with Horizontal(classes="buttons"):
             yield Button("Give the tag to the chosen one", id="give", variant="primary")
+            yield Button("Make it a spare card", id="spare")
             yield Button("Yes, move it", id="move", variant="warning")
             yield Button("Back", id="back")
         yield from self.tag_entry()
@@ -113,6 +115,14 @@ class EnrolScreen(AdminPage):
         self.moving = row
         self.host.call(call, self._enrolled, self._failed)
 
+    @on(Button.Pressed, "#spare")
+    def _spare(self) -> None:
+        if self.uid is None:
+            self.say("result", "Tap the tag on the reader first.")
+            return
+        uid, service = self.uid, self.host.service
+        self.host.call(lambda: service.enrol_spare(uid), self._enrolled, self._failed)
+
     @on(Button.Pressed, "#move")
     def _move(self) -> None:
         if self.moving is not None:
@@ -121,6 +131,7 @@ class EnrolScreen(AdminPage):
     def _not_moving(self) -> None:
         self.moving = None
         self.query_one("#move").display = False
+        self.query_one("#spare").display = True
 
     def _enrolled(self, message: str) -> None:
         self._not_moving()
@@ -133,6 +144,8 @@ class EnrolScreen(AdminPage):
         self.say("result", str(error))
         if isinstance(error, TagInUse):
             # "This is Amira Khan's badge. Give it to Jo Bloggs instead?": one press to say yes.
+            # The spare-card button gives way to the question's answer (80 columns hold three).
+            self.query_one("#spare").display = False
             self.query_one("#move").display = True
             self.query_one("#move", Button).focus()
         else:

@@ -1,0 +1,152 @@
+"""Counting a trolley's contents: what should be there, and a shortfall put against the right loan.
+
+What the next person should find is the trolley's contents (30 iPads) less what is
+already known missing (the open "short" problems): a shortfall is counted once,
+against the loan it was found on, and never again against everyone after. It is
+counted on return (the checklist) and when a trolley is handed from one teacher to
+the next without coming back (``save_handover_count``), so it is put against the
+teacher who had it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kiosk import alerts
+from kiosk import db as store
+from kiosk.clock import Clock
+from kiosk.db import Loan
+from kiosk.errors import NotFound, Refused
+from kiosk.journal import Journal
+from kiosk.loans.problems import missing_now, open_problem
+from kiosk.loans.queries import Queries
+from kiosk.loans.state import UndoSlot
+from kiosk.settings import Settings
+from kiosk.views import ActionResult, AlertRaised, ContentLine
+
+
+def expected(item_id: int, contents: Sequence[Mapping[str, Any]] | None) -> tuple[ContentLine, ...]:
+    """Each contents line with the count that should be there now."""
+    if not contents:
+        return ()
+    missing = missing_now(item_id)
+    return tuple(
+        ContentLine(str(c["name"]), max(0, int(c["count"]) - missing.get(str(c["name"]), 0)))
+        for c in contents
+    )
+
+
+def shortfall(
+    item_id: int, contents: Sequence[Mapping[str, Any]] | None, counts: Mapping[str, int]
+) -> list[tuple[str, int, int]]:
+    """(what, counted, expected) for each line counted below what should be there now."""
+    return [
+        (line.name, int(counts[line.name]), line.count)
+        for line in expected(item_id, contents)
+        if line.name in counts and int(counts[line.name]) < line.count
+    ]
+
+
+def record_short(
+    settings: Settings,
+    clock: Clock,
+    loan: Loan,
+    counts: Mapping[str, int],
+    event_id: int,
+    *,
+    when: str = "Counted back",
+) -> tuple[AlertRaised | None, str]:
+    """Inside the caller's write transaction: a count below what should be there.
+
+    Tells SLT (a loss alert about ``loan``) and puts the shortfall on the office's list
+    against ``loan``. Returns the alert (None if none was raised) and what to say, or
+    (None, "") when nothing is short.
+    """
+    item = loan.item
+    short = shortfall(item.id, item.contents, counts)
+    if not short:
+        return None, ""
+    text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
+    body = alerts.payload(
+        "lost",
+        loan=loan,
+        note=f"{when}: {text}.",
+        school=settings.school.name,
+        summary=f"{item.name} came back short: {text}",
+    )
+    raised = alerts.raise_alert(
+        clock,
+        kind="lost",
+        audience="slt",
+        key=alerts.loan_key("lost", loan.id),
+        body=body,
+        channels=settings.sync.channels_for("lost", "slt"),
+        loan=loan,
+        cause_event_id=event_id,
+    )
+    open_problem(
+        "short",
+        item.id,
+        loan.id,
+        event_id,
+        {"missing": {name: want - got for name, got, want in short}},
+    )
+    said = f"{when} {text}."
+    return raised, " ".join(s for s in (said, alerts.promise(raised, clock.synchronised())) if s)
+
+
+def read_counts(contents: Sequence[ContentLine], counts: Mapping[str, int]) -> dict[str, int]:
+    """The counts for an item's lines, checked: every line counted, none above its total."""
+    checked: dict[str, int] = {}
+    for line in contents:
+        if line.name not in counts:
+            raise Refused(f"Count the {line.name} too.")
+        n = int(counts[line.name])
+        if n < 0 or n > line.count:
+            raise Refused(f"There should be 0 to {line.count} {line.name}.")
+        checked[line.name] = n
+    return checked
+
+
+class HandoverCounts:
+    """The count asked of the next teacher when a trolley is handed on without coming back."""
+
+    def __init__(self, settings: Settings, clock: Clock, queries: Queries, undo: UndoSlot) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.queries = queries
+        self.undo = undo
+        self.journal = Journal(clock)
+
+    def save(self, previous_loan_id: int, counts: Mapping[str, int]) -> ActionResult:
+        """Record what the next teacher found in it; a shortfall goes against the previous loan."""
+        loan = Loan.get_or_none(Loan.id == previous_loan_id)
+        if loan is None:
+            raise NotFound(f"There is no loan number {previous_loan_id}.")
+        if loan.outcome != "handed_over":
+            raise Refused(f"{loan.item.name} was not passed on, so there is nothing to count.")
+        item = loan.item
+        lines = tuple(ContentLine(c["name"], int(c["count"])) for c in item.contents or [])
+        checked = read_counts(lines, counts)
+        taker = Loan.get_or_none(Loan.item == item, Loan.closed_at.is_null())
+        with store.write():
+            loan.checklist = {**(loan.checklist or {}), "counts": checked}
+            loan.save()
+            ev = self.journal.event(
+                "handover_count",
+                staff_id=taker.borrower_id if taker is not None else None,
+                item_id=item.id,
+                loan_id=loan.id,
+                detail={"counts": checked},
+            )
+            raised, said = record_short(
+                self.settings, self.clock, loan, checked, ev, when="Counted when passed on"
+            )
+        self.undo.settle(item_id=item.id)  # the count settles the hand-over
+        who = self.queries.loan_view(loan)
+        if not said:
+            return ActionResult("Thank you: all there.", loan=who)
+        if who.borrower is not None:
+            said += f" Put down to {who.borrower.greeting}, who had it."
+        return ActionResult(said, (raised,) if raised else (), who, (said,))

@@ -1,0 +1,35 @@
+"""What every office page shares: who is acting (an office or admin member), Back, errors.
+
+The loan service checks again that ``by`` may act as the office; the pages are only
+offered to office and admin badges (the session screen's Office tasks).
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.widgets import Button
+
+from kiosk.tui.screens.base import KioskScreen
+from kiosk.views import StaffView
+
+
+class DeskPage(KioskScreen):
+    """An office page; Back returns to the page it was opened from."""
+
+    timeout = 180.0
+
+    def __init__(self, by: StaffView) -> None:
+        super().__init__()
+        self.by = by
+
+    @on(Button.Pressed, "#back")
+    def _back(self) -> None:
+        self.dismiss()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def failed(self, error: Exception) -> None:
+        """What the loan service refused, said where the person is looking."""
+        self.say("error", str(error))
+        self.host.feedback.refused()
