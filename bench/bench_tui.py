@@ -24,10 +24,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench import fixtures
+from bench.budget import CpuBudget
 
 log = logging.getLogger("bench.tui")
 
@@ -165,7 +167,7 @@ def tap_benchmark(rounds: int = 100) -> dict[str, float]:
     }
 
 
-def start_to_idle(runs: int = 3) -> float:
+def start_to_idle(runs: int = 3, preexec: Callable[[], None] | None = None) -> float:
     """``kiosk run`` from process start to the idle screen drawn (it then exits)."""
     config = DB.with_suffix(".toml")
     # No reader or LEDs here: the keyboard reader, no feedback; the rest is production.
@@ -180,14 +182,17 @@ def start_to_idle(runs: int = 3) -> float:
             [str(kiosk), "run", "--config", str(config), "--exit-when-ready"],
             check=True,
             capture_output=True,
-            timeout=60,
+            timeout=120,
             env={"PATH": "/usr/bin:/bin"},
+            preexec_fn=preexec,
         )
         walls.append(time.perf_counter() - started)
     return statistics.median(walls)
 
 
-def run() -> dict[str, dict[str, Any]]:
+def measure(preexec: Callable[[], None] | None = None) -> dict[str, float]:
+    """The tap benchmark in a process of its own, then start to idle; ``preexec`` runs in
+    each measured process before it starts (it moves it into a CPU budget's cgroup)."""
     build_database()
     child = subprocess.run(
         [
@@ -198,31 +203,58 @@ def run() -> dict[str, dict[str, Any]]:
         check=True,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1200,
         cwd=Path(__file__).parent.parent,
+        preexec_fn=preexec,
     )
-    taps = json.loads(child.stdout.strip().splitlines()[-1])
-    start = start_to_idle()
-    results = {
-        "tui_tap_to_screen_p99": {"value": round(taps["p99_ms"], 1), "unit": "ms", "goal": "<= 50"},
+    taps: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    taps["start_s"] = start_to_idle(preexec=preexec)
+    return taps
+
+
+def run() -> dict[str, dict[str, Any]]:
+    m = measure()
+    return {
+        "tui_tap_to_screen_p99": {"value": round(m["p99_ms"], 1), "unit": "ms", "goal": "<= 25"},
         "tui_tap_to_screen_median": {
-            "value": round(taps["median_ms"], 1),
+            "value": round(m["median_ms"], 1),
             "unit": "ms",
             "goal": "-",
         },
         "tui_first_taps_after_start_max": {
-            "value": round(taps["first_max_ms"], 1),
+            "value": round(m["first_max_ms"], 1),
             "unit": "ms",
             "goal": "-",
         },
-        "tui_start_to_idle": {"value": round(start, 3), "unit": "s", "goal": "<= 0.8"},
-        "tui_peak_rss": {"value": round(taps["rss_mb"], 1), "unit": "MB", "goal": "<= 80"},
+        "tui_start_to_idle": {"value": round(m["start_s"], 3), "unit": "s", "goal": "<= 0.8"},
+        "tui_peak_rss": {"value": round(m["rss_mb"], 1), "unit": "MB", "goal": "<= 80"},
     }
-    for name, r in results.items():
-        sys.stdout.write(f"{name}: {r['value']} {r['unit']} (goal {r['goal']})\n")
-    return results
+
+
+def run_budget(budget: CpuBudget) -> dict[str, dict[str, Any]]:
+    """The same figures inside the CPU budget, with a Pi's goals (issue 15)."""
+    m = measure(budget.preexec)
+    return {
+        "tui.tap_to_screen_median_ms": {
+            "value": round(m["median_ms"], 1),
+            "unit": "ms",
+            "goal": "<= 50",
+        },
+        "tui.tap_to_screen_p99_ms": {
+            "value": round(m["p99_ms"], 1),
+            "unit": "ms",
+            "goal": "<= 100",
+        },
+        "tui.first_taps_after_start_max_ms": {
+            "value": round(m["first_max_ms"], 1),
+            "unit": "ms",
+            "goal": "<= 150",
+        },
+        "tui.start_to_idle_s": {"value": round(m["start_s"], 3), "unit": "s", "goal": "<= 2"},
+    }
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
-    run()
+    for name, r in run().items():
+        sys.stdout.write(f"{name}: {r['value']} {r['unit']} (goal {r['goal']})\n")
