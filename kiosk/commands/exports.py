@@ -40,8 +40,8 @@ def add_parser(sub: Any) -> None:
 
 def run_loans(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    since = ctx.service.calendar.at(args.since, datetime.min.time()) if args.since else None
-    count = export_loans(args.file, ctx.service.calendar, since=since)
+    since = ctx.calendar.at(args.since, datetime.min.time()) if args.since else None
+    count = export_loans(args.file, ctx.calendar, since=since)
     if str(args.file) != "-":
         out(f"{count} loans written to {args.file}.")
     return 0

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.retry_failed:
         out(f"{retry_all_dead(ctx.clock)} failed deliveries will be tried again.")
     deliverer = Deliverer(settings, ctx.clock)
-    cal = ctx.service.calendar
+    cal = ctx.calendar
 
     def show(report: PassReport) -> None:
         line = report.summary.describe(cal, ctx.clock.now(), ctx.clock.synchronised())
