@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         clock=ctx.clock,
         exit_when_ready=args.exit_when_ready,
         tune_gc=True,
+        warm_up=True,
         on_ready=lambda: (sdnotify.ready(), watchdog.start()),
         every_second=heartbeat.beat,
     )

@@ -29,7 +29,7 @@ from kiosk.loans.clockfix import Correction, correct_times
 from kiosk.loans.followups import FollowUps
 from kiosk.loans.people import People
 from kiosk.loans.pins import AdminPins
-from kiosk.loans.queries import Queries
+from kiosk.loans.queries import Queries, ReturnChecklist
 from kiosk.loans.state import Sessions, TapMemory, UndoSlot, Visit
 from kiosk.loans.taps import Taps
 from kiosk.loans.undo import undo_last
@@ -201,6 +201,9 @@ class LoanService:
 
     def tag_owner(self, uid: str) -> str | None:
         return self.queries.tag_owner(uid)
+
+    def return_checklists(self) -> list[ReturnChecklist]:
+        return self.queries.return_checklists()
 
     def stock_take(self, seen_uids: set[str]) -> list[tuple[ItemView, LoanView | None]]:
         return self.queries.stock_take(seen_uids)
