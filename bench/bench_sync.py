@@ -214,11 +214,12 @@ def build_big_db(path: Path) -> None:
     rows.append(("summary:2026-11-23", "summary", "office", None))
     rows += [(f"lost:loan:{n}", "lost", "slt", n) for n in range(1, 5001)]
     conn.executemany(
-        "INSERT INTO outbox (key, kind, audience, event_id, loan_id, payload, created_at,"
+        "INSERT INTO outbox (uid, key, kind, audience, event_id, loan_id, payload, created_at,"
         " attempts, next_attempt_at, delivered_at, dead_at, last_error)"
-        " VALUES (?, ?, ?, NULL, ?, ?, ?, 1, NULL, ?, NULL, '')",
+        " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 1, NULL, ?, NULL, '')",
         [
             (
+                f"bench-{k}",  # the wire id every alert has (kiosk.alerts)
                 k,
                 kind,
                 aud,
@@ -303,11 +304,18 @@ def bench_delivery(tmp: Path) -> dict[str, float]:
             )
             # Ten alerts per loan, so deliveries of one loan must keep their order.
             conn.executemany(
-                "INSERT INTO outbox (key, kind, audience, event_id, loan_id, payload,"
+                "INSERT INTO outbox (uid, key, kind, audience, event_id, loan_id, payload,"
                 " created_at, attempts, next_attempt_at, last_error)"
-                " VALUES (?, 'overdue', 'slt', NULL, ?, ?, ?, 0, ?, '')",
+                " VALUES (?, ?, 'overdue', 'slt', NULL, ?, ?, ?, 0, ?, '')",
                 [
-                    (f"bench:{i}", i % 1000 + 1, _payload(i % 1000 + 1), _ts(NOW), _ts(NOW))
+                    (
+                        f"bench-{i}",  # the wire id every alert has (kiosk.alerts)
+                        f"bench:{i}",
+                        i % 1000 + 1,
+                        _payload(i % 1000 + 1),
+                        _ts(NOW),
+                        _ts(NOW),
+                    )
                     for i in range(ALERTS)
                 ],
             )

@@ -8,6 +8,9 @@
 #   sudo deploy/install.sh --uninstall  remove the program and units, keep settings and data
 #   sudo deploy/install.sh --uninstall --purge   ...and delete settings, database and backups
 #   --no-start                          install and enable, but do not start anything now
+#   --web                               also run the office board in a browser (kiosk-web)
+#   --web-tls[=NAME]                    ...on https:// for the school network, with a
+#                                       certificate made for NAME (default: this Pi's name.local)
 #
 # Each install builds a new virtual environment in /opt/kiosk/releases/<id>/venv
 # and only when it works is /opt/kiosk/venv switched to it (one atomic rename),
@@ -33,7 +36,7 @@ USER_NAME=kiosk
 GROUPS_NEEDED=(spi gpio input)
 TOUCH_GROUPS=(video render)
 UNITS=(kiosk.service kiosk-touch.service kiosk-sync.service kiosk-sync.timer
-       kiosk-backup.service kiosk-backup.timer)
+       kiosk-backup.service kiosk-backup.timer kiosk-web.service)
 TIMERS=(kiosk-sync.timer kiosk-backup.timer)
 # spidev and evdev are C extensions with no ARM wheels on PyPI: from apt, never compiled.
 APT_PACKAGES=(python3-venv python3-pip python3-spidev python3-evdev)
@@ -64,6 +67,84 @@ has_group() {
 
 rootopt() { if live; then :; else printf -- '--root\n%s\n' "$ROOT"; fi; }
 
+# --- the office board in a browser (kiosk web), when asked for ------------------------
+# --web enables kiosk-web.service as the settings have it (127.0.0.1:8080: for the
+# school's reverse proxy, see the README). --web-tls[=NAME] also makes a self-signed
+# certificate for NAME (and this Pi's other names and addresses) and, when kiosk.toml has
+# no [web] section yet, serves https:// on every network the Pi is on, port 8443.
+# An existing certificate is kept on upgrades (delete it to make a new one).
+WEB=0
+WEB_TLS_NAME=""
+WEB_CERT=/etc/kiosk/web-cert.pem
+WEB_KEY=/etc/kiosk/web-key.pem
+WEB_TLS_PORT=8443
+WEB_CERT_DAYS=825
+
+web_default_name() {
+    local short
+    short="$(hostname -s 2>/dev/null || hostname)"
+    printf '%s.local\n' "${short:-raspberrypi}"
+}
+
+web_alt_names() {
+    local names=("DNS:$WEB_TLS_NAME") short ip
+    short="$(hostname -s 2>/dev/null || true)"
+    if [ -n "$short" ] && [ "$short" != "$WEB_TLS_NAME" ]; then names+=("DNS:$short"); fi
+    if live; then
+        for ip in $(hostname -I 2>/dev/null || true); do names+=("IP:$ip"); done
+    fi
+    (IFS=,; printf '%s\n' "${names[*]}")
+}
+
+web_make_certificate() {
+    local cert="$ROOT$WEB_CERT" key="$ROOT$WEB_KEY"
+    if [ -s "$cert" ] && [ -s "$key" ]; then
+        say "Kept the web certificate $WEB_CERT (delete it and run again for a new one)"
+        return
+    fi
+    command -v openssl >/dev/null || die "openssl is needed for --web-tls: apt-get install openssl"
+    local tmp
+    tmp="$(mktemp -d)"
+    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -sha256 -nodes \
+            -days "$WEB_CERT_DAYS" -subj "/CN=$WEB_TLS_NAME" \
+            -addext "subjectAltName=$(web_alt_names)" \
+            -addext "basicConstraints=critical,CA:FALSE" \
+            -addext "extendedKeyUsage=serverAuth" \
+            -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>"$tmp/err"; then
+        cat "$tmp/err" >&2
+        rm -rf "$tmp"
+        die "openssl could not make the web certificate"
+    fi
+    install -m 0640 "$tmp/key.pem" "$key"
+    install -m 0644 "$tmp/cert.pem" "$cert"
+    rm -rf "$tmp"
+    chown "root:$USER_NAME" "$key" "$cert"
+    say "Made a certificate for $WEB_TLS_NAME: $WEB_CERT (browsers ask once to trust it)"
+}
+
+web_settings() {
+    local toml="$ROOT/etc/kiosk/kiosk.toml"
+    if grep -Eq '^[[:space:]]*\[web\]' "$toml"; then
+        say "Your kiosk.toml has a [web] section: to serve https:// set there"
+        say "  listen = \"0.0.0.0\", port = $WEB_TLS_PORT, tls_cert = \"$WEB_CERT\", tls_key = \"$WEB_KEY\""
+        return
+    fi
+    printf '\n[web]\n# Written by install.sh --web-tls: the board on https:// for the school network.\nlisten = "0.0.0.0"\nport = %s\ntls_cert = "%s"\ntls_key = "%s"\n' \
+        "$WEB_TLS_PORT" "$WEB_CERT" "$WEB_KEY" >> "$toml"
+    say "Set [web] in /etc/kiosk/kiosk.toml: https://$WEB_TLS_NAME:$WEB_TLS_PORT/"
+}
+
+web_setup() {
+    [ "$WEB" = 1 ] || return 0
+    if [ -n "$WEB_TLS_NAME" ]; then
+        web_make_certificate
+        web_settings
+    fi
+    sctl enable --quiet kiosk-web.service
+    if live && [ "$START" = 1 ]; then "$SYSTEMCTL" restart kiosk-web.service; fi
+    say "Enabled kiosk-web.service. Add a web account: sudo kiosk web add-user NAME --name \"Full Name\""
+}
+
 # --- options ------------------------------------------------------------------------
 
 ARGS="$*"
@@ -79,11 +160,17 @@ while [ $# -gt 0 ]; do
         --uninstall) MODE=uninstall ;;
         --purge) PURGE=1 ;;
         --no-start) START=0 ;;
-        -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --web) WEB=1 ;;
+        --web-tls) WEB=1; WEB_TLS_NAME="$(web_default_name)" ;;
+        --web-tls=*) WEB=1; WEB_TLS_NAME="${1#--web-tls=}" ;;
+        -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (try --help)" ;;
     esac
     shift
 done
+case "$WEB_TLS_NAME" in
+    *[!A-Za-z0-9.-]*|.*|-*) die "--web-tls=NAME: a host name like kiosk.local, not '$WEB_TLS_NAME'" ;;
+esac
 if [ "$PURGE" = 1 ] && [ "$MODE" != uninstall ]; then
     die "--purge only goes with --uninstall"
 fi
@@ -345,6 +432,7 @@ do_install() {
     switch_to "$NEW_RELEASE"
     prune_releases
     enable_units
+    web_setup
     say ""
     say "Installed release $NEW_RELEASE in $PREFIX."
     if [ "$SPI_REBOOT" = 1 ]; then

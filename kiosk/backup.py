@@ -34,15 +34,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.db import BUSY_TIMEOUT_MS, SCHEMA_VERSION
-from kiosk.errors import KioskError
+from kiosk.db import BUSY_TIMEOUT_MS, NEW_INCARNATION_SQL, SCHEMA_VERSION
+from kiosk.errors import KioskError, StorageError
+from kiosk.integrity import describe, problems_of, summarise
 
 log = logging.getLogger(__name__)
 
 #: Tables every kiosk database has had since schema 1.
 KIOSK_TABLES = frozenset({"staff", "item", "loan", "event", "outbox"})
 
-_NAME = re.compile(r"^kiosk-(\d{8}-\d{6})(?:-\d+)?\.db$")
+#: ``kiosk-20261123-023000.db``; a second backup within that second is ``...-2.db``, etc.
+_NAME = re.compile(r"^kiosk-(\d{8}-\d{6})(?:-(\d+))?\.db$")
 _STAMP = "%Y%m%d-%H%M%S"
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on
@@ -52,6 +54,15 @@ _SHM_DMS_BYTE = 128
 
 class BackupError(KioskError):
     """A backup or restore could not be done; the message says what to check."""
+
+
+class DamagedDatabase(BackupError, StorageError):
+    """The integrity check found damage; ``problems`` lists what SQLite found."""
+
+    def __init__(self, message: str, path: Path, problems: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.path = path
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -90,10 +101,14 @@ def check_database(path: Path) -> tuple[int, dict[str, int]]:
     except sqlite3.Error as exc:
         raise BackupError(f"{path} cannot be opened: {exc}") from exc
     try:
-        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        if problems != ["ok"]:
-            shown = "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "")
-            raise BackupError(f"{path} is damaged (integrity check: {shown})")
+        try:
+            problems = problems_of(conn.execute("PRAGMA integrity_check").fetchall())
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise  # not SQLite at all: said below
+            problems = (str(exc),)  # too damaged for the check to finish
+        if problems:
+            raise DamagedDatabase(f"{path} is damaged ({summarise(problems)})", path, problems)
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
@@ -197,14 +212,22 @@ def _make_folder(folder: Path, like: Path) -> None:
     _same_owner(folder, like)
 
 
-def _backup_name(folder: Path, now: datetime) -> Path:
-    stem = "kiosk-" + now.astimezone(UTC).strftime(_STAMP)
-    path = folder / f"{stem}.db"
-    n = 2
-    while path.exists():  # two backups within one second
-        path = folder / f"{stem}-{n}.db"
-        n += 1
-    return path
+def _backup_name(now: datetime, *folders: Path | None) -> str:
+    """A backup file name never used before in any of ``folders`` (called under the lock).
+
+    Two backups within one second get ``-2``, ``-3``, ...: always one more than the
+    highest number there, never a gap left by the rotation, so the name of the later
+    copy always sorts as the newer one (see ``backups_in``).
+    """
+    stamp = now.astimezone(UTC).strftime(_STAMP)
+    used = [
+        int(m.group(2) or 1)
+        for folder in folders
+        if folder is not None and folder.is_dir()
+        for path in folder.iterdir()
+        if (m := _NAME.match(path.name)) and m.group(1) == stamp
+    ]
+    return f"kiosk-{stamp}-{max(used) + 1}.db" if used else f"kiosk-{stamp}.db"
 
 
 def _copy_online(db_path: Path, target: Path) -> None:
@@ -231,17 +254,17 @@ def _copy_online(db_path: Path, target: Path) -> None:
 
 
 def backups_in(folder: Path) -> list[tuple[datetime, Path]]:
-    """The rotated backups in ``folder``, newest first."""
-    found: list[tuple[datetime, Path]] = []
+    """The rotated backups in ``folder``, newest first (by the time and number in the name)."""
+    found: list[tuple[datetime, int, Path]] = []
     if not folder.is_dir():
-        return found
+        return []
     for path in folder.iterdir():
         m = _NAME.match(path.name)
         if m:
             when = datetime.strptime(m.group(1), _STAMP).replace(tzinfo=UTC)
-            found.append((when, path))
-    found.sort(key=lambda pair: (pair[0], pair[1].name), reverse=True)
-    return found
+            found.append((when, int(m.group(2) or 1), path))
+    found.sort(key=lambda entry: entry[:2], reverse=True)
+    return [(when, path) for when, _, path in found]
 
 
 def to_keep(stamps: list[datetime], keep_daily: int, keep_weekly: int) -> set[int]:
@@ -265,13 +288,19 @@ def to_keep(stamps: list[datetime], keep_daily: int, keep_weekly: int) -> set[in
     return keep
 
 
-def rotate(folder: Path, keep_daily: int, keep_weekly: int) -> list[Path]:
-    """Delete backups the rotation does not keep; returns what was deleted."""
+def rotate(
+    folder: Path, keep_daily: int, keep_weekly: int, *, just_made: Path | None = None
+) -> list[Path]:
+    """Delete backups the rotation does not keep; returns what was deleted.
+
+    ``just_made`` is never deleted, whatever its name says: a Pi whose clock was behind
+    names its new copy as if it were older than the others.
+    """
     found = backups_in(folder)
     keep = to_keep([when for when, _ in found], keep_daily, keep_weekly)
     removed: list[Path] = []
     for i, (_, path) in enumerate(found):
-        if i not in keep:
+        if i not in keep and path != just_made:
             path.unlink(missing_ok=True)
             removed.append(path)
     # Left-overs of a backup interrupted by a power cut.
@@ -325,20 +354,31 @@ def backup(
     now = now or datetime.now(UTC)
     _make_folder(dest, db_path.parent)
     with _folder_lock(dest):
-        final = _backup_name(dest, now)
+        final = dest / _backup_name(now, dest, copy_to)
         partial = final.with_name(final.name + ".partial")
         try:
             _copy_online(db_path, partial)
-            schema, _rows = check_database(partial)
+            try:
+                schema, _rows = check_database(partial)
+            except DamagedDatabase as exc:
+                # The copy is page for page the database: the damage is in the database.
+                good = backups_in(dest)
+                raise DamagedDatabase(
+                    describe(exc.problems, db_path, backup=good[0][1] if good else None)
+                    + " No backup was made (a damaged copy is not kept; the earlier ones are).",
+                    db_path,
+                    exc.problems,
+                ) from exc
             _same_owner(partial, dest)
             _fsync_file(partial)
             os.replace(partial, final)
             _fsync_dir(dest)
+            size = final.stat().st_size
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
         log.info("backed up %s to %s", db_path, final)
-        removed = rotate(dest, keep_daily, keep_weekly)
+        removed = rotate(dest, keep_daily, keep_weekly, just_made=final)
 
     copied: Path | None = None
     if copy_to is not None:
@@ -350,16 +390,29 @@ def backup(
             _fsync_file(tmp)
             os.replace(tmp, copied)
             _fsync_dir(copy_to)
-            removed += rotate(copy_to, keep_daily, keep_weekly)
+            removed += rotate(copy_to, keep_daily, keep_weekly, just_made=copied)
         except (OSError, BackupError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise BackupError(
                 f"The backup was saved on the Pi ({final}) but not copied to {copy_to}: {reason}"
             ) from exc
-    return BackupResult(final, final.stat().st_size, schema, copied, removed)
+    return BackupResult(final, size, schema, copied, removed)
 
 
 # --- restore ----------------------------------------------------------------------------
+
+
+def _new_incarnation(conn: sqlite3.Connection) -> None:
+    """Give a restored database a new incarnation id (schema 6 on; older ones get one
+    when they are migrated). The trust's replica sees the change and reconciles this
+    kiosk's rows in full: the restored file has gone back in time and will reuse row ids.
+    """
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'replica_meta'"
+    ).fetchone()
+    if has_meta:
+        with conn:
+            conn.execute(NEW_INCARNATION_SQL)
 
 
 def restore(
@@ -398,11 +451,22 @@ def restore(
         wal = source.with_name(source.name + "-wal")
         if wal.is_file():
             shutil.copyfile(wal, staged.with_name(staged.name + "-wal"))
-        schema, rows = check_database(staged)
+        try:
+            schema, rows = check_database(staged)
+        except DamagedDatabase as exc:
+            raise DamagedDatabase(
+                f"{source} is damaged ({summarise(exc.problems)}): it cannot be restored. "
+                "Choose an earlier backup.",
+                source,
+                exc.problems,
+            ) from exc
+        except BackupError as exc:  # say it of the file the person named, not the staged copy
+            raise BackupError(str(exc).replace(str(staged), str(source))) from exc
         conn = sqlite3.connect(staged)
         try:
             # One self-contained file (folds in any -wal); the kiosk turns WAL back on.
             conn.execute("PRAGMA journal_mode=DELETE")
+            _new_incarnation(conn)
         finally:
             conn.close()
         staged.with_name(staged.name + "-wal").unlink(missing_ok=True)

@@ -7,6 +7,7 @@ school's clock on the wall, with British Summer Time) and returned in UTC.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,3 +86,37 @@ class SchoolCalendar:
         if local_due.date() == today + timedelta(days=1):
             return f"{hhmm} tomorrow"
         return f"{hhmm} on {local_due.strftime('%a')} {local_due.day} {local_due.strftime('%b')}"
+
+
+#: Day-first dates as a UK office types them: 23/11/2026, 23-11-2026, 23.11.26.
+_UK_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})$")
+
+DAY_EXAMPLES = "today, yesterday, 2026-11-23 or 23/11/2026"
+
+
+def parse_day(text: str, today: date) -> date:
+    """A date as typed at a shell: today, yesterday, 2026-11-23 or 23/11/2026.
+
+    ``today`` is the school's date (its time zone). Raises ValueError with a message
+    a person can act on. Slashed dates are day first, as in the UK: 03/04/2026 is
+    3 April.
+    """
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - timedelta(days=1)
+    m = _UK_DATE.match(word)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+        year, month, day = (int(part) for part in word.split("-"))
+    elif m:
+        day, month, year = (int(g) for g in m.groups())
+        year += 2000 if year < 100 else 0
+        if month > 12 >= day:
+            raise ValueError(f"{text!r}: dates are day first, as in 23/11/2026")
+    else:
+        raise ValueError(f"{text!r} is not a date: write {DAY_EXAMPLES}")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real date (write {DAY_EXAMPLES})") from None

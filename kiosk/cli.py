@@ -3,7 +3,8 @@
 Exit 0 on success; otherwise one clear line on stderr and a non-zero code:
 1 for a refusal or bad input, 2 for usage, 3 for settings, 4 for storage,
 5 for hardware (a reader, the LEDs or the buzzer cannot be used: not a Pi,
-not wired, no permission; ``hardware.errors.HardwareError``).
+not wired, no permission; ``hardware.errors.HardwareError``). Output to a pipe
+that closes early (``kiosk export loans - | head``) ends quietly with 1.
 
 Each subcommand lives in a module with ``add_parser(subparsers)`` that sets
 ``func`` to a ``(args) -> int``; ``COMMANDS`` lists them in ``--help`` order.
@@ -21,6 +22,7 @@ import argparse
 import importlib
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,11 +34,17 @@ import peewee as pw
 
 # hardware imports nothing of kiosk, so its errors are not KioskErrors: caught on their own.
 from hardware.errors import HardwareError
-from kiosk import __version__
+from kiosk import __version__, integrity
 from kiosk.clock import Clock, clock_from_env
 from kiosk.commands import err
-from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
+from kiosk.db import (
+    SCREEN_WAL_AUTOCHECKPOINT,
+    database,
+    explain_sqlite_error,
+    open_database,
+)
 from kiosk.errors import ConfigError, KioskError, StorageError
+from kiosk.integrity import IntegrityReport
 from kiosk.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -55,8 +63,10 @@ COMMANDS = [
     "kiosk.commands.hardware_check",
     "kiosk.commands.backup",
     "kiosk.commands.sync",
+    "kiosk.commands.trust",
     "kiosk.commands.demo",
     "kiosk.commands.run",
+    "kiosk.commands.web",
 ]
 
 #: Which module adds each subcommand, so that running one imports only its module.
@@ -72,8 +82,10 @@ SUBCOMMANDS = {
     "backup": "kiosk.commands.backup",
     "restore": "kiosk.commands.backup",
     "sync": "kiosk.commands.sync",
+    "trust": "kiosk.commands.trust",
     "demo": "kiosk.commands.demo",
     "run": "kiosk.commands.run",
+    "web": "kiosk.commands.web",
 }
 
 
@@ -88,6 +100,8 @@ class Context:
     settings: Settings
     clock: Clock
     db: pw.SqliteDatabase
+    integrity: IntegrityReport | None = None
+    """What the start-up integrity check found (``kiosk.integrity``)."""
 
     @cached_property
     def service(self) -> LoanService:
@@ -129,9 +143,31 @@ def open_context(
     settings = load_from_args(args)
     clock = clock or clock_from_env()
     db = open_database(
-        settings.kiosk.db, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT if screen else None
+        settings.kiosk.db,
+        wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT if screen else None,
+        new_database=getattr(args, "new_database", False),
     )
-    return Context(settings, clock, db)
+    report = check_integrity(db, settings, clock)
+    return Context(settings, clock, db, report)
+
+
+def check_integrity(db: pw.SqliteDatabase, settings: Settings, clock: Clock) -> IntegrityReport:
+    """The start-up integrity check (``kiosk.integrity``): damage is one line on stderr.
+
+    The command carries on: the office can still see what is out, and sync still sends
+    the alert for IT. A whole-file check that could not run now is left to ``kiosk run``
+    (in the background) and to the nightly backup.
+    """
+    report = integrity.check_at_start(db)
+    log.debug(
+        "integrity check at start (%s): %.0f ms",
+        "whole file" if report.whole_file else "start tables",
+        report.seconds * 1000,
+    )
+    if not report.ok:
+        line = integrity.report_damage(report.problems, settings.kiosk.db, clock, settings)
+        err(f"kiosk: warning: {line}")
+    return report
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -146,6 +182,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path(os.environ["KIOSK_DB"]) if os.environ.get("KIOSK_DB") else None,
         help="database file (default from settings, or $KIOSK_DB)",
+    )
+    parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="the database file is empty (0 bytes) on purpose: start a new, empty database in it",
     )
 
 
@@ -176,21 +217,46 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _output_closed() -> int:
+    """Standard output was a pipe whose reader has gone (``kiosk export loans - | head``).
+
+    The Python documentation's recipe: point stdout at /dev/null, so that the flush at
+    exit cannot raise again, and end quietly with 1 as Python itself does on EPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 1
+
+
+def _database_path() -> str:
+    return str(getattr(database.obj, "database", "the database"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_command_in(argv))
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser(_command_in(argv))
+        args = parser.parse_args(argv)  # --help and usage errors write here too
+    except BrokenPipeError:
+        return _output_closed()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that has gone shows here, not as noise at exit
+        return code
     except ConfigError as exc:
         err(f"kiosk: settings: {exc}")
         return 3
     except StorageError as exc:
         err(f"kiosk: {exc}")
+        return 4
+    except (pw.DatabaseError, sqlite3.DatabaseError) as exc:
+        # A read outside a write transaction (an export meeting a damaged page, ...).
+        err(f"kiosk: {explain_sqlite_error(exc, _database_path())}")
         return 4
     except KioskError as exc:
         err(f"kiosk: {exc}")
@@ -198,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HardwareError as exc:
         err(f"kiosk: hardware: {exc}")
         return 5
+    except BrokenPipeError:
+        return _output_closed()
     except KeyboardInterrupt:
         return 130
 

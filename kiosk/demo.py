@@ -163,7 +163,7 @@ def seed_demo(path: Path, settings: Settings, clock: Clock, *, seed: int = 7) ->
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     _mark_as_demo(path)
-    db = open_database(path)
+    db = open_database(path, new_database=True)  # just made by _mark_as_demo
     rng = random.Random(seed)
     cal = SchoolCalendar(settings.school)
     now = clock.now()

@@ -9,8 +9,10 @@ LibreOffice show as plain text.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -55,9 +57,8 @@ def _local(calendar: SchoolCalendar, value: datetime | None) -> str:
     return calendar.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _write_loans(fh: IO[str], calendar: SchoolCalendar, since: datetime | None) -> int:
-    writer = csv.writer(fh)
-    writer.writerow(LOAN_COLUMNS)
+def _loan_rows(calendar: SchoolCalendar, since: datetime | None) -> Iterator[list[str]]:
+    """The CSV rows of loans out on or after ``since`` (all when None), oldest first."""
     closer = Staff.alias()
     query = (
         Loan.select(Loan, Item, Staff, closer)
@@ -70,34 +71,56 @@ def _write_loans(fh: IO[str], calendar: SchoolCalendar, since: datetime | None) 
     )
     if since is not None:
         query = query.where(Loan.out_at >= since)
-    count = 0
     for loan in query.iterator():
         borrower = loan.borrower if loan.borrower_id else None
         closed_by = loan.closed_by if loan.closed_by_id else None
-        writer.writerow(
-            [
-                safe_cell(v)
-                for v in (
-                    loan.id,
-                    loan.item.name,
-                    loan.item.asset_tag,
-                    loan.item.kind,
-                    borrower.name if borrower else "(anonymised)" if loan.anonymised else "",
-                    borrower.staff_id if borrower else "",
-                    _local(calendar, loan.out_at),
-                    _local(calendar, loan.due_at),
-                    _local(calendar, loan.closed_at),
-                    loan.outcome or "",
-                    closed_by.name if closed_by else "",
-                    loan.trip,
-                    "yes" if loan.off_site else "no",
-                    "; ".join(f"{k}={v}" for k, v in (loan.checklist or {}).items()),
-                    loan.condition_note,
-                )
-            ]
-        )
+        yield [
+            safe_cell(v)
+            for v in (
+                loan.id,
+                loan.item.name,
+                loan.item.asset_tag,
+                loan.item.kind,
+                borrower.name if borrower else "(anonymised)" if loan.anonymised else "",
+                borrower.staff_id if borrower else "",
+                _local(calendar, loan.out_at),
+                _local(calendar, loan.due_at),
+                _local(calendar, loan.closed_at),
+                loan.outcome or "",
+                closed_by.name if closed_by else "",
+                loan.trip,
+                "yes" if loan.off_site else "no",
+                "; ".join(f"{k}={v}" for k, v in (loan.checklist or {}).items()),
+                loan.condition_note,
+            )
+        ]
+
+
+def _write_loans(fh: IO[str], calendar: SchoolCalendar, since: datetime | None) -> int:
+    writer = csv.writer(fh)
+    writer.writerow(LOAN_COLUMNS)
+    count = 0
+    for row in _loan_rows(calendar, since):
+        writer.writerow(row)
         count += 1
     return count
+
+
+def iter_loans_csv(
+    calendar: SchoolCalendar, since: datetime | None = None, rows_per_chunk: int = 500
+) -> Iterator[str]:
+    """The same CSV as ``export_loans``, in pieces of text: for a download streamed as it
+    is read, so that a million loans never sit in memory at once."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(LOAN_COLUMNS)
+    for n, row in enumerate(_loan_rows(calendar, since), start=1):
+        writer.writerow(row)
+        if n % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def export_loans(path: Path, calendar: SchoolCalendar, since: datetime | None = None) -> int:

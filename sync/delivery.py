@@ -41,7 +41,6 @@ from typing import Any
 
 import peewee as pw
 import requests
-from requests.adapters import HTTPAdapter
 
 from kiosk import __version__
 from kiosk import db as store
@@ -50,6 +49,7 @@ from kiosk.db import UTCDateTimeField, database
 from kiosk.errors import StorageError
 from kiosk.settings import Settings
 from sync.channels import Alert, Outcome, Sender, SendResult, build_senders
+from sync.channels.deadline import DeadlineAdapter
 from sync.channels.mail import SmtpFactory
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ def new_session(pool_size: int) -> requests.Session:
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
         session.verify = bundle
-    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(pool_size, 1), max_retries=0)
+    # Its connections obey each attempt's total deadline (sync.channels.deadline).
+    adapter = DeadlineAdapter(pool_connections=8, pool_maxsize=max(pool_size, 1), max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = f"school-kiosk/{__version__} (alerts)"

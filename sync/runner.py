@@ -1,9 +1,13 @@
-"""One sync pass (rules, then delivery) and the loop ``kiosk sync`` runs.
+"""One sync pass (rules, delivery, then replication to the trust) and the loop ``kiosk sync`` runs.
 
 The sync process runs beside the kiosk screen and shares its database file;
 every write it makes is a short BEGIN IMMEDIATE transaction, so the screen
 never waits long. SIGTERM (systemd stop) sets an event: the pass in progress
 finishes its batch and records it, and the loop ends.
+
+Replication (``sync.trust``) comes last, so a slow or absent trust server never
+delays an alert; its errors are reported in the pass and retried at the next.
+Without ``[trust]`` set up, the change journal is dropped so it cannot grow.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from kiosk.views import AUDIENCE_NAMES
 from sync.delivery import CLOCK_NOT_SET, Deliverer, DeliveryReport
 from sync.rules import run_rules
 from sync.status import DeliverySummary, delivery_summary
+from sync.trust.changes import discard_journal
+from sync.trust.report import PushReport, Replicator
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ class PassReport:
     errors: tuple[str, ...]
     summary: DeliverySummary
     waiting_for_clock: bool = False
+    trust: PushReport | None = None
+    """What replication did (None: not set up)."""
 
     def reasons(self) -> list[str]:
         """Why alerts wait, in words, when the kiosk knows (not only with -v)."""
@@ -72,14 +80,18 @@ def run_pass(
     clock: Clock,
     deliverer: Deliverer,
     stop: threading.Event | None = None,
+    pusher: Replicator | None = None,
 ) -> PassReport:
-    """Raise the alerts that are due, then deliver what is waiting."""
+    """Raise the alerts that are due, deliver what is waiting, then push to the trust."""
     try:
         raised = run_rules(settings, clock)
         report: DeliveryReport = deliverer.run(stop)
         summary = delivery_summary()
+        if pusher is None and settings.trust.credentials is None:
+            discard_journal()
     except (pw.OperationalError, sqlite3.OperationalError) as exc:
         raise StorageError(store.explain_sqlite_error(exc, database.obj.database)) from exc
+    pushed = pusher.push(stop) if pusher is not None else None
     return PassReport(
         raised,
         report.delivered,
@@ -88,6 +100,7 @@ def run_pass(
         tuple(report.errors),
         summary,
         report.waiting_for_clock,
+        pushed,
     )
 
 
@@ -99,6 +112,7 @@ def run_forever(
     on_pass: Callable[[PassReport], None] | None = None,
     *,
     interval: float | None = None,
+    pusher: Replicator | None = None,
 ) -> int:
     """Run a pass every ``interval`` seconds (default ``[sync] interval_seconds``) until
     ``stop`` is set; returns passes run.
@@ -109,7 +123,7 @@ def run_forever(
     passes = 0
     while not stop.is_set():
         try:
-            report = run_pass(settings, clock, deliverer, stop)
+            report = run_pass(settings, clock, deliverer, stop, pusher)
         except StorageError as exc:
             log.error("sync pass failed, will try again: %s", exc)
         else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,3 +159,56 @@ def loan_id(result: TapResult) -> int:
     """The loan a tap signed out or returned (the tap must have had one)."""
     assert result.loan is not None, result
     return result.loan.id
+
+
+@dataclass
+class SmallCard:
+    """A real, tiny file system (tmpfs) standing in for the kiosk's SD card, to fill up."""
+
+    path: Path
+
+    def fill(self) -> None:
+        """Write a filler file until the file system refuses another byte (ENOSPC)."""
+        fd = os.open(self.path / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            for chunk in (65536, 4096, 512, 1):
+                with contextlib.suppress(OSError):
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+        finally:
+            os.close(fd)
+        assert os.statvfs(self.path).f_bavail == 0
+
+    def free(self) -> None:
+        (self.path / "filler").unlink()
+
+    def read_only(self) -> None:
+        """What the kernel does to a card with errors: remount it read-only."""
+        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+
+
+@pytest.fixture
+def small_card(tmp_path: Path) -> Iterator[SmallCard]:
+    """A 4 MB tmpfs mounted for the test: a card that really fills up.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped and the
+    SQLITE_FULL injected at the connection (``PRAGMA max_page_count``) covers the class.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root; the injected SQLITE_FULL tests still run")
+    mount = tmp_path / "card"
+    mount.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "kiosk-test-card", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); the injected tests still run")
+    try:
+        yield SmallCard(mount)
+    finally:
+        if subprocess.run(["umount", str(mount)], capture_output=True, check=False).returncode:
+            # Something still holds a file open on it: detach it now, freed when closed.
+            subprocess.run(["umount", "-l", str(mount)], check=False)

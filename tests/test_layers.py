@@ -87,16 +87,31 @@ def _headless() -> list[str]:
     return found
 
 
-def test_headless_modules_load_no_screen_when_imported() -> None:
-    """What the static rules say, at run time: ``kiosk status`` never pays for Textual."""
-    modules = _headless()
+#: The only modules that import psycopg: replication and the trust's view (sync/trust).
+PSYCOPG_MODULES = {"sync.trust.connect", "sync.trust.push", "sync.trust.schema", "sync.trust.view"}
+
+
+def _loaded_after_importing(modules: list[str], watch: tuple[str, ...]) -> list[str]:
+    """Which of ``watch`` a fresh interpreter has loaded after importing ``modules``."""
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
-        "print(' '.join(m for m in ('textual', 'rich', 'starlette', 'psycopg') if m in sys.modules))"
+        f"print(' '.join(m for m in {watch!r} if m in sys.modules))"
     )
     r = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == []
+    return r.stdout.split()
+
+
+def test_headless_modules_load_no_screen_when_imported() -> None:
+    """What the static rules say, at run time: ``kiosk status`` never pays for Textual
+    (nor, outside replication and the trust view, for psycopg)."""
+    modules = [m for m in _headless() if m not in PSYCOPG_MODULES]
+    assert _loaded_after_importing(modules, ("textual", "rich", "starlette", "psycopg")) == []
+
+
+def test_replication_loads_no_screen_when_imported() -> None:
+    watch = ("textual", "rich", "starlette")
+    assert _loaded_after_importing(sorted(PSYCOPG_MODULES), watch) == []

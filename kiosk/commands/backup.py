@@ -9,12 +9,20 @@ result into a few plain lines.
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import Any
 
 from kiosk import backup as bk
+from kiosk import integrity
 from kiosk.cli import add_common, load_from_args
+from kiosk.clock import clock_from_env
 from kiosk.commands import out
+from kiosk.db import open_database
+from kiosk.errors import StorageError
+from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _count(text: str) -> int:
@@ -74,19 +82,38 @@ def run_backup(args: argparse.Namespace) -> int:
     settings = load_from_args(args)
     db = settings.kiosk.db
     conf = settings.backup
-    result = bk.backup(
-        db,
-        _backup_dir(args, db, conf.dir),
-        keep_daily=conf.keep_daily if args.keep_daily is None else args.keep_daily,
-        keep_weekly=conf.keep_weekly if args.keep_weekly is None else args.keep_weekly,
-        copy_to=args.copy_to or conf.copy_to,
-    )
+    try:
+        result = bk.backup(
+            db,
+            _backup_dir(args, db, conf.dir),
+            keep_daily=conf.keep_daily if args.keep_daily is None else args.keep_daily,
+            keep_weekly=conf.keep_weekly if args.keep_weekly is None else args.keep_weekly,
+            copy_to=args.copy_to or conf.copy_to,
+        )
+    except bk.DamagedDatabase as exc:
+        told = _tell_it(exc, settings)
+        raise bk.DamagedDatabase(f"{exc} {told}", exc.path, exc.problems) from None
     out(f"Backed up {db} to {result.path} ({_size(result.size)}, checked: OK).")
     if result.copied_to:
         out(f"Copied to {result.copied_to}.")
     if result.removed:
         out(f"Removed {len(result.removed)} old backup(s).")
     return 0
+
+
+def _tell_it(damage: bk.DamagedDatabase, settings: Settings) -> str:
+    """The nightly check found damage: queue the alert for IT in the database itself."""
+    try:
+        db = open_database(damage.path)
+    except StorageError as exc:
+        log.info("cannot open %s to alert IT: %s", damage.path, exc)
+        return "No alert could be recorded for IT: tell the IT lead yourself."
+    try:
+        return integrity.raise_damage_alert(
+            damage.problems, damage.path, clock_from_env(), settings
+        )
+    finally:
+        db.close()
 
 
 def run_restore(args: argparse.Namespace) -> int:

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.calendar import DAY_EXAMPLES, parse_day
 from kiosk.cli import add_common, open_context
 from kiosk.commands import out
+from kiosk.errors import Refused
 from kiosk.exporter import export_loans, export_person
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from exc
 
 
 def add_parser(sub: Any) -> None:
@@ -26,7 +21,11 @@ def add_parser(sub: Any) -> None:
     what.required = True
     loans = what.add_parser("loans", help="loans as CSV (for a spreadsheet)")
     loans.add_argument("file", type=Path, help="the CSV file to write ('-' for the screen)")
-    loans.add_argument("--since", type=_date, help="only loans out on or after this date")
+    loans.add_argument(
+        "--since",
+        metavar="DAY",
+        help=f"only loans out on or after this day ({DAY_EXAMPLES})",
+    )
     add_common(loans)
     loans.set_defaults(func=run_loans)
     person = what.add_parser(
@@ -40,8 +39,15 @@ def add_parser(sub: Any) -> None:
 
 def run_loans(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    since = ctx.calendar.at(args.since, datetime.min.time()) if args.since else None
-    count = export_loans(args.file, ctx.calendar, since=since)
+    cal = ctx.calendar
+    since = None
+    if args.since is not None:
+        try:
+            day = parse_day(args.since, cal.local(ctx.clock.now()).date())
+        except ValueError as exc:
+            raise Refused(f"--since: {exc}.") from None
+        since = cal.at(day, datetime.min.time())
+    count = export_loans(args.file, cal, since=since)
     if str(args.file) != "-":
         out(f"{count} loans written to {args.file}.")
     return 0

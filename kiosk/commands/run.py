@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from hardware.base import Feedback, Reader
+from kiosk import integrity
 from kiosk.cli import add_common, open_context
+from kiosk.db import check_writable
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,25 @@ def run(args: argparse.Namespace) -> int:
     from sync.status import AlertDesk
 
     ctx = open_context(args, screen=True)
+    # Before the screen: a kiosk that cannot record a tap must not tell systemd it is ready.
+    check_writable(ctx.db)
     readers, feedback = _open_hardware(ctx.settings)
     log_away_from_screen(Path(ctx.settings.kiosk.db).with_suffix(".log"))
     heartbeat = sdnotify.Heartbeat(UI_MAX_SILENCE)
+
+    def on_ready() -> None:
+        sdnotify.ready()
+        watchdog.start()
+        if ctx.integrity is None or not ctx.integrity.whole_file:
+            # The whole-file check that did not fit the start-up budget, now, beside the taps.
+            integrity.check_in_background(ctx.settings.kiosk.db, on_damage)
+
+    def on_damage(report: integrity.IntegrityReport) -> None:
+        line = integrity.report_damage(
+            report.problems, ctx.settings.kiosk.db, ctx.clock, ctx.settings
+        )
+        log.error("%s", line)
+
     watchdog = sdnotify.Watchdog(lambda: heartbeat.alive() and all(r.alive() for r in readers))
     app = build_app(
         ctx.service,
@@ -64,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         exit_when_ready=args.exit_when_ready,
         tune_gc=True,
         warm_up=True,
-        on_ready=lambda: (sdnotify.ready(), watchdog.start()),
+        on_ready=on_ready,
         every_second=heartbeat.beat,
     )
     try:

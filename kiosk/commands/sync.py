@@ -1,4 +1,4 @@
-"""``kiosk sync``: raise time-based alerts and deliver the outbox (webhook, Teams, email).
+"""``kiosk sync``: raise time-based alerts, deliver the outbox, replicate to the trust.
 
 ``kiosk sync --once`` runs one pass (for cron, a systemd timer or a quick check);
 ``kiosk sync`` keeps running, a pass every ``[sync] interval_seconds``, until
@@ -68,6 +68,14 @@ def run(args: argparse.Namespace) -> int:
         log.warning("no alert channels are set up ([sync.channels]): alerts will wait")
     if args.retry_failed:
         out(f"{retry_all_dead(ctx.clock)} failed deliveries will be tried again.")
+    pusher = None
+    if settings.trust.credentials is not None:
+        # psycopg is loaded only here, when the kiosk replicates to its trust. A
+        # credentials file others can read, or a remote server without certificate
+        # checking, stops kiosk sync here (exit 3, naming the file).
+        from sync.trust.push import Pusher
+
+        pusher = Pusher(settings.trust, settings.kiosk.db)
     deliverer = Deliverer(settings, ctx.clock)
     cal = ctx.calendar
 
@@ -78,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             out(f"  {reason}")
         for error in report.errors:
             out(f"  {error}")
+        if report.trust is not None:
+            out(report.trust.describe())
 
     # SIGTERM (systemd stopping the service, or its start time-out on a --once run)
     # ends the pass after the batch in hand is recorded, so no 2xx goes unrecorded.
@@ -90,19 +100,24 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if args.once:
-            report = run_pass(settings, ctx.clock, deliverer, stop)
+            report = run_pass(settings, ctx.clock, deliverer, stop, pusher)
             show(report)
             return report.exit_code()
 
         def log_pass(report: PassReport) -> None:
-            if report.raised or report.delivered or report.retried or report.dead:
+            pushed = report.trust is not None and (report.trust.rows or report.trust.error)
+            if report.raised or report.delivered or report.retried or report.dead or pushed:
                 show(report)
 
-        run_forever(settings, ctx.clock, deliverer, stop, log_pass, interval=args.interval)
+        run_forever(
+            settings, ctx.clock, deliverer, stop, log_pass, interval=args.interval, pusher=pusher
+        )
         out("Stopped.")
         return 0
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         deliverer.close()
+        if pusher is not None:
+            pusher.close()
         ctx.db.close()

@@ -84,30 +84,67 @@ class People:
         return ActionResult(msg, tuple(raised))
 
     def enrol_tag(
-        self, uid: str, *, staff_pk: int | None = None, item_pk: int | None = None
+        self,
+        uid: str,
+        *,
+        staff_pk: int | None = None,
+        item_pk: int | None = None,
+        move: bool = False,
     ) -> str:
-        """Give a badge to a person or a tag to an item. Returns what to show."""
+        """Give a badge to a person or a tag to an item. Returns what to show.
+
+        A tag that already belongs to someone or something is moved only when asked
+        (``move``); otherwise ``TagInUse`` says whose it is and asks.
+        """
         try:
             uid = normalise_uid(uid)
         except InvalidUID as exc:
             raise Refused(str(exc)) from exc
-        owner = self.queries.tag_owner(uid)
-        if staff_pk is not None:
-            staff = Staff.get_by_id(staff_pk)
-            if owner and owner != f"{staff.name}'s badge":
-                raise Refused(f"That tag is already {owner}.")
-            with store.write():
+        if staff_pk is None and item_pk is None:
+            raise Refused("Choose a person or an item for this tag.")
+        staff = Staff.get_by_id(staff_pk) if staff_pk is not None else None
+        item = Item.get_by_id(item_pk) if item_pk is not None else None
+        target = staff.name if staff is not None else item.name if item is not None else ""
+        holder = Staff.get_or_none(Staff.badge_uid == uid)
+        tagged = Item.get_or_none(Item.tag_uid == uid)
+        mine = (staff is not None and holder is not None and holder.id == staff.id) or (
+            item is not None and tagged is not None and tagged.id == item.id
+        )
+        if mine:
+            return (
+                f"That tag is already {target}'s." if staff else f"That tag is already on {target}."
+            )
+        owner = (
+            f"{holder.name}'s badge" if holder else f"the tag on {tagged.name}" if tagged else ""
+        )
+        if owner and not move:
+            raise TagInUse(f"This is {owner}. Give it to {target} instead?", owner)
+        with store.write():
+            moved_from = ""
+            if holder is not None:
+                holder.badge_uid = None
+                holder.save()
+                moved_from = f"staff {holder.staff_id}"
+            if tagged is not None:
+                tagged.tag_uid = None
+                tagged.save()
+                moved_from = f"item {tagged.asset_tag}"
+            detail = {"uid": uid, **({"moved_from": moved_from} if moved_from else {})}
+            if staff is not None:
                 staff.badge_uid = uid
                 staff.save()
-                self.journal.event("enrol", staff_id=staff.id, detail={"uid": uid})
-            return f"Badge enrolled for {staff.name}."
-        if item_pk is not None:
-            item = Item.get_by_id(item_pk)
-            if owner and owner != f"the tag on {item.name}":
-                raise Refused(f"That tag is already {owner}.")
-            with store.write():
+                self.journal.event("enrol", staff_id=staff.id, detail=detail)
+            elif item is not None:
                 item.tag_uid = uid
                 item.save()
-                self.journal.event("enrol", item_id=item.id, detail={"uid": uid})
-            return f"Tag enrolled for {item.name}."
-        raise Refused("Choose a person or an item for this tag.")
+                self.journal.event("enrol", item_id=item.id, detail=detail)
+        done = f"Badge enrolled for {target}." if staff else f"Tag enrolled for {target}."
+        return f"{done} It is no longer {owner}." if owner else done
+
+
+class TagInUse(Refused):
+    """The tag already belongs to someone or something; ``str()`` asks whether to move it."""
+
+    def __init__(self, question: str, owner: str) -> None:
+        super().__init__(question)
+        self.owner = owner

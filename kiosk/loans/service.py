@@ -138,10 +138,15 @@ class LoanService:
             return self._people.set_staff_active(staff_pk, active, reason)
 
     def enrol_tag(
-        self, uid: str, *, staff_pk: int | None = None, item_pk: int | None = None
+        self,
+        uid: str,
+        *,
+        staff_pk: int | None = None,
+        item_pk: int | None = None,
+        move: bool = False,
     ) -> str:
         with self._lock:
-            return self._people.enrol_tag(uid, staff_pk=staff_pk, item_pk=item_pk)
+            return self._people.enrol_tag(uid, staff_pk=staff_pk, item_pk=item_pk, move=move)
 
     def admin_locked_for(self) -> float:
         with self._lock:

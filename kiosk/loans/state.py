@@ -13,7 +13,7 @@ countdowns and the service's decisions agree (the screen reads them from here).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: How many UIDs the double-tap memory holds before old ones are forgotten.
 SEEN_LIMIT = 512
@@ -51,6 +51,13 @@ class Sessions:
         """End the session (of ``staff_id`` only, when given)."""
         if staff_id is None or (self._current and self._current.staff_id == staff_id):
             self._current = None
+
+    def saved(self) -> Session | None:
+        """A copy of the session as it is, for ``restore`` (a tap that was not recorded)."""
+        return replace(self._current) if self._current is not None else None
+
+    def restore(self, saved: Session | None) -> None:
+        self._current = saved
 
 
 class Visit:
@@ -92,6 +99,16 @@ class TapMemory:
             self._seen = {u: t for u, t in self._seen.items() if mono - t < self.window}
         return last is not None and mono - last < self.window
 
+    def last_seen(self, uid: str) -> float | None:
+        return self._seen.get(uid)
+
+    def restore(self, uid: str, last: float | None) -> None:
+        """Forget a sighting (a tap that was not recorded): tapping again is a new tap."""
+        if last is None:
+            self._seen.pop(uid, None)
+        else:
+            self._seen[uid] = last
+
 
 @dataclass(frozen=True)
 class Undoable:
@@ -122,6 +139,12 @@ class UndoSlot:
 
     def available(self, mono: float) -> bool:
         return self._last is not None and mono <= self._last.until
+
+    def saved(self) -> Undoable | None:
+        return self._last
+
+    def restore(self, saved: Undoable | None) -> None:
+        self._last = saved
 
     def settle(self, *, item_id: int | None = None, loan_id: int | None = None) -> None:
         """A later action on the same item or loan settles it: it can no longer be undone."""

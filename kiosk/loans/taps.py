@@ -17,6 +17,7 @@ from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Item, UnknownTag, database
+from kiosk.errors import StorageError
 from kiosk.journal import Journal, LoanRow
 from kiosk.loans.mapper import ViewMapper
 from kiosk.loans.queries import Queries
@@ -81,16 +82,26 @@ class Taps:
                 "That is not a tag number.",
                 "Tap a badge or an item on the reader.",
             )
-        mono = self.clock.monotonic()
-        if self.seen.repeated(uid, mono):
-            return TapResult(Outcome.IGNORED, "", uid=uid)
-        staff = _staff(STAFF_BY_BADGE, uid)
-        if staff is not None:
-            return self._badge(staff, reader, mono)
-        item = _item_by_tag(uid)
-        if item is not None:
-            return self._item(item, reader, mono)
-        return self._unknown(uid, reader)
+        session, undo, seen = self.sessions.saved(), self.undo.saved(), self.seen.last_seen(uid)
+        try:
+            mono = self.clock.monotonic()
+            if self.seen.repeated(uid, mono):
+                return TapResult(Outcome.IGNORED, "", uid=uid)
+            staff = _staff(STAFF_BY_BADGE, uid)
+            if staff is not None:
+                return self._badge(staff, reader, mono)
+            item = _item_by_tag(uid)
+            if item is not None:
+                return self._item(item, reader, mono)
+            return self._unknown(uid, reader)
+        except StorageError:
+            # Nothing was written (a full card, a busy or damaged file): nothing changes in
+            # memory either. The session is as it was, and tapping again is a new tap, not
+            # a double tap to ignore.
+            self.sessions.restore(session)
+            self.undo.restore(undo)
+            self.seen.restore(uid, seen)
+            raise
 
     # --- a badge ------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ from kiosk.settings.schema import (
     Smtp,
     Sync,
     Term,
+    Trust,
+    Web,
 )
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "Smtp",
     "Sync",
     "Term",
+    "Trust",
+    "Web",
     "evolve",
     "load_settings",
     "settings_from",

@@ -20,9 +20,13 @@ from kiosk.settings.schema import (
     CHANNEL_TYPES,
     CHECKS,
     DUE_RULES,
+    SMTP_SECURITY,
     WEEKDAYS,
     Settings,
+    Smtp,
     Sync,
+    Trust,
+    Web,
 )
 
 Keys = tuple[str, ...]
@@ -38,7 +42,16 @@ class Problem:
 
 def problems(s: Settings) -> list[Problem]:
     """Every rule the settings break, in the order of the file's sections, each once."""
-    found = [*_school(s), *_kinds(s), *_kiosk(s), *_hardware(s), *_alerts(s), *_sync(s.sync)]
+    found = [
+        *_school(s),
+        *_kinds(s),
+        *_kiosk(s),
+        *_hardware(s),
+        *_alerts(s),
+        *_sync(s.sync),
+        *_web(s.web),
+        *_trust(s.trust),
+    ]
     return list(dict.fromkeys(found))
 
 
@@ -120,14 +133,23 @@ def _sync(sync: Sync) -> Iterator[Problem]:
                 "(make one with: kiosk sync --new-secret)",
             )
         if ch.type == "email":
-            if not ch.to or any("@" not in a for a in ch.to):
+            if not ch.to:
                 yield Problem(
                     (*at, "to"), f"expected a list of email addresses, got {list(ch.to)!r}"
                 )
+            for address in ch.to:
+                if why := email_address_problem(address):
+                    yield Problem((*at, "to"), f"{address!r} is not an email address: {why}")
             if not sync.smtp.host:
                 yield Problem(("sync", "smtp", "host"), f"needed by email channel {name!r}")
-            if "@" not in sync.smtp.from_address:
+            sender = sync.smtp.from_address
+            if not sender:
                 yield Problem(("sync", "smtp", "from_address"), f"needed by email channel {name!r}")
+            elif why := email_address_problem(sender):
+                yield Problem(
+                    ("sync", "smtp", "from_address"), f"{sender!r} is not an email address: {why}"
+                )
+    yield from _smtp(sync.smtp)
     for key, names in sync.routes.items():
         if key not in AUDIENCES and key not in ALERT_KINDS:
             yield Problem(
@@ -141,3 +163,77 @@ def _sync(sync: Sync) -> Iterator[Problem]:
                 yield Problem(
                     ("sync", "routes", key), f"{name!r} is not a channel (channels: {known})"
                 )
+
+
+def _web(web: Web) -> Iterator[Problem]:
+    """Values ``kiosk web`` could not start with (files are checked when it starts)."""
+    if not 0 <= web.port <= 65535:
+        yield Problem(("web", "port"), f"expected 0 to 65535, got {web.port}")
+    for key in ("idle_minutes", "signin_attempts", "signin_lock_minutes"):
+        if getattr(web, key) < 1:
+            yield Problem(("web", key), "must be at least 1")
+    if (web.tls_cert is None) != (web.tls_key is None):
+        yield Problem(
+            ("web", "tls_key" if web.tls_key is None else "tls_cert"),
+            "set both tls_cert and tls_key (a certificate and its key) or neither",
+        )
+    if not web.listen.strip():
+        yield Problem(("web", "listen"), 'expected an address like "127.0.0.1"')
+
+
+def _smtp(smtp: Smtp) -> Iterator[Problem]:
+    at: Keys = ("sync", "smtp")
+    if smtp.security and smtp.security not in SMTP_SECURITY:
+        yield Problem(
+            (*at, "security"),
+            f"expected one of {', '.join(SMTP_SECURITY)}, got {smtp.security!r}",
+        )
+    if smtp.security and smtp.starttls is not None:
+        meant = "starttls" if smtp.starttls else "none"
+        if meant != smtp.security:
+            yield Problem(
+                (*at, "starttls"),
+                f'{str(smtp.starttls).lower()} contradicts security = "{smtp.security}"; '
+                "remove the starttls line (security replaces it)",
+            )
+    if not 0 <= smtp.port <= 65535:
+        yield Problem((*at, "port"), f"expected a port number 1-65535, got {smtp.port}")
+
+
+def email_address_problem(address: str) -> str:
+    """Why ``address`` cannot be used to send or receive an alert, or "" if it can.
+
+    Letters outside English are fine: in the domain they are sent as IDNA
+    ("xn--..."), before the @ they need a mail server that offers SMTPUTF8.
+    """
+    if not address or address != address.strip():
+        return "it is empty or has spaces around it"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in '<>,;"()[]\\' for c in address):
+        return 'it has a space, a control character or one of < > , ; " ( ) [ ] \\ in it'
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "it needs a name, an @ and a domain, like office@school.example"
+    if "@" in local:
+        return "it has more than one @"
+    if len(local.encode()) > 64:
+        return "the part before the @ is longer than 64 bytes"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"{domain!r} is not a valid internet domain"
+    if len(ascii_domain) > 253 or any(
+        not label or label.startswith("-") or label.endswith("-")
+        for label in ascii_domain.split(".")
+    ):
+        return f"{domain!r} is not a valid internet domain"
+    return ""
+
+
+def _trust(trust: Trust) -> Iterator[Problem]:
+    if trust.connect_timeout_seconds < 2:
+        # libpq treats anything below 2 seconds as 2.
+        yield Problem(("trust", "connect_timeout_seconds"), "must be at least 2")
+    if trust.statement_timeout_seconds <= 0:
+        yield Problem(("trust", "statement_timeout_seconds"), "must be more than 0")
+    if not 1 <= trust.batch_size <= 10_000:
+        yield Problem(("trust", "batch_size"), "must be from 1 to 10000")

@@ -38,6 +38,8 @@ ALERT_KINDS = (
     "images_not_erased",
     "leaver_with_items",
     "summary",
+    "admin_locked",
+    "database_damaged",
 )
 #: Who an alert is for; every alert has one, and [sync.routes] maps each to channels.
 AUDIENCES = ("office", "slt", "it")
@@ -179,20 +181,39 @@ class Channel:
     """email: the addresses this channel writes to."""
 
 
+#: How the connection to the mail server is protected, and the usual port for each.
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+
+
 @dataclass(frozen=True)
 class Smtp:
     host: str = ""
     """The mail server for email channels ("smtp.office365.com")."""
-    port: int = 587
-    """Its port: 587 with STARTTLS, 25 without."""
-    starttls: bool = True
-    """Encrypt the connection with STARTTLS before logging in."""
+    port: int = 0
+    """Its port; 0 (the default) is the usual one for ``security``: 587, 465 or 25."""
+    security: str = ""
+    """starttls (port 587: plain, then STARTTLS before logging in), tls (port 465: TLS from
+    the first byte) or none (port 25, only inside the school's own network). Default starttls."""
+    starttls: bool | None = None
+    """Older settings files: true means security = "starttls", false means "none".
+    Write ``security`` instead."""
     username: str = ""
     """Log in with this user name (empty: no login)."""
     password: str = ""
     """The password for ``username``. Keep this file readable by the kiosk user only."""
     from_address: str = ""
     """The sender address alerts come from ("kiosk@school.example")."""
+
+    @property
+    def mode(self) -> str:
+        """The security in use: ``security``, else what an older ``starttls`` line meant."""
+        if self.security:
+            return self.security
+        return "none" if self.starttls is False else "starttls"
+
+    @property
+    def port_number(self) -> int:
+        return self.port or SMTP_SECURITY.get(self.mode, 587)
 
 
 @dataclass(frozen=True)
@@ -238,6 +259,49 @@ class Backup:
 
 
 @dataclass(frozen=True)
+class Web:
+    listen: str = "127.0.0.1"
+    """Address ``kiosk web`` listens on: 127.0.0.1 (this Pi only, behind a reverse proxy), or
+    0.0.0.0 for every network the Pi is on (then set tls_cert and tls_key)."""
+    port: int = 8080
+    """Its TCP port (0: any free port, which it prints at start)."""
+    tls_cert: Path | None = None
+    """A certificate file (PEM) to serve https:// with; ``install.sh --web-tls`` makes one."""
+    tls_key: Path | None = None
+    """The private key (PEM) of tls_cert. Keep it readable by root and the kiosk user only."""
+    secure_cookies: bool = False
+    """Mark the sign-in cookie Secure without tls_cert: set this when the school's reverse
+    proxy serves the board over https:// (it always is with tls_cert)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses of the school's reverse proxy, whose X-Forwarded-For header is believed (the
+    sign-in lockout counts per address). Empty: no proxy."""
+    idle_minutes: int = 30
+    """A signed-in browser is signed out after this many minutes without a page being opened."""
+    signin_attempts: int = 5
+    """Wrong passwords in a row for one account before it is locked for signin_lock_minutes."""
+    signin_lock_minutes: int = 15
+    """How long sign-in stays locked after too many wrong passwords."""
+    accounts: Path | None = None
+    """The file of web accounts and sessions (default: web.db beside the kiosk database).
+    Only ``kiosk web`` and ``kiosk web add-user`` write it; the kiosk database stays read-only."""
+
+
+@dataclass(frozen=True)
+class Trust:
+    credentials: Path | None = None
+    """The file holding the connection to the trust's PostgreSQL (``kiosk trust add-kiosk``
+    prints it). Replication is on when this is set. Readable only by root and the kiosk
+    user (``chmod 640``, owner root, group kiosk): ``kiosk sync`` refuses it otherwise."""
+    connect_timeout_seconds: int = 5
+    """Give up connecting after this long (PostgreSQL down or unreachable); tried again
+    at the next pass."""
+    statement_timeout_seconds: float = 10.0
+    """Each statement on the trust's server gives up after this long (server slow)."""
+    batch_size: int = 500
+    """Journal entries sent in one transaction."""
+
+
+@dataclass(frozen=True)
 class Settings:
     school: School = field(default_factory=School)
     kiosk: Kiosk = field(default_factory=Kiosk)
@@ -247,6 +311,8 @@ class Settings:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     backup: Backup = field(default_factory=Backup)
     sync: Sync = field(default_factory=Sync)
+    web: Web = field(default_factory=Web)
+    trust: Trust = field(default_factory=Trust)
     source: str = "defaults"
     """Where the settings came from (file path), for messages. Not a TOML key."""
 

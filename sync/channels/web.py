@@ -8,6 +8,7 @@ import requests
 
 from kiosk.clock import Clock
 from sync.channels.base import Outcome, SendResult, parse_retry_after
+from sync.channels.deadline import deadline
 
 
 def host_of(url: str) -> str:
@@ -30,29 +31,49 @@ def post(
     what: str,
     proxies: dict[str, str] | None = None,
 ) -> SendResult:
-    """POST ``body`` and classify the answer; ``what`` names the channel in messages."""
+    """POST ``body`` and classify the answer; ``what`` names the channel in messages.
+
+    ``timeout`` is the whole attempt's (connect, send, the complete answer), not only
+    each read's: see ``sync.channels.deadline``.
+    """
     host = host_of(url)
-    try:
-        response = session.post(url, data=body, headers=headers, timeout=timeout, proxies=proxies)
-    except requests.Timeout:
-        return SendResult(
-            Outcome.RETRY,
-            f"{what}: no answer from {host} within {timeout:g} seconds.",
-            channel_down=True,
-        )
-    except requests.ConnectionError as exc:
+    too_slow = SendResult(
+        Outcome.RETRY,
+        f"{what}: no complete answer from {host} within {timeout:g} seconds.",
+        channel_down=True,
+    )
+    with deadline(timeout) as attempt:
+        try:
+            response = session.post(
+                url, data=body, headers=headers, timeout=timeout, proxies=proxies
+            )
+            status = response.status_code
+            text = response.text[:200].strip()
+            response.close()
+        except requests.RequestException as exc:
+            if attempt.expired or isinstance(exc, requests.Timeout):
+                return too_slow
+            return _failed(what, host, exc)
+    if attempt.expired:
+        # Cut off by the deadline: what arrived may look complete (a 200 and half its
+        # headers) but is not an answer. Sent again later; receivers drop repeats.
+        return too_slow
+    return _classify(response, status, text, what, host, clock)
+
+
+def _failed(what: str, host: str, exc: requests.RequestException) -> SendResult:
+    if isinstance(exc, requests.ConnectionError):
         return SendResult(
             Outcome.RETRY,
             f"{what}: cannot connect to {host} ({_reason(exc)}).",
             channel_down=True,
         )
-    except requests.RequestException as exc:
-        return SendResult(
-            Outcome.RETRY, f"{what}: request to {host} failed: {exc}.", channel_down=True
-        )
-    status = response.status_code
-    text = response.text[:200].strip()
-    response.close()
+    return SendResult(Outcome.RETRY, f"{what}: request to {host} failed: {exc}.", channel_down=True)
+
+
+def _classify(
+    response: requests.Response, status: int, text: str, what: str, host: str, clock: Clock
+) -> SendResult:
     if 200 <= status < 300:
         return SendResult(Outcome.DELIVERED, status=status)
     answer = f"HTTP {status} {response.reason or ''}".strip()

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.settings import load_settings
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +38,7 @@ UNITS = [
     "kiosk-sync.timer",
     "kiosk-backup.service",
     "kiosk-backup.timer",
+    "kiosk-web.service",
 ]
 
 DOUBLES = {
@@ -282,4 +285,44 @@ def test_bad_options_are_refused(inst: Installer) -> None:
     assert result.returncode == 1 and "--purge only goes with --uninstall" in result.stderr
     result = inst.run("--rollback")
     assert result.returncode == 1 and "no previous version" in result.stderr
+    assert not inst.path("opt").exists()
+
+
+def test_the_web_board_with_a_certificate_for_the_pi(inst: Installer) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is missing: apt-get install openssl")
+    plain = inst.run("--no-start")
+    assert plain.returncode == 0, plain.stderr
+    assert not enabled(inst, "multi-user.target", "kiosk-web.service"), "only when asked for"
+    first = inst.run("--no-start", "--web-tls=kiosk.school.example")
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert enabled(inst, "multi-user.target", "kiosk-web.service")
+    cert, key = inst.path("etc/kiosk/web-cert.pem"), inst.path("etc/kiosk/web-key.pem")
+    assert oct(key.stat().st_mode & 0o777) == "0o640"
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-text"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "DNS:kiosk.school.example" in text and "TLS Web Server Authentication" in text
+    assert any(c.startswith("chown root:kiosk") and "web-key.pem" in c for c in inst.calls())
+    toml = inst.path("etc/kiosk/kiosk.toml")
+    settings = load_settings(toml, env={}, required=True)
+    assert (settings.web.listen, settings.web.port) == ("0.0.0.0", 8443)
+    assert settings.web.tls_cert == Path("/etc/kiosk/web-cert.pem")
+    assert "Made a certificate for kiosk.school.example" in first.stdout
+    # Again (an upgrade): the certificate and the settings are kept, not made twice.
+    before = cert.read_bytes()
+    again = inst.run("--no-start", "--web-tls=kiosk.school.example")
+    assert again.returncode == 0, again.stderr
+    assert cert.read_bytes() == before and "Kept the web certificate" in again.stdout
+    assert toml.read_text().count("\n[web]\n") == 1
+    assert "has a [web] section" in again.stdout
+
+
+@pytest.mark.parametrize("name", ["bad name", "-x", "kiosk;reboot"])
+def test_a_bad_certificate_name_is_refused_before_anything_is_done(
+    inst: Installer, name: str
+) -> None:
+    result = inst.run(f"--web-tls={name}")
+    assert result.returncode == 1 and "a host name like kiosk.local" in result.stderr
     assert not inst.path("opt").exists()

@@ -57,16 +57,17 @@ HOLDER = textwrap.dedent(
 
 
 def rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, for comparing two databases."""
+    """Every row of every table, for comparing two databases (the incarnation id apart)."""
     conn = sqlite3.connect(path)
     try:
         names = [
             r[0]
             for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                " AND name <> 'replica_meta'"
             )
         ]
-        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY id').fetchall() for n in names}
+        return {n: conn.execute(f'SELECT * FROM "{n}" ORDER BY rowid').fetchall() for n in names}
     finally:
         conn.close()
 
@@ -151,6 +152,16 @@ def test_backup_under_concurrent_writes_is_consistent(db_path: Path, tmp_path: P
     assert count(db_path, "staff") >= seen[-1]
 
 
+def incarnation(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(
+            conn.execute("SELECT value FROM replica_meta WHERE key = 'incarnation'").fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
 def test_restore_brings_back_every_row(db_path: Path, tmp_path: Path) -> None:
     dest = tmp_path / "backups"
     made = bk.backup(db_path, dest)
@@ -167,6 +178,8 @@ def test_restore_brings_back_every_row(db_path: Path, tmp_path: Path) -> None:
 
     result = bk.restore(db_path, made.path, keep_dir=dest)
     assert rows(db_path) == expected
+    # A new incarnation id: the trust's replica reconciles this kiosk's rows in full.
+    assert incarnation(db_path) != incarnation(made.path)
     assert result.rows["staff"] == 20 and result.rows["item"] == 20
     # The replaced database was kept, with the later changes in it.
     assert result.previous is not None
@@ -300,6 +313,52 @@ def test_backup_rotates_files_on_disk(db_path: Path, tmp_path: Path) -> None:
         "notes.txt",
     ]
     assert [p.name for p in last.removed] == ["kiosk-20261110-020000.db"]
+
+
+def test_backups_within_one_second_never_collide_and_the_new_one_is_kept(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """``kiosk backup`` run twice in a second used to delete its own new copy, then crash."""
+    dest = tmp_path / "backups"
+    now = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
+    made = [bk.backup(db_path, dest, now=now) for _ in range(12)]
+    names = [m.path.name for m in made]
+    assert names[:3] == [
+        "kiosk-20261123-023000.db",
+        "kiosk-20261123-023000-2.db",
+        "kiosk-20261123-023000-3.db",
+    ]
+    assert len(set(names)) == 12
+    # One backup a day is kept: the newest, which is the one just made (-12 after -9 and -10).
+    assert [p.name for _, p in bk.backups_in(dest)] == ["kiosk-20261123-023000-12.db"]
+    assert bk.check_database(made[-1].path)[0] == SCHEMA_VERSION
+
+
+def test_a_backup_named_by_a_clock_that_is_behind_is_not_rotated_away(
+    db_path: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "backups"
+    start = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+    for d in range(7):
+        bk.backup(db_path, dest, keep_daily=7, keep_weekly=0, now=start + timedelta(days=d))
+    behind = bk.backup(
+        db_path, dest, keep_daily=7, keep_weekly=0, now=datetime(2025, 1, 1, tzinfo=UTC)
+    )
+    assert behind.path.exists() and behind.removed == []
+    assert len(bk.backups_in(dest)) == 8
+
+
+def test_cli_backup_twice_at_once_makes_two_checked_copies(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "backups"
+    for _ in range(2):
+        assert main(["backup", "--db", str(db_path), "--dest", str(dest)]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("checked: OK") == 2 and err == ""
+    newest = bk.backups_in(dest)[0][1]
+    assert f"to {newest} (" in out.splitlines()[-1] or f"to {newest} (" in out
+    assert bk.check_database(newest)[0] == SCHEMA_VERSION
 
 
 def test_copy_to_a_folder_that_is_not_mounted_says_so(db_path: Path, tmp_path: Path) -> None:

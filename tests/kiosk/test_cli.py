@@ -341,3 +341,19 @@ def test_every_refused_file_exits_1_with_one_kiosk_line_then_its_lines(
     assert first.startswith(f"kiosk: {DATA / name}: ")
     assert rest and all(line.startswith("line ") for line in rest), r.stderr
     assert tables(dbfile) == before
+
+
+def test_set_pin_refuses_weak_and_untypable_pins_saying_why(tmp_path: Path, dbfile: Path) -> None:
+    run("import", "staff", str(SAMPLES / "staff.csv"), db=dbfile)
+    admin = next(
+        row["staff_id"]
+        for row in csv.DictReader((SAMPLES / "staff.csv").open(encoding="utf-8-sig"))
+        if row.get("role") == "admin"
+    )
+    for pin, why in (
+        ("1111\n", "one digit repeated"),
+        ("\uff13\uff19\uff11\uff17\n", "cannot be typed"),
+    ):
+        r = run("set-pin", admin, db=dbfile, stdin=pin)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+        assert why in r.stderr

@@ -123,7 +123,8 @@ def test_read_only_database_gives_a_clear_message(tiny_school, db):
 
 def test_full_disk_gives_a_clear_message():
     exc = sqlite3.OperationalError("database or disk is full")
-    assert "is full. Free some space" in store.explain_sqlite_error(exc, "/var/lib/kiosk/kiosk.db")
+    text = store.explain_sqlite_error(exc, "/var/lib/kiosk/kiosk.db")
+    assert "SD card is full" in text and "free some space" in text
 
 
 def test_screen_process_checkpoints_when_idle_not_inside_a_tap(settings, clock):

@@ -94,7 +94,8 @@ class LoopReader(Reader):
             self._thread.join(timeout=2)
 
     def alive(self) -> bool:
-        return self._thread is not None and time.monotonic() - self._beat < 0.2
+        # A second without a turn of a 10 ms loop is stuck, even on a busy machine.
+        return self._thread is not None and time.monotonic() - self._beat < 1.0
 
 
 def test_ready_is_sent_after_the_readers_started(systemd: FakeSystemd) -> None:
@@ -121,12 +122,12 @@ def test_watchdog_pings_while_alive_and_stops_when_the_reader_is_stuck(
     assert dog.interval == pytest.approx(0.1)
     try:
         assert dog.start() is True
-        pings = systemd.receive(0.55)
-        assert pings.count("WATCHDOG=1") >= 3, pings
+        for _ in range(3):  # it keeps pinging while the reader is alive
+            assert systemd.wait_for("WATCHDOG=1") == ["WATCHDOG=1"]
 
         reader.stuck.set()
         got = systemd.wait_for(
-            "STATUS=A reader stopped responding; restarting the kiosk", timeout=3
+            "STATUS=A reader stopped responding; restarting the kiosk", timeout=15
         )
         assert set(got) <= {"WATCHDOG=1", got[-1]}
         assert dog.failed

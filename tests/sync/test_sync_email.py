@@ -170,7 +170,7 @@ def test_without_starttls_a_server_that_demands_it_is_reported(
         hillside.service.set_staff_active(hillside.staff["amira"].id, False, "left")
         report = deliverer_factory(settings).run()
         assert report.delivered == 0
-        assert "Check [sync.smtp] starttls and username" in report.errors[0]
+        assert "Check [sync.smtp] security and username" in report.errors[0]
     finally:
         controller.stop()
 

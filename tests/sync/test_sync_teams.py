@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 from pytest_httpserver import HTTPServer
 
@@ -12,6 +13,16 @@ from kiosk.settings import Channel, Settings, evolve
 from sync.rules import run_rules
 from sync.status import delivery_summary
 from tests.sync.conftest import Hillside, Receiver, add_webhook
+
+
+def card_facts(card: dict[str, Any]) -> dict[str, str]:
+    """The card's facts: its label columns, and the data beside them as typed."""
+    facts = {}
+    for block in card["body"]:
+        if block["type"] == "ColumnSet":
+            label, value = block["columns"]
+            facts[label["items"][0]["text"]] = value["items"][0]["inlines"][0]["text"]
+    return facts
 
 
 def test_card_is_an_adaptive_card_message(
@@ -45,8 +56,8 @@ def test_card_is_an_adaptive_card_message(
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
-    assert card["body"][0]["text"] == "Trip phone 1 is still overdue"
-    facts = {f["title"]: f["value"] for f in card["body"][2]["facts"]}
+    assert card["body"][0]["inlines"][0]["text"] == "Trip phone 1 is still overdue"
+    facts = card_facts(card)
     assert facts["Person"] == "Ben Ortiz"
     assert facts["Phone number"] == "07700 900123"
     assert facts["Due back"] == "Mon 23 Nov 16:00"

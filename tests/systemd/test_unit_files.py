@@ -36,6 +36,7 @@ EXPOSURE_GOALS = {
     "kiosk-touch.service": 2.0,
     "kiosk-sync.service": 1.5,
     "kiosk-backup.service": 1.5,
+    "kiosk-web.service": 2.0,
 }
 
 #: Subcommands the units run that other branches add (the TUI's `run`, sync's `sync`).
@@ -149,7 +150,7 @@ def test_screen_units_are_the_kind_systemd_restarts() -> None:
             assert line in text.splitlines(), f"{unit}: {line}"
         assert re.search(r"^WatchdogSec=\d+", text, re.M), unit
         assert re.search(r"^Conflicts=.*\bgetty@tty1\.service", text, re.M), unit
-    for unit in ("kiosk-sync.service", "kiosk-backup.service"):
+    for unit in ("kiosk-sync.service", "kiosk-backup.service", "kiosk-web.service"):
         settings = [
             line for line in (UNIT_DIR / unit).read_text().splitlines() if not line.startswith("#")
         ]
@@ -168,3 +169,20 @@ def test_foot_config_is_valid() -> None:
         timeout=30,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_web_unit_is_a_watched_network_service_that_writes_only_its_state() -> None:
+    lines = (UNIT_DIR / "kiosk-web.service").read_text().splitlines()
+    for line in (
+        "Type=notify",
+        "Restart=always",
+        "ExecStart=/opt/kiosk/venv/bin/kiosk web",
+        "ProtectSystem=strict",
+        "StateDirectory=kiosk",
+        "User=kiosk",
+        "CapabilityBoundingSet=",
+        "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    ):
+        assert line in lines, line
+    assert any(line.startswith("WatchdogSec=") for line in lines)
+    assert any(line.startswith("MemoryMax=") for line in lines)

@@ -279,7 +279,12 @@ async def test_admin_imports_staff_from_a_csv_file(app: KioskApp, tmp_path: Path
         assert "line 2: name is empty" in text and "line 3: role 'teacher'" in text
         app.screen.query_one("#path", Input).value = str(good)
         await press(pilot, "#import-staff")
-        assert "Imported." in screen_text(app) and "1 added" in screen_text(app)
+        text = screen_text(app)  # first what it would do, and nothing saved yet
+        assert "would add 1, change 0" in text and "add     line 2: S300 Noor Ali" in text
+        assert "Nothing is saved until you press Save these changes." in text
+        assert not Staff.select().where(Staff.staff_id == "S300").exists()
+        await press(pilot, "#save")
+        assert "Saved." in screen_text(app) and "1 added" in screen_text(app)
     assert Staff.get(Staff.staff_id == "S300").classes == "2B"
     assert not Staff.select().where(Staff.staff_id.in_(["S301", "S302"])).exists()
 
@@ -427,3 +432,72 @@ async def test_the_linux_console_gets_the_16_colour_theme(demo_service: LoanServ
         await settle(pilot)
         assert app.theme == "ansi-dark"
         assert "Tap your badge" in screen_text(app)
+
+
+async def test_an_import_that_changes_the_signed_in_admin_asks_first_in_words(
+    app: KioskApp, tmp_path: Path
+) -> None:
+    mine = tmp_path / "staff.csv"
+    mine.write_text("staff_id,name,role\nS001,Dan Okafor,admin\nS300,Noor Ali,staff\n")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)  # Mr Okafor, S001
+        await press(pilot, "#import")
+        app.screen.query_one("#path", Input).value = str(mine)
+        await press(pilot, "#import-staff")
+        text = screen_text(app)
+        assert "This changes your own record (S001 Daniel Okafor): name" in text
+        assert "Save it anyway?" in text
+        assert Staff.get(Staff.staff_id == "S001").name == "Daniel Okafor"
+        await press(pilot, "#save")
+    assert Staff.get(Staff.staff_id == "S001").name == "Dan Okafor"
+
+
+async def test_editing_ones_own_record_asks_before_saving(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#staff")
+        app.screen.query_one("#find", Input).value = "S001"
+        await settle(pilot)
+        await press(pilot, "#edit")
+        app.screen.query_one("#f-name", Input).value = "Dan Okafor"
+        await settle(pilot)
+        await press(pilot, "#save")
+        text = screen_text(app)
+        assert "This changes your own record (S001 Daniel Okafor): name" in text
+        assert "Yes, save it" in text
+        assert Staff.get(Staff.staff_id == "S001").name == "Daniel Okafor"  # not yet
+        await press(pilot, "#save")
+    assert Staff.get(Staff.staff_id == "S001").name == "Dan Okafor"
+
+
+async def test_the_last_admin_cannot_take_away_their_own_admin(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#staff")
+        app.screen.query_one("#find", Input).value = "S001"
+        await settle(pilot)
+        await press(pilot, "#edit")
+        app.screen.query_one("#f-role", Input).value = "office"
+        await settle(pilot)
+        await press(pilot, "#save")
+        assert "would leave no active admin with a PIN" in screen_text(app)
+    assert Staff.get(Staff.staff_id == "S001").role == "admin"
+
+
+async def test_enrolling_a_badge_that_is_someones_asks_before_moving_it(app: KioskApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_admin(pilot, app)
+        await press(pilot, "#enrol")
+        await tap(pilot, "B0000014")  # Ms Khan's badge
+        await pilot.press(*"olivia")
+        await settle(pilot)
+        await press(pilot, "#give")
+        text = screen_text(app)
+        assert "This is Amira Khan's badge. Give it to Olivia Scott instead?" in text
+        assert Staff.get(Staff.name == "Amira Khan").badge_uid == "B0000014"
+        await press(pilot, "#move")
+        assert "Badge enrolled for Olivia Scott. It is no longer Amira Khan's badge." in (
+            screen_text(app)
+        )
+    assert Staff.get(Staff.name == "Olivia Scott").badge_uid == "B0000014"
+    assert Staff.get(Staff.name == "Amira Khan").badge_uid is None

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Static
 
+from kiosk.loans.people import TagInUse
 from kiosk.tui.screens.admin.page import AdminPage
 from kiosk.views import ItemView, StaffView
 
@@ -22,6 +23,7 @@ class EnrolScreen(AdminPage):
         super().__init__(until)
         self.uid: str | None = None
         self.rows: list[StaffView | ItemView] = []
+        self.moving: StaffView | ItemView | None = None  # asked: give a tag in use to this one?
 
     def compose(self) -> ComposeResult:
         yield self.title_bar("Admin: enrol a tag")
@@ -32,12 +34,14 @@ class EnrolScreen(AdminPage):
         yield Static("", id="result", classes="prompt")
         with Horizontal(classes="buttons"):
             yield Button("Give the tag to the chosen one", id="give", variant="primary")
+            yield Button("Yes, move it", id="move", variant="warning")
             yield Button("Back", id="back")
         yield from self.tag_entry()
         yield self.status_line()
 
     def on_mount(self) -> None:
         self.query_one("#owners", DataTable).add_columns("Name", "What", "Tag now")
+        self.query_one("#move").display = False
         self.say("result", "")
         self.load()
         self.focus_tag_entry()
@@ -49,6 +53,7 @@ class EnrolScreen(AdminPage):
     def _tag_seen(self, uid: str, reader: str) -> None:
         """A tag tapped while this screen is in front is the one to enrol, not a loan."""
         self.uid = uid
+        self._not_moving()
         self.touch()
         self.host.feedback.accepted()
         self.host.call(lambda: self.host.service.tag_owner(uid), self._owner)
@@ -94,16 +99,31 @@ class EnrolScreen(AdminPage):
         if not self.rows or table.cursor_row >= len(self.rows):
             self.say("result", "Choose a person or an item first.")
             return
-        row, uid, service = self.rows[table.cursor_row], self.uid, self.host.service
+        self._enrol(self.rows[table.cursor_row], move=False)
+
+    def _enrol(self, row: StaffView | ItemView, *, move: bool) -> None:
+        uid, service = self.uid, self.host.service
+        if uid is None:
+            return
+        pk = row.id
         if isinstance(row, StaffView):
-            pk = row.id
-            call: Callable[[], str] = lambda: service.enrol_tag(uid, staff_pk=pk)  # noqa: E731
+            call: Callable[[], str] = lambda: service.enrol_tag(uid, staff_pk=pk, move=move)  # noqa: E731
         else:
-            pk = row.id
-            call = lambda: service.enrol_tag(uid, item_pk=pk)  # noqa: E731
+            call = lambda: service.enrol_tag(uid, item_pk=pk, move=move)  # noqa: E731
+        self.moving = row
         self.host.call(call, self._enrolled, self._failed)
 
+    @on(Button.Pressed, "#move")
+    def _move(self) -> None:
+        if self.moving is not None:
+            self._enrol(self.moving, move=True)
+
+    def _not_moving(self) -> None:
+        self.moving = None
+        self.query_one("#move").display = False
+
     def _enrolled(self, message: str) -> None:
+        self._not_moving()
         self.say("result", message)
         self.uid = None
         self.query_one("#tag-state", Static).update("Tap the next tag, or Back.")
@@ -111,3 +131,9 @@ class EnrolScreen(AdminPage):
 
     def _failed(self, error: Exception) -> None:
         self.say("result", str(error))
+        if isinstance(error, TagInUse):
+            # "This is Amira Khan's badge. Give it to Jo Bloggs instead?": one press to say yes.
+            self.query_one("#move").display = True
+            self.query_one("#move", Button).focus()
+        else:
+            self._not_moving()

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static
 
-from kiosk.importer import save_item, save_staff
+from kiosk.importer import ImportReport, Plan, apply, preview_record
 from kiosk.records import format_contents
 from kiosk.tui.screens.admin.page import AdminPage
 from kiosk.views import ItemView, StaffView
@@ -36,10 +36,18 @@ _ITEM_FIELDS = [
 class FormScreen(AdminPage):
     """Add or edit one person or item, with the same checks as a CSV line (``kiosk.importer``)."""
 
-    def __init__(self, what: str, record: StaffView | ItemView | None, until: float | None) -> None:
+    def __init__(
+        self,
+        what: str,
+        record: StaffView | ItemView | None,
+        admin: StaffView,
+        until: float | None,
+    ) -> None:
         super().__init__(until)
         self.what = what
         self.record = record
+        self.admin = admin
+        self.confirming: Plan | None = None  # a change to the admin's own record, asked about
 
     def _values(self) -> dict[str, str]:
         r = self.record
@@ -101,14 +109,41 @@ class FormScreen(AdminPage):
     @on(Button.Pressed, "#save")
     @on(Input.Submitted)
     def _save(self) -> None:
-        row, service = self._form(), self.host.service
-        save = save_staff if self.what == "staff" else save_item
-        self.host.call(
-            lambda: save(service.settings, service.clock, row),
-            self._saved,
-            lambda e: self.say("result", str(e)),
-        )
+        plan, host = self.confirming, self.host
+        if plan is not None:  # the admin said yes to changing their own record
+            self._apply(plan)
+            return
+        row, what = self._form(), self.what
+        self.host.call(lambda: preview_record(what, row, host.settings), self._looked, self._failed)
 
-    def _saved(self, message: str) -> None:
-        self.notify(message)
-        self.dismiss()
+    def _looked(self, plan: Plan) -> None:
+        question = plan.asks_first(self.admin.id)
+        if question:
+            self.confirming = plan
+            self.say("result", question)
+            self.query_one("#save", Button).label = "Yes, save it"
+            return
+        self._apply(plan)
+
+    def _apply(self, plan: Plan) -> None:
+        host = self.host
+
+        def saved(report: ImportReport) -> None:
+            rows = (*plan.added, *plan.changed)
+            name = str(rows[0].values.get("name", rows[0].name)) if rows else "Nothing changed"
+            self.notify(f"{name} {'added' if report.added else 'saved'}." if rows else name + ".")
+            self.dismiss()
+
+        self.host.call(lambda: apply(plan, host.settings, host.clock), saved, self._failed)
+
+    @on(Input.Changed)
+    def _edited(self) -> None:
+        if self.confirming is not None:  # what was asked about is no longer what is typed
+            self.confirming = None
+            self.say("result", "")
+            self.query_one("#save", Button).label = "Save"
+
+    def _failed(self, error: Exception) -> None:
+        self.confirming = None
+        self.query_one("#save", Button).label = "Save"
+        self.say("result", str(error))

@@ -52,11 +52,11 @@ class AdminScreen(AdminPage):
 
     @on(Button.Pressed, "#staff")
     def _staff(self) -> None:
-        self.host.open(RecordsScreen("staff", self.deadline))
+        self.host.open(RecordsScreen("staff", self.staff, self.deadline))
 
     @on(Button.Pressed, "#items")
     def _items(self) -> None:
-        self.host.open(RecordsScreen("items", self.deadline))
+        self.host.open(RecordsScreen("items", self.staff, self.deadline))
 
     @on(Button.Pressed, "#alerts")
     def _alerts(self) -> None:
@@ -64,7 +64,7 @@ class AdminScreen(AdminPage):
 
     @on(Button.Pressed, "#import")
     def _import(self) -> None:
-        self.host.open(ImportScreen(self.deadline))
+        self.host.open(ImportScreen(self.staff, self.deadline))
 
     @on(Button.Pressed, "#done")
     def _done(self) -> None:

@@ -17,8 +17,9 @@ from kiosk.views import ActionResult, StaffView
 class RecordsScreen(AdminPage):
     """Find, add and edit staff (``what="staff"``) or items (``what="items"``)."""
 
-    def __init__(self, what: str, until: float | None) -> None:
+    def __init__(self, what: str, admin: StaffView, until: float | None) -> None:
         super().__init__(until)
+        self.admin = admin
         self.what = what
         self.rows: list[Any] = []
 
@@ -89,14 +90,14 @@ class RecordsScreen(AdminPage):
 
     @on(Button.Pressed, "#add")
     def _add(self) -> None:
-        self.host.open(FormScreen(self.what, None, self.deadline))
+        self.host.open(FormScreen(self.what, None, self.admin, self.deadline))
 
     @on(DataTable.RowSelected, "#records")
     @on(Button.Pressed, "#edit")
     def _edit(self) -> None:
         row = self._chosen()
         if row is not None:
-            self.host.open(FormScreen(self.what, row, self.deadline))
+            self.host.open(FormScreen(self.what, row, self.admin, self.deadline))
 
     @on(Button.Pressed, "#active")
     def _active(self) -> None:
