@@ -117,6 +117,8 @@ class KioskApp(App[None]):
         self._reusable: dict[tuple[type[Screen[Any]], Hashable], Screen[Any]] = {}
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._pending = 0
+        #: Taps handed to the service whose result has not been shown yet.
+        self._taps_in_flight = 0
         self._stop = threading.Event()
         #: Counts tap results given to a screen (tests and the benchmark wait on it).
         self.taps_shown = 0
@@ -336,7 +338,14 @@ class KioskApp(App[None]):
             if self._capture is not None and self._capture[0] is self.screen:
                 self._capture[1](event.uid, event.reader)
                 return
-            self.call(lambda: self._tap(event.uid, event.reader), failed=self._tap_failed)
+            # Counted down by the job's own end (``_tap_finished`` or ``_tap_failed``):
+            # exactly one of the two runs for every job, whether the tap worked or not.
+            self._taps_in_flight += 1
+            self.call(
+                lambda: self._tap(event.uid, event.reader),
+                done=self._tap_finished,
+                failed=self._tap_failed,
+            )
         elif isinstance(event, ReaderLost):
             self.reader_state[event.reader] = (False, event.reason)
             self.feedback.reader_lost()
@@ -357,7 +366,11 @@ class KioskApp(App[None]):
         # Posted before the job's ServiceCallFinished, so it is drawn before the app is idle.
         self.post_message(TagHandled(result))
 
+    def _tap_finished(self, _: None) -> None:
+        self._taps_in_flight -= 1
+
     def _tap_failed(self, error: Exception) -> None:
+        self._taps_in_flight -= 1
         self.feedback.refused()
         self.present(
             TapResult(
@@ -471,9 +484,17 @@ class KioskApp(App[None]):
     # --- time -------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Tell the screen in front the time; it gives up at its deadline."""
-        if not self.screen_stack:
-            return  # the app is closing
+        """Tell the screen in front the time; it gives up at its deadline.
+
+        Not while a tap is being handled: its result replaces the screen in a moment, and
+        a screen giving up now would go back to idle, end the session and rebuild the
+        board under the tap (the slowest taps measured were those). A tap is handled
+        until its service call has ended, worked or failed; a deadline that passed
+        meanwhile is met at the next tick. A tag a screen collects (``capture_tags``)
+        is not a tap: the screen's deadlines run on.
+        """
+        if not self.screen_stack or self._taps_in_flight:
+            return  # the app is closing, or a tap's result is on its way
         screen = self.screen
         if isinstance(screen, KioskScreen) and screen.is_mounted:
             screen.tick(self.clock.monotonic())

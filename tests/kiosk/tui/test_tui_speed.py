@@ -6,10 +6,13 @@
   changed (a theme set meanwhile still reaches it).
 - The garbage collector is kept out of taps: what lives on is frozen at rest, and looked
   at again in full once it has grown.
+- A table of loans given the loans it shows already is left as it is (the idle board is
+  read again each time the kiosk goes back to it); any change rebuilds it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import weakref
 from collections.abc import Iterator
@@ -35,6 +38,7 @@ from kiosk.tui.screens.checklist import ChecklistScreen
 from kiosk.tui.screens.done import DoneScreen
 from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.screens.session import SessionScreen
+from kiosk.tui.widgets.tables import LoanTable
 from sync.status import AlertDesk
 from tests.kiosk.tui.conftest import _SEEDED
 from tests.kiosk.tui.tui_helpers import MONDAY_9AM, later, screen_text, settle, tap
@@ -308,3 +312,41 @@ def test_kept_screens_are_the_ones_the_router_shows() -> None:
     made = make()
     assert isinstance(made, Screen) and isinstance(made, ChecklistScreen)
     assert made.checks == ("damage",)
+
+
+@pytest.mark.asyncio
+async def test_the_board_read_again_unchanged_is_left_as_it_is_and_a_change_is_shown(
+    app: KioskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        table = app.screen.query_one(LoanTable)
+        board = list(table.loans)
+        assert board and table.row_count == len(board)
+        shown: list[int] = []
+        cleared: list[int] = []
+        show, clear = table.show, table.clear
+
+        def counted_show(loans: Any) -> None:
+            shown.append(1)
+            show(loans)
+
+        def counted_clear(columns: bool = False) -> LoanTable:
+            cleared.append(1)
+            return clear(columns)
+
+        monkeypatch.setattr(table, "show", counted_show)
+        monkeypatch.setattr(table, "clear", counted_clear)
+        await tap(pilot, KHAN)
+        app.go_idle()
+        await settle(pilot)
+        assert isinstance(app.screen, IdleScreen)
+        assert shown and not cleared  # read again: the same loans, nothing rebuilt
+        assert table.loans == board and table.row_count == len(board)
+
+        late = dataclasses.replace(board[-1], overdue=True)
+        table.show([late, *board[:-1]])
+        await settle(pilot)
+        assert cleared == [1] and table.loans[0] == late
+        assert f"OVERDUE {late.item.name}" in screen_text(app)
