@@ -204,7 +204,7 @@ class _List:
     def parse(self, row: Mapping[str, str], settings: Settings) -> Any:
         if self.model is Staff:
             return parse_staff(row)
-        return parse_item(row, list(settings.kinds))
+        return parse_item(row, {key: rule.label for key, rule in settings.kinds.items()})
 
 
 _LISTS = {

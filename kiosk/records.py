@@ -196,11 +196,20 @@ def parse_staff(row: Mapping[str, str | None]) -> StaffRecord:
     )
 
 
-def parse_item(row: Mapping[str, str | None], kinds: Iterable[str]) -> ItemRecord:
-    kinds = list(kinds)
+def parse_item(
+    row: Mapping[str, str | None], kinds: Iterable[str] | Mapping[str, str]
+) -> ItemRecord:
+    """``kinds``: the kinds' names, or names to what staff call them ("Trolley key"),
+    either of which a cell may give."""
+    names = dict(kinds) if isinstance(kinds, Mapping) else {k: k for k in kinds}
+    by_label = {label.lower().replace(" ", "_"): key for key, label in names.items()}
     kind = _required(row, "kind").lower().replace(" ", "_")
-    if kind not in kinds:
-        raise ValueError(f"kind {kind!r} is not one of {', '.join(kinds)}")
+    kind = kind if kind in names else by_label.get(kind, kind)
+    if kind not in names:
+        said = ", ".join(
+            f"{label} ({key})" if label != key else key for key, label in names.items()
+        )
+        raise ValueError(f"kind {kind!r} is not one of {said}")
     status = _cell(row, "status")
     if status:
         status = status.lower()

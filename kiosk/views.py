@@ -51,6 +51,8 @@ class ItemView:
     off_site: bool = False
     has_tag: bool = False
     notes: str = ""
+    out_with: str = ""
+    """Who has it now, when it is out on loan (lists of items say so, not "available")."""
 
 
 @dataclass(frozen=True)

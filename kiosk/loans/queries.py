@@ -8,6 +8,7 @@ without the tap state of ``LoanService``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import peewee as pw
@@ -88,7 +89,22 @@ class Queries:
         if text.strip():
             like = f"%{text.strip()}%"
             query = query.where(Item.name**like | Item.asset_tag**like)
-        return [self.views.item(i) for i in query]
+        return self._with_holders([self.views.item(i) for i in query])
+
+    def _with_holders(self, items: list[ItemView]) -> list[ItemView]:
+        """The items, each saying who has it now if it is out (one query for them all)."""
+        if not items:
+            return items
+        marks = ", ".join("?" * len(items))
+        holders = dict(
+            database.execute_sql(
+                "SELECT l.item_id, COALESCE(s.name, '(removed)') FROM loan l"
+                " LEFT JOIN staff s ON s.id = l.borrower_id"
+                f" WHERE l.closed_at IS NULL AND l.item_id IN ({marks})",
+                [i.id for i in items],
+            ).fetchall()
+        )
+        return [replace(i, out_with=holders[i.id]) if i.id in holders else i for i in items]
 
     def staff(self, staff_pk: int) -> StaffView:
         staff = Staff.get_or_none(Staff.id == staff_pk)
@@ -100,7 +116,7 @@ class Queries:
         item = Item.get_or_none(Item.id == item_pk)
         if item is None:
             raise NotFound(f"There is no item number {item_pk}.")
-        return self.views.item(item)
+        return self._with_holders([self.views.item(item)])[0]
 
     def tag_owner(self, uid: str) -> str | None:
         """Whose the tag is, in words ("Amira Khan's badge"), or None."""

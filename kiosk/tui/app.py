@@ -427,9 +427,9 @@ class KioskApp(App[None]):
         else:
             self.push_screen(screen)
 
-    def open(self, screen: Screen[Any]) -> None:
+    def open(self, screen: Screen[Any], then: Callable[[Any], None] | None = None) -> None:
         """Put ``screen`` on top of the current one (Back returns to it)."""
-        self.push_screen(screen)
+        self.push_screen(screen, callback=then)
 
     def go_idle(self) -> None:
         while len(self.screen_stack) > 1:

@@ -83,8 +83,9 @@ class Host(Protocol):
         """Put ``screen`` in front, in place of whatever is above the idle screen."""
         ...
 
-    def open(self, screen: Screen[Any]) -> None:
-        """Put ``screen`` on top of the current one (Back returns to it)."""
+    def open(self, screen: Screen[Any], then: Callable[[Any], None] | None = None) -> None:
+        """Put ``screen`` on top of the current one (Back returns to it); ``then`` gets
+        what it was closed with (``dismiss(result)``)."""
         ...
 
     def go_idle(self) -> None:

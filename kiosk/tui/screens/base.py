@@ -23,7 +23,7 @@ from kiosk.tui.widgets.tag_entry import TagEntry
 from kiosk.views import LoanView, TapResult
 
 
-class KioskScreen(Screen[None]):
+class KioskScreen(Screen[object]):
     """A screen that goes back to idle ``timeout`` seconds after the last key or touch."""
 
     BINDINGS = [Binding("escape", "back", "Back", show=False)]

@@ -72,4 +72,11 @@ class IdleScreen(KioskScreen):
                 text += f", {overdue} OVERDUE (at the top)"
         self.query_one("#count", Static).update(text)
         self.query_one(LoanTable).show(loans)
+        # Once drawn: say if some do not fit, rather than let the list end as if complete.
+        self.call_after_refresh(self._say_what_does_not_fit, text)
         self.host.idle_ready()
+
+    def _say_what_does_not_fit(self, text: str) -> None:
+        hidden = self.query_one(LoanTable).rows_out_of_sight()
+        if hidden:
+            self.query_one("#count", Static).update(f"{text}. {hidden} more below.")

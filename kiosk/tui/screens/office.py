@@ -89,7 +89,7 @@ class OfficeScreen(KioskScreen):
     def _selected(self) -> LoanView | None:
         loan = self.query_one(LoanTable).selected
         if loan is None:
-            self.notify("Choose a line on the board first.")
+            self.say("count", "Choose a line on the board first.")
         return loan
 
     @on(Button.Pressed, "#item-history")

@@ -6,6 +6,7 @@ plain box lines): no emoji, no rounded corners, no eighth-blocks.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -81,6 +82,17 @@ class LoanTable(DataTable[Any]):
             return None
         return self.loans[self.cursor_row]
 
+    def rows_out_of_sight(self) -> int:
+        """How many rows do not fit in the table as it is drawn now (from the top)."""
+        room = self.size.height - (self.header_height if self.show_header else 0)
+        used = shown = 0
+        for row in self.ordered_rows:
+            if used + row.height > room:
+                break
+            used += row.height
+            shown += 1
+        return len(self.ordered_rows) - shown
+
 
 class History(DataTable[Any]):
     """Past loans of one item or one person, newest first."""
@@ -90,26 +102,39 @@ class History(DataTable[Any]):
         self.what = show  # "item" or "person": the column that varies
 
     def on_mount(self) -> None:
-        self.add_columns("Out", "Item" if self.what == "item" else "Who", "Back", "How", "Notes")
+        self.add_columns("When", "Item" if self.what == "item" else "Who", "What happened")
 
     def show_loans(self, loans: Iterable[LoanView], fmt: Callable[[datetime], str]) -> None:
+        """Three columns that fit 80 cells; what happened wraps onto more lines, never cut."""
         self.clear()
+        rows = []
         for v in loans:
             other = (
                 v.item.name
                 if self.what == "item"
                 else (v.borrower.name if v.borrower else "(removed)")
             )
-            back = fmt(v.closed_at) if v.closed_at else ("OVERDUE" if v.overdue else "still out")
+            if v.closed_at:
+                back = f"to {fmt(v.closed_at)}"
+            else:
+                back = "still out, OVERDUE" if v.overdue else "still out"
+            when = f"{fmt(v.out_at)}\n{back}"
             how = {
-                "returned": "returned",
-                "handed_over": "passed on",
+                "returned": "Returned",
+                "handed_over": "Passed on",
                 "lost": "LOST",
-                "undone": "undone",
+                "undone": "Undone",
                 None: "",
             }.get(v.outcome, v.outcome or "")
-            notes = "; ".join(x for x in (loan_note(v), _checklist_text(v.checklist)) if x)
-            self.add_row(fmt(v.out_at), other, back, how, notes)
+            what = ". ".join(x for x in (how, loan_note(v), _checklist_text(v.checklist)) if x)
+            rows.append((when, other, what))
+        # What is left of the width after the first two columns (and cell padding).
+        when_width = max((len(x) for w, _, _ in rows for x in w.split("\n")), default=16)
+        other_width = max((len(o) for _, o, _ in rows), default=10)
+        room = max(20, self.size.width - when_width - other_width - 8)
+        for when, other, what in rows:
+            lines = textwrap.wrap(what, room) or [""]
+            self.add_row(when, other, "\n".join(lines), height=max(2, len(lines)))
 
 
 def _checklist_text(checklist: dict[str, object] | None) -> str:

@@ -39,3 +39,13 @@ def test_stock_take_finds_items_in_the_cupboard_that_are_shown_as_out(service, c
     here = service.out_but_here({TinySchool.CAMERA, TinySchool.BALL})
     assert [(v.item.name, v.borrower.name) for v in here] == [("Class camera 5B", "Amira Khan")]
     assert service.out_but_here(set()) == []
+
+
+def test_item_lists_say_who_has_an_item_out(service, clock, tiny_school):
+    tap(service, clock, TinySchool.KHAN)
+    tap(service, clock, TinySchool.CAMERA)
+    items = {i.name: i for i in service.find_items()}
+    assert items["Class camera 5B"].out_with == "Amira Khan"
+    assert items["Class camera 5B"].status == "available"  # the record's status, as stored
+    assert items["PE ball bag"].out_with == ""
+    assert service.item(tiny_school.camera.id).out_with == "Amira Khan"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from hardware.base import NullFeedback, Reader
 from hardware.events import Emit, ReaderBack, ReaderLost, TagSeen
@@ -24,6 +24,7 @@ from kiosk.tui.screens.history import HistoryScreen
 from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.screens.office import OfficeScreen
 from kiosk.tui.screens.session import SessionScreen
+from kiosk.tui.widgets.tables import LoanTable
 from tests.kiosk.tui.tui_helpers import make_app, press, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
@@ -128,7 +129,7 @@ async def test_office_board_filters_search_and_histories(app: KioskApp) -> None:
         text = screen_text(app)
         assert "History of James Robinson" in text
         assert "still out" in text  # the laptop trolley, first (newest)
-        assert "returned" in text  # and weeks of history
+        assert "Returned" in text  # and weeks of history
         await press(pilot, "#back")
         assert isinstance(app.screen, OfficeScreen)
         await press(pilot, "#item-history")
@@ -501,3 +502,25 @@ async def test_enrolling_a_badge_that_is_someones_asks_before_moving_it(app: Kio
         )
     assert Staff.get(Staff.name == "Olivia Scott").badge_uid == "B0000014"
     assert Staff.get(Staff.name == "Amira Khan").badge_uid is None
+
+
+async def test_the_idle_board_says_when_some_loans_do_not_fit(
+    demo_service: LoanService, clock: ManualClock
+) -> None:
+    for item in Item.select().where(Item.status == "available"):
+        if not Loan.select().where(Loan.item == item, Loan.closed_at.is_null()).exists():
+            Loan.create(item=item, borrower=Staff.get(Staff.staff_id == "S001"), out_at=clock.now())
+    out = Loan.select().where(Loan.closed_at.is_null()).count()
+    app = make_app(demo_service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        count = str(app.screen.query_one("#count", Static).content)
+        assert count.startswith(f"Out now: {out}")
+        board = app.screen.query_one(LoanTable)
+        hidden = board.rows_out_of_sight()
+        assert hidden > 0 and count.endswith(f"{hidden} more below.")
+    async with make_app(demo_service).run_test(size=(100, 60)) as pilot:
+        await settle(pilot)
+        await pilot.pause()
+        assert "more below" not in str(pilot.app.screen.query_one("#count", Static).content)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -42,7 +44,13 @@ class FailedAlertsScreen(AdminPage):
         table = self.query_one("#failed", DataTable)
         table.clear()
         for a in alerts:
-            table.add_row(a.summary, self.host.local_time(a.created_at), a.error[:60])
+            raised = self.host.local_time(a.created_at)
+            # The whole reason, wrapped into what is left of the width: it says what to fix.
+            room = max(24, table.size.width - 26 - len(raised) - 8)
+            summary = textwrap.wrap(a.summary, 26) or [""]
+            why = textwrap.wrap(a.error, room) or [""]
+            height = max(len(summary), len(why))
+            table.add_row("\n".join(summary), raised, "\n".join(why), height=height)
         self.say(
             "summary",
             f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} could not be delivered. "

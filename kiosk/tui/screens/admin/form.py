@@ -64,7 +64,7 @@ class FormScreen(AdminPage):
             return {
                 "asset_tag": r.asset_tag,
                 "name": r.name,
-                "kind": r.kind,
+                "kind": r.kind_label,
                 "home_class": r.home_class,
                 "phone_number": r.phone_number,
                 "contents": format_contents({"name": c.name, "count": c.count} for c in r.contents),
@@ -72,7 +72,9 @@ class FormScreen(AdminPage):
                 "notes": r.notes,
             }
         return (
-            {"role": "staff"} if self.what == "staff" else {"kind": "other", "status": "available"}
+            {"role": "staff"}
+            if self.what == "staff"
+            else {"kind": self.host.settings.kind("other").label, "status": "available"}
         )
 
     def compose(self) -> ComposeResult:
@@ -90,7 +92,7 @@ class FormScreen(AdminPage):
                     locked = self.record is not None and key in ("staff_id", "asset_tag")
                     yield Input(values.get(key, ""), id=f"f-{key}", disabled=locked)
         if self.what == "items":
-            kinds = ", ".join(self.host.settings.kinds)
+            kinds = ", ".join(rule.label for rule in self.host.settings.kinds.values())
             yield Static(f"Kinds: {kinds}", classes="hint")
         yield Static("", id="result", classes="error")
         with Horizontal(classes="buttons"):
@@ -131,8 +133,8 @@ class FormScreen(AdminPage):
         def saved(report: ImportReport) -> None:
             rows = (*plan.added, *plan.changed)
             name = str(rows[0].values.get("name", rows[0].name)) if rows else "Nothing changed"
-            self.notify(f"{name} {'added' if report.added else 'saved'}." if rows else name + ".")
-            self.dismiss()
+            # Said on the list it returns to, not in a toast over its buttons.
+            self.dismiss(f"{name} {'added' if report.added else 'saved'}." if rows else name + ".")
 
         self.host.call(lambda: apply(plan, host.settings, host.clock), saved, self._failed)
 

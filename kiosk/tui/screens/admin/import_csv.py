@@ -32,7 +32,7 @@ class ImportScreen(AdminPage):
     def compose(self) -> ComposeResult:
         yield self.title_bar("Admin: import from a CSV file")
         yield Static(
-            "Type the file's path, then what it holds. You see every change before saving.",
+            "Type the file's path; you see every change before it is saved.",
             classes="heading",
         )
         with Horizontal(classes="fields"):

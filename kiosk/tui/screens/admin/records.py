@@ -47,6 +47,10 @@ class RecordsScreen(AdminPage):
         self.say("result", "")
         self.query_one("#find", Input).focus()
 
+    def _form_closed(self, said: object) -> None:
+        if isinstance(said, str):
+            self.say("result", said)
+
     def resumed(self) -> None:
         super().resumed()
         self.load()
@@ -74,7 +78,11 @@ class RecordsScreen(AdminPage):
                 )
             else:
                 table.add_row(
-                    r.name, r.asset_tag, r.kind_label, r.status, "yes" if r.has_tag else "NO"
+                    r.name,
+                    r.asset_tag,
+                    r.kind_label,
+                    f"out: {r.out_with}" if r.out_with else r.status,
+                    "yes" if r.has_tag else "NO",
                 )
 
     @on(Input.Changed, "#find")
@@ -90,14 +98,14 @@ class RecordsScreen(AdminPage):
 
     @on(Button.Pressed, "#add")
     def _add(self) -> None:
-        self.host.open(FormScreen(self.what, None, self.admin, self.deadline))
+        self.host.open(FormScreen(self.what, None, self.admin, self.deadline), self._form_closed)
 
     @on(DataTable.RowSelected, "#records")
     @on(Button.Pressed, "#edit")
     def _edit(self) -> None:
         row = self._chosen()
         if row is not None:
-            self.host.open(FormScreen(self.what, row, self.admin, self.deadline))
+            self.host.open(FormScreen(self.what, row, self.admin, self.deadline), self._form_closed)
 
     @on(Button.Pressed, "#active")
     def _active(self) -> None:
