@@ -2,8 +2,8 @@
 
 Kept in a small SQLite file of its own (``web.db`` beside the kiosk database, see
 ``[web] accounts``), so that ``kiosk web`` never needs to write the kiosk's database.
-Only ``kiosk web`` and ``kiosk web add-user``/``passwd``/``remove-user`` write it (and,
-later, the kiosk's admin screen): this module imports no web framework for that reason.
+Only ``kiosk web``, ``kiosk web add-user``/``passwd``/``remove-user`` and the kiosk's admin
+screen (Admin, Web accounts) write it: this module imports no web framework for that reason.
 
 - Passwords: at least ``MIN_PASSWORD`` characters, not one of the common passwords in
   ``kiosk/data/common-passwords.txt.gz`` (nor one of them with digits or symbols added),
@@ -43,6 +43,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from kiosk.clock import Clock
 from kiosk.errors import KioskError, StorageError
+from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ _SCHEMA = [
         role TEXT NOT NULL,
         password_hash TEXT NOT NULL,
         created_at TEXT NOT NULL,
-        password_changed_at TEXT NOT NULL
+        password_changed_at TEXT NOT NULL,
+        scope TEXT NOT NULL DEFAULT ''
     )""",
     """CREATE TABLE IF NOT EXISTS session (
         token_hash TEXT PRIMARY KEY,
@@ -90,7 +92,15 @@ _SCHEMA = [
         locked_until TEXT
     )""",
 ]
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
+#: Steps from each older version to the next (one function each, run in order).
+_UPGRADES: dict[int, str] = {
+    # v2: what a trust-mode account may see ("" one kiosk's board, a school id, or "*").
+    1: "ALTER TABLE account ADD COLUMN scope TEXT NOT NULL DEFAULT ''",
+}
+#: The scope of an account that sees every school of the trust (trust-mode ``kiosk web``).
+WHOLE_TRUST = "*"
+_SCHOOL_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class AccountError(KioskError, ValueError):
@@ -108,10 +118,24 @@ class Account:
     role: str
     created_at: datetime
     password_changed_at: datetime
+    scope: str = ""
+    """What a trust-mode ``kiosk web`` shows this account: a school id (that school's page
+    only), WHOLE_TRUST (every school), or "" (an account of one kiosk's own board, which
+    the trust's pages refuse)."""
 
     @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def scope_label(self) -> str:
+        if self.scope == WHOLE_TRUST:
+            return "the whole trust"
+        return f"school {self.scope}" if self.scope else "this kiosk's school"
+
+    def may_see(self, school_id: str) -> bool:
+        """Whether this account may see ``school_id``'s page on the trust's board."""
+        return self.scope in (WHOLE_TRUST, school_id)
 
 
 @dataclass(frozen=True)
@@ -152,6 +176,17 @@ def password_problem(password: str, username: str = "") -> str | None:
             "(three or four unrelated words make a good one)."
         )
     return None
+
+
+def normalise_scope(scope: str) -> str:
+    """A scope as stored: "", WHOLE_TRUST, or a school id as ``kiosk trust add-school`` has it."""
+    scope = scope.strip().lower()
+    if scope in ("", WHOLE_TRUST) or _SCHOOL_ID.match(scope):
+        return scope
+    raise AccountError(
+        f"A school id is lower-case letters, digits and dashes (as kiosk trust add-school "
+        f"made it, e.g. hillside); {scope!r} is not."
+    )
 
 
 def normalise_username(username: str) -> str:
@@ -217,6 +252,12 @@ class Accounts:
                     f"{self.path}: written by a newer kiosk (accounts schema {version}). "
                     "Update the kiosk software."
                 )
+            has_account = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'account'"
+            ).fetchone()
+            if has_account:
+                for step in range(max(version, 1), _SCHEMA_VERSION):
+                    con.execute(_UPGRADES[step])
             for statement in _SCHEMA:
                 con.execute(statement)
             con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
@@ -289,12 +330,13 @@ class Accounts:
 
     @staticmethod
     def _account(row: sqlite3.Row | tuple[str, ...]) -> Account:
-        return Account(row[0], row[1], row[2], _dt(row[3]), _dt(row[4]))
+        return Account(row[0], row[1], row[2], _dt(row[3]), _dt(row[4]), row[5])
 
     def users(self) -> list[Account]:
         with self._read() as con:
             rows = con.execute(
-                "SELECT username, name, role, created_at, password_changed_at FROM account"
+                "SELECT username, name, role, created_at, password_changed_at, scope"
+                " FROM account"
                 " ORDER BY username"
             ).fetchall()
         return [self._account(r) for r in rows]
@@ -302,15 +344,21 @@ class Accounts:
     def get(self, username: str) -> Account | None:
         with self._read() as con:
             row = con.execute(
-                "SELECT username, name, role, created_at, password_changed_at FROM account"
+                "SELECT username, name, role, created_at, password_changed_at, scope"
+                " FROM account"
                 " WHERE username = ?",
                 (username.strip().lower(),),
             ).fetchone()
         return self._account(row) if row else None
 
-    def add_user(self, username: str, name: str, role: str, password: str) -> Account:
-        """Make an account; AccountError says what is wrong with any part of it."""
+    def add_user(
+        self, username: str, name: str, role: str, password: str, *, scope: str = ""
+    ) -> Account:
+        """Make an account; AccountError says what is wrong with any part of it.
+
+        ``scope``: for the trust's board, the school it sees or WHOLE_TRUST (see Account)."""
         username = normalise_username(username)
+        scope = normalise_scope(scope)
         name = " ".join(name.split())
         if not name:
             raise AccountError("Give the person's name (as the office knows them).")
@@ -328,8 +376,9 @@ class Accounts:
                     "(kiosk web passwd changes its password)."
                 )
             con.execute(
-                "INSERT INTO account VALUES (?, ?, ?, ?, ?, ?)",
-                (username, name, role, hashed, now, now),
+                "INSERT INTO account (username, name, role, password_hash, created_at,"
+                " password_changed_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (username, name, role, hashed, now, now, scope),
             )
         log.info("web account %s added (%s)", username, role)
         account = self.get(username)
@@ -470,13 +519,13 @@ class Accounts:
         with self._read() as con:
             row = con.execute(
                 "SELECT a.username, a.name, a.role, a.created_at, a.password_changed_at,"
-                " s.csrf, s.created_at, s.last_seen FROM session s"
+                " a.scope, s.csrf, s.created_at, s.last_seen FROM session s"
                 " JOIN account a ON a.username = s.username WHERE s.token_hash = ?",
                 (key,),
             ).fetchone()
         if row is None:
             return None
-        created, last = _dt(row[6]), _dt(row[7])
+        created, last = _dt(row[7]), _dt(row[8])
         if now - last > self.idle or now - created >= timedelta(hours=MAX_SESSION_HOURS):
             self.sign_out(token)
             return None
@@ -486,7 +535,7 @@ class Accounts:
                     "UPDATE session SET last_seen = ? WHERE token_hash = ?", (_ts(now), key)
                 )
             last = now
-        return WebSession(self._account(row[:5]), row[5], created, last)
+        return WebSession(self._account(row[:6]), row[6], created, last)
 
     def sign_out(self, token: str) -> None:
         with self._write() as con:
@@ -511,3 +560,21 @@ class Accounts:
 def same_token(a: str, b: str) -> bool:
     """Constant-time comparison of two tokens (CSRF), false when either is empty."""
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+def accounts_path(settings: Settings) -> Path:
+    """Where the accounts file is: ``[web] accounts``, or web.db beside the kiosk database."""
+    return settings.web.accounts or settings.kiosk.db.parent / "web.db"
+
+
+def open_accounts(settings: Settings, clock: Clock) -> Accounts:
+    """The accounts file the settings name, with their sign-in rules (``kiosk web``, the CLI
+    and the admin screen all open it here, so they agree on where it is)."""
+    w = settings.web
+    return Accounts(
+        accounts_path(settings),
+        clock,
+        idle_minutes=w.idle_minutes,
+        attempts=w.signin_attempts,
+        lock_minutes=w.signin_lock_minutes,
+    )

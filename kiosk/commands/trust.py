@@ -7,7 +7,8 @@ libpq's PG* variables and ~/.pgpass, e.g. ``sudo -u postgres kiosk trust init``)
 - ``add-school ID --name NAME``;
 - ``add-kiosk ID --school ID --host HOST``: a login for one kiosk; prints the
   credentials line and the ``[trust]`` settings to put on that kiosk;
-- ``add-reader NAME --school ID`` (an office account) or ``--all`` (trust-wide);
+- ``add-reader NAME --school ID`` (an office account), ``--all`` (trust-wide) or ``--web``
+  (the login of ``kiosk web``'s trust pages: only what they show);
 - ``status``: every kiosk and when it last sent its changes.
 
 On a kiosk: ``check`` (connect with the kiosk's own credentials and say what the
@@ -84,6 +85,11 @@ def add_parser(sub: Any) -> None:
     who = a.add_mutually_exclusive_group(required=True)
     who.add_argument("--school", metavar="SCHOOL_ID", help="an office account for this school")
     who.add_argument("--all", action="store_true", help="a trust account: every school")
+    who.add_argument(
+        "--web",
+        action="store_true",
+        help="the login for kiosk web's trust pages: only what they show ([web] trust_credentials)",
+    )
     login_options(a)
     a.set_defaults(func=run_add_reader)
 
@@ -176,14 +182,24 @@ def run_add_reader(args: argparse.Namespace) -> int:
         login = add_reader(
             conn,
             args.reader,
-            None if args.all else args.school,
+            None if args.all or args.web else args.school,
             host=args.host,
             port=args.port,
             ca=args.ca,
+            web=args.web,
         )
-    scope = "every school" if args.all else f"school {args.school} only"
-    out(f"Reader {login.role}: reads {scope}.")
+    if args.web:
+        out(
+            f"Web login {login.role}: reads what is out now at every school, for kiosk web's "
+            "trust pages (each page only the schools its account may see)."
+        )
+    else:
+        scope = "every school" if args.all else f"school {args.school} only"
+        out(f"Reader {login.role}: reads {scope}.")
     _hand_over(login, args, login.role)
+    if args.web:
+        out("On the web server: save the credentials (owner root, group kiosk, mode 640) and")
+        out('set [web] trust_credentials = "/etc/kiosk/trust-web.conninfo" in kiosk.toml.')
     return 0
 
 

@@ -44,6 +44,17 @@ def add_parser(sub: Any) -> None:
     add.add_argument(
         "--role", choices=("office", "slt", "admin"), default="office", help="default office"
     )
+    scope = add.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--school",
+        metavar="SCHOOL_ID",
+        help="on the trust's board ([web] trust_credentials): sees this school's page only",
+    )
+    scope.add_argument(
+        "--trust",
+        action="store_true",
+        help="on the trust's board: sees every school and the all-schools page",
+    )
     add_common(add)
     add.set_defaults(func=run_add_user)
     passwd = action.add_parser("passwd", help="set a new password for a web account")
@@ -60,21 +71,16 @@ def add_parser(sub: Any) -> None:
 
 
 def accounts_path(settings: Settings) -> Path:
-    return settings.web.accounts or settings.kiosk.db.parent / "web.db"
+    from kiosk.accounts import accounts_path
+
+    return accounts_path(settings)
 
 
 def open_accounts(settings: Settings, clock: Clock | None = None) -> Accounts:
-    from kiosk.accounts import Accounts
+    from kiosk.accounts import open_accounts
     from kiosk.clock import clock_from_env
 
-    w = settings.web
-    return Accounts(
-        accounts_path(settings),
-        clock or clock_from_env(),
-        idle_minutes=w.idle_minutes,
-        attempts=w.signin_attempts,
-        lock_minutes=w.signin_lock_minutes,
-    )
+    return open_accounts(settings, clock or clock_from_env())
 
 
 def _new_password(username: str) -> str:
@@ -94,7 +100,7 @@ def _account_error(exc: Exception) -> Refused:
 
 
 def run_add_user(args: argparse.Namespace) -> int:
-    from kiosk.accounts import AccountError, normalise_username
+    from kiosk.accounts import WHOLE_TRUST, AccountError, normalise_scope, normalise_username
 
     accounts = open_accounts(load_from_args(args))
     try:
@@ -104,10 +110,14 @@ def run_add_user(args: argparse.Namespace) -> int:
                 f"There is already an account called {username!r} (kiosk web passwd "
                 "changes its password)."
             )
-        account = accounts.add_user(username, args.name, args.role, _new_password(username))
+        scope = WHOLE_TRUST if args.trust else normalise_scope(args.school or "")
+        account = accounts.add_user(
+            username, args.name, args.role, _new_password(username), scope=scope
+        )
     except AccountError as exc:
         raise _account_error(exc) from exc
-    out(f"Web account {account.username} made for {account.name} ({account.role_label}).")
+    sees = f", sees {account.scope_label}" if account.scope else ""
+    out(f"Web account {account.username} made for {account.name} ({account.role_label}{sees}).")
     return 0
 
 
@@ -145,7 +155,8 @@ def run_users(args: argparse.Namespace) -> int:
         out("No web accounts yet: kiosk web add-user USERNAME --name NAME --role office")
         return 0
     for a in users:
-        out(f"{a.username:<24} {a.role_label:<18} {a.name}")
+        sees = f"  (sees {a.scope_label})" if a.scope else ""
+        out(f"{a.username:<24} {a.role_label:<18} {a.name}{sees}")
     return 0
 
 
@@ -223,6 +234,40 @@ def steady_memory() -> bool:
         return False
 
 
+def _trust_app(settings: Settings, clock: Clock) -> Any:
+    """The trust's board: PostgreSQL through the trust view, never the kiosk database."""
+    import math
+
+    from kiosk.web.trust import create_trust_app
+    from sync.trust.view import TrustView
+
+    w = settings.web
+    assert w.trust_credentials is not None
+    timeout = max(0.1, w.trust_timeout_seconds)
+    view = TrustView.from_credentials(
+        w.trust_credentials, connect_timeout=max(1, math.ceil(timeout)), statement_timeout=timeout
+    )
+    try:
+        login = view.login()
+    except ConnectionError as exc:  # down now: the pages say so, and catch up when it answers
+        log.warning("kiosk web: the trust's database is not answering yet: %s", exc)
+    else:
+        if login == "kiosk":
+            view.close()
+            raise ConfigError(
+                f"[web] trust_credentials: {w.trust_credentials} is a kiosk's login, which can "
+                "write. Ask trust IT for the web's: kiosk trust add-reader NAME --web"
+            )
+        if login != "web":
+            log.warning(
+                "kiosk web: [web] trust_credentials is a %s login, which reads more than the "
+                "trust's pages show; trust IT can make the web's own with "
+                "kiosk trust add-reader NAME --web",
+                login,
+            )
+    return create_trust_app(settings, clock, open_accounts(settings, clock), view)
+
+
 def _stopped(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -246,13 +291,17 @@ def run_serve(args: argparse.Namespace) -> int:
     host, port = args.listen or w.listen, w.port if args.port is None else args.port
     cert, key = _check_tls(settings)
     clock = clock_from_env()
-    # Read-only: the board can never write or slow a tap (see open_database_readonly).
-    open_database_readonly(settings.kiosk.db)
-    # The loan package's read-only questions: no tap state, nothing that writes.
-    queries = Queries(settings, clock, SchoolCalendar(settings.school))
-    app = create_app(
-        settings, clock, open_accounts(settings, clock), queries, ChangeWatch(settings.kiosk.db)
-    )
+    app: Any
+    if w.trust_credentials is not None:
+        app = _trust_app(settings, clock)
+    else:
+        # Read-only: the board can never write or slow a tap (see open_database_readonly).
+        open_database_readonly(settings.kiosk.db)
+        # The loan package's read-only questions: no tap state, nothing that writes.
+        queries = Queries(settings, clock, SchoolCalendar(settings.school))
+        app = create_app(
+            settings, clock, open_accounts(settings, clock), queries, ChangeWatch(settings.kiosk.db)
+        )
     sock = _listen_socket(host, port)
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -284,7 +333,8 @@ def run_serve(args: argparse.Namespace) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         if server.started:
-            out(f"Serving the office board on {scheme}://{where}:{bound}/ (Ctrl+C stops it).")
+            board = "trust's board" if w.trust_credentials else "office board"
+            out(f"Serving the {board} on {scheme}://{where}:{bound}/ (Ctrl+C stops it).")
             sys.stdout.flush()
             sdnotify.ready()
         await task

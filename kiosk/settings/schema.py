@@ -284,6 +284,13 @@ class Web:
     accounts: Path | None = None
     """The file of web accounts and sessions (default: web.db beside the kiosk database).
     Only ``kiosk web`` and ``kiosk web add-user`` write it; the kiosk database stays read-only."""
+    trust_credentials: Path | None = None
+    """Serve the trust's board (every school, from the trust's PostgreSQL) instead of this
+    kiosk's: the credentials file of a ``kiosk trust add-reader NAME --web`` login (owner
+    root, group kiosk, mode 640). Accounts then need ``--school ID`` or ``--trust``."""
+    trust_timeout_seconds: float = 3.0
+    """How long a trust page waits for PostgreSQL before it shows the last figures it had,
+    with their time, and says the server is not answering."""
 
 
 @dataclass(frozen=True)

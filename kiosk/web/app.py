@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -117,9 +117,11 @@ class SecurityHeaders:
 class Pages:
     """Templates and what every page shows (school name, who is signed in, the time)."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, clock: Clock, *, trust: bool = False) -> None:
         self.settings = settings
         self.clock = clock
+        self.trust = trust
+        """The trust's board (``kiosk.web.trust``): its own links at the top of each page."""
         self.calendar = SchoolCalendar(settings.school)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -160,6 +162,7 @@ class Pages:
             now=self.clock.now(),
             kinds=self.kinds,
             pages=PAGES,
+            trust=self.trust,
             path=request.url.path,
             **(context or {}),
         )
@@ -204,29 +207,30 @@ def _board_page(page: Page) -> Route:
     return Route(page.path, show, methods=["GET"], name=page.name)
 
 
-@signed_in(touch=False)
-async def live(request: Request) -> Response:
-    """Server-sent events: each of the page's sections again whenever the data changes."""
+def sse_event(generation: int, name: str, html: str) -> bytes:
+    """One server-sent event: a section's new HTML, named after the section."""
+    lines = "".join(f"data: {line}\n" for line in html.replace("\r", "").split("\n"))
+    return f"id: {generation}\nevent: {name}\n{lines}\n".encode()
+
+
+def last_seen(request: Request) -> int:
+    """The generation the page already shows (its reconnect header, or its ``since``)."""
+    text = request.headers.get("last-event-id") or request.query_params.get("since", "")
+    return int(text) if text.isdigit() else -1
+
+
+Frames = list[tuple[Hashable, Callable[[], Awaitable[bytes]]]]
+
+
+def event_stream(request: Request, frames: Frames) -> StreamingResponse:
+    """The live stream of a page: ``frames`` (each section's cache key and renderer) again
+    whenever the hub says the data changed; keep-alives, and the session checked meanwhile."""
     app = request.app
-    page = PAGES.get(request.query_params.get("page", ""))
-    if page is None:
-        raise HTTPException(404, "There is no such live page.")
-    filters = Filters.from_query(request.query_params, app.state.pages.kinds)
     hub: LiveHub = app.state.hub
     auth: Auth = app.state.auth
-    seen_text = request.headers.get("last-event-id") or request.query_params.get("since", "")
-    seen = int(seen_text) if seen_text.isdigit() else -1
     keepalive: float = app.state.keepalive
     recheck: float = app.state.session_check
-
-    async def frame(name: str) -> bytes:
-        """The section's event as sent: rendered and framed once per change for every page."""
-        generation = hub.generation
-        section = SECTIONS[name]
-        data = await app.state.board(section.bind(filters))
-        html = str(app.state.pages.fragment(section.template, data))
-        lines = "".join(f"data: {line}\n" for line in html.replace("\r", "").split("\n"))
-        return f"id: {generation}\nevent: {name}\n{lines}\n".encode()
+    seen = last_seen(request)
 
     async def events() -> AsyncIterator[bytes]:
         nonlocal seen
@@ -245,13 +249,35 @@ async def live(request: Request) -> Response:
                 yield b": still here\n\n"
                 continue
             seen = generation
-            for name in page.sections:
-                yield await hub.fragment((name, filters), partial(frame, name))
+            for key, render in frames:
+                yield await hub.fragment(key, render)
 
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
         headers={"X-Accel-Buffering": "no"},  # nginx: pass each event on at once
+    )
+
+
+@signed_in(touch=False)
+async def live(request: Request) -> Response:
+    """Server-sent events: each of the page's sections again whenever the data changes."""
+    app = request.app
+    page = PAGES.get(request.query_params.get("page", ""))
+    if page is None:
+        raise HTTPException(404, "There is no such live page.")
+    filters = Filters.from_query(request.query_params, app.state.pages.kinds)
+    hub: LiveHub = app.state.hub
+
+    async def frame(name: str) -> bytes:
+        """The section's event as sent: rendered and framed once per change for every page."""
+        generation = hub.generation
+        section = SECTIONS[name]
+        data = await app.state.board(section.bind(filters))
+        return sse_event(generation, name, str(app.state.pages.fragment(section.template, data)))
+
+    return event_stream(
+        request, [((name, filters), partial(frame, name)) for name in page.sections]
     )
 
 

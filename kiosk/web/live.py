@@ -38,14 +38,21 @@ class Changes(Protocol):
 
 
 class LiveHub:
+    """``remote``: ``version`` asks a server (the trust's PostgreSQL), so it runs off the event
+    loop, a server that cannot be reached (ConnectionError) counts as unhealthy, and each
+    change of health is pushed too (the open pages then say so, and keep their figures)."""
+
     def __init__(
         self,
-        version: Callable[[], int],
+        version: Callable[[], Hashable],
         clock: Clock,
         poll_seconds: float = POLL_SECONDS,
         min_push_seconds: float = MIN_PUSH_SECONDS,
+        *,
+        remote: bool = False,
     ) -> None:
         self._version = version
+        self._remote = remote
         self._clock = clock
         self._poll = poll_seconds
         self._min_push = min_push_seconds
@@ -76,26 +83,41 @@ class LiveHub:
         changed.set()
 
     async def run(self) -> None:
-        """Watch until cancelled. Pings systemd's watchdog while the database answers.
+        """Watch until cancelled. Pings systemd's watchdog while the database answers (always,
+        when ``remote``).
 
         Changes closer together than ``MIN_PUSH_SECONDS`` are sent together: a morning's
         rush of taps is drawn a couple of times a second, not once per tap.
         """
-        last, minute = self._version(), self._minute()
+        last: Hashable = None
+        minute = self._minute()
         interval = sdnotify.watchdog_interval()
         pinged = pushed = time.monotonic()  # real time, whatever clock the board shows
         pending = False
+        first = True
+        failures = (StorageError, ConnectionError) if self._remote else (StorageError,)
         while True:
-            await asyncio.sleep(self._poll)
+            if not first:
+                await asyncio.sleep(self._poll)
             try:
-                now = self._version()
-            except StorageError as exc:
+                now = await asyncio.to_thread(self._version) if self._remote else self._version()
+            except failures as exc:
                 if self.healthy:
-                    log.error("live board: cannot read the kiosk database: %s", exc)
+                    log.error("live board: cannot read the board's data: %s", exc)
+                    if self._remote:
+                        pending = True
                 self.healthy = False
-                continue
-            self.healthy = True
-            if interval and time.monotonic() - pinged >= interval / 2:
+                now, first = last, False
+            else:
+                if not self.healthy and self._remote:
+                    log.info("live board: the board's data can be read again")
+                    pending = True
+                self.healthy = True
+                if first:
+                    last, first = now, False
+            # A trust server that is down is no reason to restart: the pages say so instead.
+            alive = self.healthy or self._remote
+            if alive and interval and time.monotonic() - pinged >= interval / 2:
                 sdnotify.watchdog_ping()
                 pinged = time.monotonic()
             if now != last or self._minute() != minute:

@@ -34,6 +34,8 @@ _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 #: The schema version the pusher and the view need at least.
 REQUIRED_VERSION = 1
+#: The schema that has the web's own role (``trust_web``, 0002_web.sql).
+WEB_VERSION = 2
 _LOCK = 0x6B696F736B  # "kiosk": one migrator at a time
 
 
@@ -237,11 +239,26 @@ def add_reader(
     host: str,
     port: int,
     ca: str,
+    web: bool = False,
 ) -> Login:
-    """A login that reads one school (an office account) or, with no school, the whole trust."""
+    """A login that reads one school (an office account) or, with no school, the whole trust.
+
+    ``web``: the login for ``kiosk web``'s trust pages (``trust_web``, migration 0002): every
+    school, but only what the pages show, and only the schools each statement names.
+    """
     _check_id(name, "reader name")
+    if web and school_id is not None:
+        raise Refused("A web login reads the schools each page names: give no --school.")
     with conn.transaction():
-        if school_id is None:
+        if web:
+            if check_version(conn) < WEB_VERSION:
+                raise TrustError(
+                    f"the trust database has no web role yet (schema {WEB_VERSION}): "
+                    "run kiosk trust migrate first"
+                )
+            role = role_for("web", name)
+            password = _new_login(conn, role, "trust_web", 10)
+        elif school_id is None:
             role = role_for("trust", name)
             password = _new_login(conn, role, "trust_readers", 20)
         else:

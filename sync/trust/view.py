@@ -11,6 +11,10 @@ Two pages read through here:
 What a login sees is decided inside PostgreSQL by row-level security: an office
 reader's view has only its own school in it, a trust reader's every school. A
 school the login may not see is "not found", exactly like one that does not exist.
+The web's own login (``trust_web``, ``kiosk trust add-reader NAME --web``) sees, in
+each transaction, only the schools of its ``scope``: every read here names one (the
+signed-in account's: a school id, or ``"*"`` for the whole trust), so a page can show
+no more than its account may see even if the web asked for more.
 
 Time is passed in (``now``): the web's clock, pinned in tests. Errors reaching the
 server raise ``TrustUnavailable`` with a message for the page.
@@ -31,6 +35,15 @@ from sync.trust.connect import TrustUnavailable, connect, explain, read_credenti
 
 #: What a trip phone is, as the kiosks' default kinds name it.
 TRIP_PHONE = "trip_phone"
+#: The scope that takes in every school (a trust account's).
+WHOLE_TRUST = "*"
+#: The group roles a login may be in, as ``TrustView.login`` names them.
+LOGIN_KINDS = {
+    "trust_kiosks": "kiosk",
+    "trust_web": "web",
+    "trust_readers": "trust",
+    "trust_office": "office",
+}
 
 
 @dataclass(frozen=True)
@@ -154,7 +167,7 @@ def _summary(row: tuple[Any, ...]) -> SchoolSummary:
 
 
 class TrustView:
-    """Reads the trust's database as one login (an office or a trust reader)."""
+    """Reads the trust's database as one login (the web's, an office or a trust reader)."""
 
     def __init__(
         self, conninfo: str, *, connect_timeout: int = 5, statement_timeout: float = 5.0
@@ -175,8 +188,11 @@ class TrustView:
                 self._conn.close()
                 self._conn = None
 
-    def _query(self, statements: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[Any, ...]]]:
-        """Run read-only statements in one snapshot; one reconnect if the connection dropped."""
+    def _query(
+        self, statements: list[tuple[str, dict[str, Any]]], scope: str = WHOLE_TRUST
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run read-only statements in one snapshot, for the schools of ``scope`` (a school
+        id, or WHOLE_TRUST); one reconnect if the connection had dropped."""
         with self._lock:
             for attempt in (1, 2):
                 try:
@@ -190,6 +206,9 @@ class TrustView:
                     conn = self._conn
                     with conn.transaction():
                         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                        # Read by the web login's policies (0002_web.sql); for this
+                        # transaction only, so a reused connection never keeps a scope.
+                        conn.execute("SELECT set_config('kiosk.web_scope', %s, true)", (scope,))
                         return [conn.execute(q, p).fetchall() for q, p in statements]
                 except psycopg.OperationalError as exc:
                     if self._conn is not None:
@@ -201,7 +220,46 @@ class TrustView:
                     raise TrustUnavailable(explain(exc)) from exc
         raise AssertionError("unreachable")
 
-    def overview(self, now: datetime, *, limit: int = 200) -> TrustOverview:
+    def login(self) -> str:
+        """What this login is: "kiosk", "web", "trust", "office" (its group role), or "other"."""
+        (rows,) = self._query(
+            [
+                (
+                    "SELECT rolname FROM pg_roles WHERE rolname = ANY(%(groups)s) "
+                    "AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname",
+                    {"groups": list(LOGIN_KINDS)},
+                )
+            ]
+        )
+        found = {LOGIN_KINDS[r[0]] for r in rows}
+        for kind in ("kiosk", "web", "trust", "office"):  # the one that can do most first
+            if kind in found:
+                return kind
+        return "other"
+
+    def changes(self) -> tuple[int, int, datetime | None]:
+        """A value that moves whenever a kiosk has sent changes: cheap to ask every second.
+
+        (kiosks, the sum of how far their journals are applied, the latest push): a push
+        moves ``pushed_seq`` and ``pushed_at``; a reconcile after a restore moves
+        ``pushed_at``; a kiosk added or removed moves the count.
+        """
+        (rows,) = self._query(
+            [
+                (
+                    "SELECT count(*), coalesce(sum(pushed_seq), 0), max(pushed_at) "
+                    "FROM trust.kiosk",
+                    {},
+                )
+            ]
+        )
+        count, seq, latest = rows[0]
+        return int(count), int(seq), latest
+
+    def overview(
+        self, now: datetime, *, scope: str = WHOLE_TRUST, limit: int = 200
+    ) -> TrustOverview:
+        """The all-schools page, of the schools in ``scope`` (WHOLE_TRUST: all)."""
         args = {"now": now, "trip": TRIP_PHONE, "limit": limit}
         schools, overdue, phones = self._query(
             [
@@ -215,7 +273,8 @@ class TrustView:
                     _OPEN + " AND i.kind = %(trip)s ORDER BY l.due_at NULLS LAST, sc.name, l.id",
                     args,
                 ),
-            ]
+            ],
+            scope,
         )
         summaries = tuple(_summary(r) for r in schools)
         return TrustOverview(
@@ -226,7 +285,14 @@ class TrustView:
             trip_phones=tuple(_loan(r) for r in phones),
         )
 
-    def school_board(self, school_id: str, now: datetime) -> SchoolBoard:
+    def school_board(
+        self, school_id: str, now: datetime, *, scope: str | None = None
+    ) -> SchoolBoard:
+        """One school's board, read within ``scope`` (default: that school alone); a school
+        outside the scope is NotFound, like one that does not exist."""
+        scope = school_id if scope is None else scope
+        if scope not in (WHOLE_TRUST, school_id):
+            raise NotFound(f"There is no school {school_id!r} in the trust's view.")
         args = {"now": now, "trip": TRIP_PHONE, "school": school_id}
         summary, out = self._query(
             [
@@ -243,7 +309,8 @@ class TrustView:
                     "i.name, l.id",
                     args,
                 ),
-            ]
+            ],
+            scope,
         )
         if not summary:
             raise NotFound(f"There is no school {school_id!r} in the trust's view.")

@@ -76,7 +76,7 @@ class Served:
         def read_stdout() -> None:
             assert self.proc.stdout is not None
             for line in self.proc.stdout:
-                if line.startswith("Serving the office board on "):
+                if line.startswith("Serving the ") and " board on " in line:
                     self.url = line.split(" on ")[1].split()[0].rstrip("/")
                     started.set()
             started.set()

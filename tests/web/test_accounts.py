@@ -10,6 +10,7 @@ import pytest
 
 from kiosk.accounts import (
     MAX_SESSION_HOURS,
+    WHOLE_TRUST,
     AccountError,
     Accounts,
     SignInRefused,
@@ -223,3 +224,29 @@ def test_a_newer_accounts_file_is_refused(tmp_path: Path, clock: ManualClock) ->
         con.execute("PRAGMA user_version = 9")
     with pytest.raises(StorageError, match="written by a newer kiosk"):
         Accounts(path, clock)
+
+
+def test_an_accounts_file_of_the_first_version_gains_scopes_and_keeps_its_accounts(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "web.db"
+    con = sqlite3.connect(path)
+    con.executescript(
+        """CREATE TABLE account (username TEXT PRIMARY KEY, name TEXT NOT NULL,
+           role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+           password_changed_at TEXT NOT NULL);
+           INSERT INTO account VALUES ('s.evans', 'Siân Evans', 'office', 'x',
+           '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00');
+           PRAGMA user_version = 1;"""
+    )
+    con.close()
+    store = Accounts(path, clock)
+    (old,) = store.users()
+    assert (old.username, old.scope, old.scope_label) == ("s.evans", "", "this kiosk's school")
+    new = store.add_user("p.shah", "Priya Shah", "slt", PASSWORD, scope="*")
+    assert new.scope == WHOLE_TRUST and new.may_see("hillside") and not old.may_see("hillside")
+    school = store.add_user("h.office", "Hill Office", "office", PASSWORD, scope="Hillside")
+    assert school.scope == "hillside" and school.may_see("hillside") and not school.may_see("oak")
+    with pytest.raises(AccountError, match="A school id is lower-case letters"):
+        store.add_user("x.y", "X Y", "office", PASSWORD, scope="no such school!")
+    assert Accounts(path, clock).get("p.shah") == new  # opened again: nothing changes

@@ -16,6 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
+from kiosk.accounts import open_accounts
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Outbox
 from kiosk.loans import LoanService
@@ -151,6 +152,24 @@ async def _import(pilot: Pilot[Any]) -> None:
     await press(pilot, "#import-staff")
 
 
+async def _web_accounts(pilot: Pilot[Any]) -> None:
+    await _admin(pilot)
+    await press(pilot, "#web-accounts")
+
+
+async def _add_web_account(pilot: Pilot[Any]) -> None:
+    await _web_accounts(pilot)
+    await press(pilot, "#add")
+    for widget_id, text in (
+        ("username", "s.evans"),
+        ("name", "Siân Evans"),
+        ("password", "larch kettle harbour"),
+        ("again", "larch kettle harbor"),
+    ):
+        pilot.app.screen.query_one(f"#{widget_id}", Input).value = text
+    await press(pilot, "#save")  # the two passwords differ: said, and both emptied
+
+
 async def _released(pilot: Pilot[Any]) -> None:
     """Wait until no button still shows the last press (a button looks pressed for 0.2 s).
 
@@ -186,6 +205,8 @@ SCREENS: dict[str, Callable[[Pilot[Any]], Awaitable[None]]] = {
     "edit_item": _edit_item,
     "add_staff": _add_staff,
     "import": _import,
+    "web_accounts": _web_accounts,
+    "add_web_account": _add_web_account,
 }
 
 #: A file the import screen previews; its path shows on the screen, so it does not vary.
@@ -228,6 +249,11 @@ def test_screen_snapshot(
     assert isinstance(demo_service.clock, ManualClock)
     if name == "failed_alerts":
         _failed_alert(demo_service.clock)
+    if name == "web_accounts":
+        accounts = open_accounts(demo_service.settings, demo_service.clock)
+        accounts.add_user("a.jones", "Alex Jones", "office", "larch kettle harbour")
+        accounts.add_user("s.evans", "Siân Evans", "slt", "larch kettle harbour")
+        accounts.add_user("it.lead", "Sam Patel", "admin", "larch kettle harbour")
     app = make_app(demo_service)
 
     async def steps(pilot: Pilot[Any]) -> None:

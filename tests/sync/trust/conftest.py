@@ -87,11 +87,20 @@ class TrustDB:
     def reader(self, name: str, school_id: str | None) -> schema.Login:
         return self._login(name, schema.add_reader, name, school_id)
 
-    def _login(self, name: str, add: Any, *args: Any) -> schema.Login:
+    def web(self, name: str) -> schema.Login:
+        """The login of ``kiosk web``'s trust pages (``kiosk trust add-reader NAME --web``)."""
+        return self._login(name, schema.add_reader, name, None, web=True)
+
+    def _login(self, name: str, add: Any, *args: Any, **options: Any) -> schema.Login:
         """A login made the way ``kiosk trust add-kiosk`` / ``add-reader`` make one."""
         with self.admin() as conn:
             login: schema.Login = add(
-                conn, *args, host=str(self.cluster.socket_dir), port=self.cluster.port, ca=""
+                conn,
+                *args,
+                host=str(self.cluster.socket_dir),
+                port=self.cluster.port,
+                ca="",
+                **options,
             )
         self.logins[name] = login
         return login

@@ -1,7 +1,8 @@
 """Least privilege inside PostgreSQL, tested by connecting as each role with its password.
 
 Kiosks write (and read) only their own rows, at their own school; office readers
-read only their school; trust readers read everything and write nothing.
+read only their school; trust readers read everything and write nothing; the web's
+login reads only what the trust's pages show, of the schools each transaction names.
 """
 
 from __future__ import annotations
@@ -153,3 +154,54 @@ def test_logins_have_passwords_and_nothing_else_connects(
     )
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         psycopg.connect(stranger_conninfo)
+
+
+def _scoped(conn: psycopg.Connection[Any], scope: str, sql: str) -> list[tuple[Any, ...]]:
+    """``sql`` in a transaction whose web scope is ``scope``, as ``TrustView`` reads."""
+    with conn.transaction():
+        conn.execute("SELECT set_config('kiosk.web_scope', %s, true)", (scope,))
+        return conn.execute(sql).fetchall()
+
+
+def test_the_web_login_reads_only_what_is_out_now_in_the_scope_it_names(
+    trust_db: TrustDB, two_schools: dict[str, Any]
+) -> None:
+    hill, oak = two_schools["hill"], two_schools["oak"]
+    k = two_schools["kiosks"]["hill"]
+    k.sign_out("ben", "trolley")
+    k.give_back("trolley")  # a past loan, and Ben has nothing out now
+    assert k.push().error == ""
+    trust_db.web(trust_db.unique("web"))
+    loans = "SELECT school_id, kiosk_id FROM trust.loan ORDER BY kiosk_id"
+    with trust_db.connect_as(_login(trust_db, "web")) as conn:
+        # No scope named: nothing (a statement that forgot whose page it is shows nothing).
+        assert conn.execute(loans).fetchall() == []
+        assert conn.execute("SELECT count(*) FROM trust.staff").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM trust.kiosk").fetchone() == (0,)
+        # One school: its loans out now (both its kiosks), never the one given back.
+        assert {r[0] for r in _scoped(conn, hill, loans)} == {hill}
+        assert len(_scoped(conn, hill, loans)) == 2
+        assert _scoped(
+            conn, hill, "SELECT count(*) FROM trust.loan WHERE closed_at IS NOT NULL"
+        ) == [(0,)]
+        # Staff: only those with something out now, of that school.
+        names = _scoped(conn, hill, "SELECT DISTINCT name FROM trust.staff")
+        assert names == [("Amira Khan",)]
+        assert {r[0] for r in _scoped(conn, hill, "SELECT school_id FROM trust.kiosk")} == {hill}
+        # The whole trust: every school's loans out now.
+        assert {r[0] for r in _scoped(conn, "*", loans)} == {hill, oak}
+        # The scope lasts for its transaction only.
+        assert conn.execute(loans).fetchall() == []
+        # Never what the pages do not show: history, checklists, the event log, roles.
+        for sql in (
+            "SELECT checklist FROM trust.loan",
+            "SELECT outcome FROM trust.loan",
+            "SELECT * FROM trust.event",
+            "SELECT role FROM trust.staff",
+            "SELECT role_name FROM trust.kiosk",
+            "SELECT * FROM trust.reader",
+            "INSERT INTO trust.school VALUES ('x', 'X')",
+            "UPDATE trust.loan SET trip = 'x'",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)

@@ -1,4 +1,4 @@
-"""The admin menu: enrol, stock-take, staff, items, failed alerts, import."""
+"""The admin menu: enrol, stock-take, staff, items, failed alerts, import, web accounts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from kiosk.tui.screens.admin.import_csv import ImportScreen
 from kiosk.tui.screens.admin.page import AdminPage
 from kiosk.tui.screens.admin.records import RecordsScreen
 from kiosk.tui.screens.admin.stock_take import StockTakeScreen
+from kiosk.tui.screens.admin.web_accounts import WebAccountsScreen
 from kiosk.views import StaffView
 
 
@@ -32,6 +33,7 @@ class AdminScreen(AdminPage):
             yield Button("Items", id="items")
             yield Button("Failed alerts", id="alerts")
             yield Button("Import from a CSV file", id="import")
+            yield Button("Web accounts", id="web-accounts")
             yield Button("Done", id="done", variant="primary")
         yield Static("", classes="filler")
         yield self.status_line()
@@ -65,6 +67,10 @@ class AdminScreen(AdminPage):
     @on(Button.Pressed, "#import")
     def _import(self) -> None:
         self.host.open(ImportScreen(self.staff, self.deadline))
+
+    @on(Button.Pressed, "#web-accounts")
+    def _web_accounts(self) -> None:
+        self.host.open(WebAccountsScreen(self.deadline))
 
     @on(Button.Pressed, "#done")
     def _done(self) -> None:
