@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
 
 def run_loans(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    cal = ctx.service.calendar
+    cal = ctx.calendar
     since = None
     if args.since is not None:
         try:
