@@ -40,7 +40,7 @@ imports: $(STAMP)
 check: lint typecheck imports test
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --cpu-budget 25
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,10 +2,17 @@
 
 ``python -m bench`` runs all ``bench_*.py`` modules; ``python -m bench core sync`` runs
 only those. Each module's ``run()`` returns ``{"name": {"value", "unit", "goal"}}``.
+
+``--cpu-budget 25`` also measures, inside a CPU quota of 25% of one core (a stand-in for
+a Raspberry Pi 4, see bench/budget.py), the figures of every module that has
+``run_budget(budget)``; they are written beside the others with the prefix ``pi25.``.
+Where no quota can be set up here, the reason is printed and those figures are skipped.
+``--budget-only`` skips the full-speed set (for working on the budget figures).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import logging
@@ -15,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.budget import BudgetUnavailable, cpu_budget
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results.json"
@@ -29,25 +38,78 @@ def meets(value: float, goal: str) -> str:
     return "ok" if _OPS[parts[0]](value, float(parts[1])) else "MISSED"
 
 
+def _print(title: str, seconds: float, figures: dict[str, Any]) -> None:
+    sys.stdout.write(f"\n{title} ({seconds:.0f} s)\n")
+    for key, fig in figures.items():
+        verdict = meets(float(fig["value"]), str(fig["goal"]))
+        sys.stdout.write(
+            f"  {key:<44} {fig['value']:>10} {fig['unit']:<8} goal {fig['goal']:<10} {verdict}\n"
+        )
+    sys.stdout.flush()
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="only these (core, tui, sync, ...)")
+    parser.add_argument(
+        "--cpu-budget",
+        type=int,
+        metavar="PERCENT",
+        help="also measure inside a CPU quota of PERCENT%% of one core",
+    )
+    parser.add_argument(
+        "--budget-only", action="store_true", help="with --cpu-budget: skip the full-speed set"
+    )
+    args = parser.parse_args(argv)
+    if args.budget_only and args.cpu_budget is None:
+        parser.error("--budget-only needs --cpu-budget PERCENT")
+    return args
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    args = _parse(argv)
     names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
-    if argv:
-        names = [n for n in names if n.removeprefix("bench_") in argv]
+    if args.modules:
+        names = [n for n in names if n.removeprefix("bench_") in args.modules]
     results: dict[str, Any] = {}
-    for name in names:
-        started = time.perf_counter()
-        module = importlib.import_module(f"bench.{name}")
-        figures = module.run()
-        results.update(figures)
-        sys.stdout.write(f"\n{name} ({time.perf_counter() - started:.0f} s)\n")
-        for key, fig in figures.items():
-            verdict = meets(float(fig["value"]), str(fig["goal"]))
+    if not args.budget_only:
+        for name in names:
+            started = time.perf_counter()
+            figures = importlib.import_module(f"bench.{name}").run()
+            results.update(figures)
+            _print(name, time.perf_counter() - started, figures)
+    if args.cpu_budget is not None:
+        budgeted = [
+            n for n in names if hasattr(importlib.import_module(f"bench.{n}"), "run_budget")
+        ]
+        try:
+            with cpu_budget(args.cpu_budget) as budget:
+                sys.stdout.write(f"\nCPU budget: {budget.describe()}\n")
+                for name in budgeted:
+                    started = time.perf_counter()
+                    figures = {
+                        budget.prefix + key: fig
+                        for key, fig in importlib.import_module(f"bench.{name}")
+                        .run_budget(budget)
+                        .items()
+                    }
+                    results.update(figures)
+                    _print(
+                        f"{name} at {args.cpu_budget}% of a core",
+                        time.perf_counter() - started,
+                        figures,
+                    )
+                _, throttled = budget.throttled()
+                if budgeted and not throttled:
+                    # The quota never bit: these are not figures at a Pi's speed.
+                    sys.stdout.write("the CPU quota was never reached: budget figures dropped\n")
+                    results = {k: v for k, v in results.items() if not k.startswith(budget.prefix)}
+        except BudgetUnavailable as exc:
             sys.stdout.write(
-                f"  {key:<44} {fig['value']:>10} {fig['unit']:<8} "
-                f"goal {fig['goal']:<10} {verdict}\n"
+                f"\nno CPU quota can be set up here, so the {args.cpu_budget}% figures "
+                f"({', '.join(budgeted)}) are skipped: {exc}\n"
             )
-        sys.stdout.flush()
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     sys.stdout.write(f"\nwrote {RESULTS}\n")
     missed = [k for k, f in results.items() if meets(float(f["value"]), str(f["goal"])) == "MISSED"]

@@ -8,8 +8,12 @@ that closes early (``kiosk export loans - | head``) ends quietly with 1.
 
 Each subcommand lives in a module with ``add_parser(subparsers)`` that sets
 ``func`` to a ``(args) -> int``; ``COMMANDS`` lists them in ``--help`` order.
-Heavy modules (the TUI, hardware, HTTP) are imported only by the subcommand
-that needs them, so ``kiosk status`` starts quickly.
+Only the module of the subcommand being run is imported (``SUBCOMMANDS`` says
+which module adds which name; ``--help``, a mistyped name or a name missing from
+the table builds the whole parser), and heavy modules (the TUI, hardware, HTTP,
+the loan rules' writing side) only when a subcommand uses them: ``kiosk status``
+is what the office types over SSH and what scripts poll, and on a Pi every module
+imported is felt (``python -X importtime -m kiosk.cli status``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
@@ -39,8 +45,12 @@ from kiosk.db import (
 )
 from kiosk.errors import ConfigError, KioskError, StorageError
 from kiosk.integrity import IntegrityReport
-from kiosk.loans import LoanService
 from kiosk.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from kiosk.calendar import SchoolCalendar
+    from kiosk.loans import LoanService
+    from kiosk.loans.queries import Queries
 
 log = logging.getLogger("kiosk")
 
@@ -59,17 +69,62 @@ COMMANDS = [
     "kiosk.commands.web",
 ]
 
+#: Which module adds each subcommand, so that running one imports only its module.
+#: A name missing here still works (the whole parser is built); a test keeps it complete.
+SUBCOMMANDS = {
+    "status": "kiosk.commands.status",
+    "import": "kiosk.commands.imports",
+    "export": "kiosk.commands.exports",
+    "purge": "kiosk.commands.admin",
+    "staff": "kiosk.commands.admin",
+    "set-pin": "kiosk.commands.admin",
+    "hardware-check": "kiosk.commands.hardware_check",
+    "backup": "kiosk.commands.backup",
+    "restore": "kiosk.commands.backup",
+    "sync": "kiosk.commands.sync",
+    "trust": "kiosk.commands.trust",
+    "demo": "kiosk.commands.demo",
+    "run": "kiosk.commands.run",
+    "web": "kiosk.commands.web",
+}
+
 
 @dataclass
 class Context:
-    """What a subcommand works with: settings, clock, the open database and the service."""
+    """What a subcommand works with: settings, clock, the open database and the service.
+
+    The loan service, the read-only queries and the calendar are made when first used:
+    a command that only reads (``status``) never imports the rules that write.
+    """
 
     settings: Settings
     clock: Clock
     db: pw.SqliteDatabase
-    service: LoanService
     integrity: IntegrityReport | None = None
     """What the start-up integrity check found (``kiosk.integrity``)."""
+
+    @cached_property
+    def service(self) -> LoanService:
+        from kiosk.loans import LoanService
+
+        return LoanService(self.settings, self.clock)
+
+    @cached_property
+    def calendar(self) -> SchoolCalendar:
+        if "service" in self.__dict__:
+            return self.service.calendar
+        from kiosk.calendar import SchoolCalendar
+
+        return SchoolCalendar(self.settings.school)
+
+    @cached_property
+    def queries(self) -> Queries:
+        """What is out and what happened: ``LoanService.queries`` without the service."""
+        if "service" in self.__dict__:
+            return self.service.queries
+        from kiosk.loans.queries import Queries
+
+        return Queries(self.settings, self.clock, self.calendar)
 
 
 def load_from_args(args: argparse.Namespace) -> Settings:
@@ -93,7 +148,7 @@ def open_context(
         new_database=getattr(args, "new_database", False),
     )
     report = check_integrity(db, settings, clock)
-    return Context(settings, clock, db, LoanService(settings, clock), report)
+    return Context(settings, clock, db, report)
 
 
 def check_integrity(db: pw.SqliteDatabase, settings: Settings, clock: Clock) -> IntegrityReport:
@@ -135,7 +190,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``kiosk`` parser; with ``command`` (a name in ``SUBCOMMANDS``), only its module's
+    subcommands are added, and only that module is imported."""
     parser = argparse.ArgumentParser(
         prog="kiosk",
         description="School sign-out kiosk: badge, then item.",
@@ -144,10 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    for name in [SUBCOMMANDS[command]] if command in SUBCOMMANDS else COMMANDS:
         module = importlib.import_module(name)
         module.add_parser(sub)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first word that is not an option), if any."""
+    for word in argv:
+        if word in ("-h", "--help", "--version"):
+            return None  # the whole parser answers these
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 def _output_closed() -> int:
@@ -167,8 +234,9 @@ def _database_path() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        parser = build_parser()
+        parser = build_parser(_command_in(argv))
         args = parser.parse_args(argv)  # --help and usage errors write here too
     except BrokenPipeError:
         return _output_closed()

@@ -8,8 +8,6 @@ undo windows) use monotonic time, which a clock jump cannot disturb.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import time
@@ -64,10 +62,13 @@ def _adjtimex_synchronised() -> bool | None:
 
     Returns None where the call is unavailable. TIME_ERROR (5) means "not
     synchronised"; the STA_UNSYNC status bit says the same.
+
+    The C library is the one already loaded into this process (``CDLL(None)``):
+    ``ctypes.util.find_library`` would run ``ldconfig`` in a subprocess for every
+    command that asks (``kiosk status``, each ``kiosk sync``), and ctypes itself is
+    imported only here, where it is used.
     """
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
+    import ctypes
 
     class Timex(ctypes.Structure):
         # struct timex from <sys/timex.h>, Linux; the padding covers the tail.
@@ -97,7 +98,7 @@ def _adjtimex_synchronised() -> bool | None:
         ]
 
     try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         tx = Timex()
         state = libc.adjtimex(ctypes.byref(tx))
     except (OSError, AttributeError):

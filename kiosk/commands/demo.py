@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             clock=clock,
             exit_when_ready=args.exit_when_ready,
             tune_gc=True,
+            warm_up=True,
         )
         app.run(headless=args.exit_when_ready)
     if not args.exit_when_ready:

@@ -75,7 +75,7 @@ def add_parser(sub: Any) -> None:
 
 def run_loans(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    cal = ctx.service.calendar
+    cal = ctx.calendar
     since = None
     if args.since is not None:
         since = cal.at(_day_given("--since", args.since, ctx), datetime.min.time())

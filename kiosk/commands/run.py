@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         clock=ctx.clock,
         exit_when_ready=args.exit_when_ready,
         tune_gc=True,
+        warm_up=True,
         on_ready=on_ready,
         every_second=heartbeat.beat,
     )

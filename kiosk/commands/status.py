@@ -37,12 +37,12 @@ def _as_dict(v: LoanView) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     ctx = open_context(args)
-    board = ctx.service.board()
+    board = ctx.queries.board()
     alerts = delivery_summary()
     if args.json:
         out(json.dumps({"out": [_as_dict(v) for v in board], "alerts": alerts.as_dict()}, indent=2))
         return 0
-    cal = ctx.service.calendar
+    cal = ctx.calendar
     alerts_line = alerts.describe(cal, ctx.clock.now(), ctx.clock.synchronised()) + "."
     if not board:
         out("Nothing is out.")

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
         pusher = Pusher(settings.trust, settings.kiosk.db)
     deliverer = Deliverer(settings, ctx.clock)
-    cal = ctx.service.calendar
+    cal = ctx.calendar
 
     def show(report: PassReport) -> None:
         line = report.summary.describe(cal, ctx.clock.now(), ctx.clock.synchronised())

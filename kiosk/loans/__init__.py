@@ -14,8 +14,24 @@
 - ``queries``: the read-only questions (boards, histories, search, stock-take).
 - ``state``: the session, the double-tap memory, the undo slot and a question waiting.
 - ``rows`` and ``mapper``: the hot path's SQL with typed rows, and rows into views.
+
+``LoanService`` is imported when first asked for, so that a reader of one room
+(``kiosk status`` and ``kiosk web`` use ``queries`` alone) does not load them all.
 """
 
-from kiosk.loans.service import LoanService
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.loans.service import LoanService
 
 __all__ = ["LoanService"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "LoanService":
+        from kiosk.loans.service import LoanService
+
+        return LoanService
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

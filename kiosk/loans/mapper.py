@@ -104,6 +104,10 @@ class ViewMapper:
             has_badge=bool(s.badge_uid),
         )
 
+    @staticmethod
+    def contents(stored: list[dict[str, Any]] | None) -> tuple[ContentLine, ...]:
+        return tuple(ContentLine(c["name"], int(c["count"])) for c in stored or [])
+
     def item(self, i: ItemLike) -> ItemView:
         rule = self.settings.kind(i.kind)
         return ItemView(
@@ -115,7 +119,7 @@ class ViewMapper:
             status=i.status,
             home_class=i.home_class,
             phone_number=i.phone_number,
-            contents=tuple(ContentLine(c["name"], int(c["count"])) for c in i.contents or []),
+            contents=self.contents(i.contents),
             off_site=rule.off_site,
             has_tag=bool(i.tag_uid),
             notes=i.notes,

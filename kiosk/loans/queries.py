@@ -26,7 +26,18 @@ from kiosk.loans.mapper import ViewMapper
 from kiosk.loans.problems import Problems
 from kiosk.loans.rows import LOANS_WITH_ITEM_AND_BORROWER, loan_with
 from kiosk.settings import Settings
-from kiosk.views import CallView, ItemView, LoanView, ProblemView, SpareCardView, StaffView
+from kiosk.views import (
+    CallView,
+    ContentLine,
+    ItemView,
+    LoanView,
+    ProblemView,
+    SpareCardView,
+    StaffView,
+)
+
+#: A return checklist: the kind's questions and the item's contents.
+ReturnChecklist = tuple[tuple[str, ...], tuple[ContentLine, ...]]
 
 
 class Queries:
@@ -187,6 +198,29 @@ class Queries:
             if badge is not None:
                 return f"{badge}, switched off as lost"
         return None
+
+    def return_checklists(self, limit: int = 16) -> list[ReturnChecklist]:
+        """The different return checklists of the items in service, most items first.
+
+        A checklist is a kind's questions and the item's contents (a trolley of 30 iPads
+        and one of 16 are two): the kiosk screen builds one checklist screen for each
+        before the first return, so the most common are enough (``limit``).
+        """
+        query = (
+            Item.select(Item.kind, Item.contents, pw.fn.COUNT(Item.id).alias("n"))
+            .where(Item.status.not_in(("retired", "lost")))
+            .group_by(Item.kind, Item.contents)
+            .order_by(pw.SQL("n").desc(), Item.kind)
+        )
+        found: list[ReturnChecklist] = []
+        for row in query:
+            checks = tuple(self.settings.kind(row.kind).checklist)
+            contents = self.views.contents(row.contents)
+            if checks and (checks, contents) not in found:
+                found.append((checks, contents))
+            if len(found) == limit:
+                break
+        return found
 
     def stock_take(self, seen_uids: set[str]) -> list[tuple[ItemView, LoanView | None]]:
         """Items in service whose tags were not seen, each with its last loan (who had it)."""

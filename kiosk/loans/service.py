@@ -37,7 +37,7 @@ from kiosk.loans.followups import FollowUps
 from kiosk.loans.office import OfficeActs
 from kiosk.loans.people import People
 from kiosk.loans.pins import AdminPins
-from kiosk.loans.queries import Queries
+from kiosk.loans.queries import Queries, ReturnChecklist
 from kiosk.loans.state import PendingSlot, Sessions, TapMemory, UndoSlot, Visit
 from kiosk.loans.stocktake import StockTakes
 from kiosk.loans.taps import Taps
@@ -364,6 +364,9 @@ class LoanService:
 
     def items_with_contents(self) -> list[ItemView]:
         return self.queries.items_with_contents()
+
+    def return_checklists(self) -> list[ReturnChecklist]:
+        return self.queries.return_checklists()
 
     def stock_take(self, seen_uids: set[str]) -> list[tuple[ItemView, LoanView | None]]:
         return self.queries.stock_take(seen_uids)

@@ -22,6 +22,7 @@ admin visit), so the screen and the service never disagree about what is open.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -35,6 +36,7 @@ from typing import Any, TypeVar, cast
 from textual.app import App
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar
+from textual.theme import Theme
 
 from hardware.base import Feedback, KeyboardReader, Reader
 from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
@@ -56,6 +58,9 @@ S = TypeVar("S", bound=Screen[Any])
 
 #: Young collections between two full ones while the app runs (Python's default is 10).
 FULL_GC_EVERY = 50
+
+#: Objects frozen at rest may grow to this many times the count after the last full look.
+REFREEZE_GROWTH = 2.0
 
 #: How often the idle board and the status line are refreshed with no tap (overdue changes).
 REFRESH_SECONDS = 30.0
@@ -82,6 +87,7 @@ class KioskApp(App[None]):
         exit_when_ready: bool = False,
         console_colours: bool = False,
         tune_gc: bool = False,
+        warm_up: bool = False,
         on_ready: Callable[[], object] | None = None,
         every_second: Callable[[], object] | None = None,
     ) -> None:
@@ -96,6 +102,9 @@ class KioskApp(App[None]):
         self._exit_when_ready = exit_when_ready
         self._console_colours = console_colours
         self._tune_gc = tune_gc
+        self._warm_up = warm_up
+        #: How many objects were frozen after the last collection that looked at them all.
+        self._frozen_after_full = 0
         self._on_ready = on_ready
         self._every_second = every_second
         self.keyboard_reader = next(
@@ -108,6 +117,8 @@ class KioskApp(App[None]):
         self._reusable: dict[tuple[type[Screen[Any]], Hashable], Screen[Any]] = {}
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._pending = 0
+        #: Taps handed to the service whose result has not been shown yet.
+        self._taps_in_flight = 0
         self._stop = threading.Event()
         #: Counts tap results given to a screen (tests and the benchmark wait on it).
         self.taps_shown = 0
@@ -115,6 +126,34 @@ class KioskApp(App[None]):
         self.screens_drawn = 0
         self.last_drawn_at = 0.0
         self.ready = False
+        #: The screens of a tap have been built (``warm_up``), or there was nothing to build.
+        self.warmed = False
+
+    # --- themes -----------------------------------------------------------------------
+
+    #: Themes looked up so far, by name; forgotten when a theme is (un)registered.
+    _themes_seen: dict[str, Theme | None] | None = None
+
+    def get_theme(self, theme_name: str) -> Theme | None:
+        """Textual's lookup, remembered.
+
+        Textual copies its table of themes on every call, and drawing asks for the
+        current theme once per line of every widget drawn: about a tenth of a tap's
+        redraw. The answer changes only when a theme is registered or removed.
+        """
+        if self._themes_seen is None:
+            self._themes_seen = {}
+        if theme_name not in self._themes_seen:
+            self._themes_seen[theme_name] = super().get_theme(theme_name)
+        return self._themes_seen[theme_name]
+
+    def register_theme(self, theme: Theme) -> None:
+        self._themes_seen = None
+        super().register_theme(theme)
+
+    def unregister_theme(self, theme_name: str) -> None:
+        self._themes_seen = None
+        super().unregister_theme(theme_name)
 
     # --- start and stop ---------------------------------------------------------------
 
@@ -170,13 +209,51 @@ class KioskApp(App[None]):
         """Called by the idle screen once its board is drawn."""
         if not self.ready:
             self.ready = True
-            if self._tune_gc:
-                keep_gc_out_of_taps()
             log.info("idle screen ready")
             if self._on_ready is not None:
                 self._on_ready()
             if self._exit_when_ready:
                 self.exit()
+            elif self._warm_up:
+                self.call(self.service.return_checklists, self._build_tap_screens)
+            else:
+                self._warmed_up()
+
+    def _build_tap_screens(self, checklists: list[router.ChecklistKey]) -> None:
+        self.run_worker(self._build_screens(router.tap_screens(checklists)), group="warm-up")
+
+    async def _build_screens(self, screens: list[router.KeptScreen]) -> None:
+        """Build the screens a tap shows, once the idle screen is up and before anyone taps.
+
+        Building a screen (its widgets, their styles, its first layout) is most of the
+        first tap of each kind: 100-200 ms here, three or four times that at a Pi's speed.
+        Built now, while the kiosk waits for its first person, each first tap only fills
+        its screen in, like every tap after it. One screen at a time, so a tap that comes
+        meanwhile is handled between two of them.
+
+        Textual builds a screen when it is first shown; ``_get_screen`` is the step of
+        ``push_screen`` that builds it, ``_refresh_layout`` lays it out at the terminal's
+        size without drawing it (it draws only the screen in front), and the compositor's
+        ``render_update`` renders every widget's lines into its cache without showing
+        them (the result is thrown away): the first tap redraws only what it changes.
+        """
+        for cls, key, make in screens:
+            screen = self.reusable(cls, key, make)
+            if screen.is_running:
+                continue  # a tap has shown it already
+            _, mounted = self._get_screen(screen)
+            await mounted
+            if screen not in self.screen_stack:
+                screen._refresh_layout(self.size)
+                screen._compositor.render_update(full=True)
+            await asyncio.sleep(0)  # a tap waiting is handled before the next screen
+        self._warmed_up()
+
+    def _warmed_up(self) -> None:
+        self.warmed = True
+        if self._tune_gc:
+            self._frozen_after_full = keep_gc_out_of_taps()
+        log.info("screens of a tap built")
 
     # --- the service thread -----------------------------------------------------------
 
@@ -261,7 +338,14 @@ class KioskApp(App[None]):
             if self._capture is not None and self._capture[0] is self.screen:
                 self._capture[1](event.uid, event.reader)
                 return
-            self.call(lambda: self._tap(event.uid, event.reader), failed=self._tap_failed)
+            # Counted down by the job's own end (``_tap_finished`` or ``_tap_failed``):
+            # exactly one of the two runs for every job, whether the tap worked or not.
+            self._taps_in_flight += 1
+            self.call(
+                lambda: self._tap(event.uid, event.reader),
+                done=self._tap_finished,
+                failed=self._tap_failed,
+            )
         elif isinstance(event, ReaderLost):
             self.reader_state[event.reader] = (False, event.reason)
             self.feedback.reader_lost()
@@ -282,7 +366,11 @@ class KioskApp(App[None]):
         # Posted before the job's ServiceCallFinished, so it is drawn before the app is idle.
         self.post_message(TagHandled(result))
 
+    def _tap_finished(self, _: None) -> None:
+        self._taps_in_flight -= 1
+
     def _tap_failed(self, error: Exception) -> None:
+        self._taps_in_flight -= 1
         self.feedback.refused()
         self.present(
             TapResult(
@@ -354,7 +442,10 @@ class KioskApp(App[None]):
 
     def _collect_at_rest(self) -> None:
         if len(self.screen_stack) == 1:  # still idle: nobody is waiting for the screen
-            gc.collect()
+            if self._tune_gc and self.warmed:
+                self._frozen_after_full = collect_at_rest(self._frozen_after_full)
+            else:
+                gc.collect()
             # Its own thread, not the service thread: a tap arriving now is not queued
             # behind the checkpoint (see kiosk.db.SCREEN_WAL_AUTOCHECKPOINT).
             self.run_worker(
@@ -393,9 +484,17 @@ class KioskApp(App[None]):
     # --- time -------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Tell the screen in front the time; it gives up at its deadline."""
-        if not self.screen_stack:
-            return  # the app is closing
+        """Tell the screen in front the time; it gives up at its deadline.
+
+        Not while a tap is being handled: its result replaces the screen in a moment, and
+        a screen giving up now would go back to idle, end the session and rebuild the
+        board under the tap (the slowest taps measured were those). A tap is handled
+        until its service call has ended, worked or failed; a deadline that passed
+        meanwhile is met at the next tick. A tag a screen collects (``capture_tags``)
+        is not a tap: the screen's deadlines run on.
+        """
+        if not self.screen_stack or self._taps_in_flight:
+            return  # the app is closing, or a tap's result is on its way
         screen = self.screen
         if isinstance(screen, KioskScreen) and screen.is_mounted:
             screen.tick(self.clock.monotonic())
@@ -411,17 +510,41 @@ class KioskApp(App[None]):
         return f"{local.strftime('%a')} {local.day} {local.strftime('%b %H:%M')}"
 
 
-def keep_gc_out_of_taps() -> None:
+def keep_gc_out_of_taps() -> int:
     """Tune the garbage collector for a process that is the kiosk (process-wide).
 
-    Everything loaded by start-up (Textual, the screens, the settings) lives as long
-    as the app: ``gc.freeze`` moves it out of the collector's sight. Full collections
-    still cost tens of ms on a Pi, so they are made rarer while people tap, and the
-    app runs one when it is back at rest (``go_idle``).
+    Everything loaded by start-up (Textual, the screens of a tap, the settings) lives
+    as long as the app: ``gc.freeze`` moves it out of the collector's sight, so that a
+    collection during a tap looks only at what taps made. Without it a full collection
+    looked at every screen's widgets: 70 ms here, half a second at a Pi's speed, in the
+    middle of a tap. Full collections are made rarer while people tap, and the app
+    collects when it is back at rest (``collect_at_rest``). Returns how many objects
+    are frozen.
     """
+    gc.collect()  # what start-up threw away is not kept for ever
     gc.freeze()
     gen0, gen1, _ = gc.get_threshold()
     gc.set_threshold(gen0, gen1, FULL_GC_EVERY)
+    return gc.get_freeze_count()
+
+
+def collect_at_rest(frozen_after_full: int) -> int:
+    """Collect while nobody waits, and freeze what survives: it lives on (caches, screens).
+
+    A frozen object is never looked at again, so one that later becomes garbage in a
+    reference cycle stays; once the frozen objects have grown to ``REFREEZE_GROWTH``
+    times what there was after the last look at all of them, they are all looked at
+    again (a full collection at rest, the cost the freeze keeps out of taps). Returns
+    the new count after a full look, else ``frozen_after_full``.
+    """
+    if gc.get_freeze_count() >= REFREEZE_GROWTH * frozen_after_full:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        return gc.get_freeze_count()
+    gc.collect()
+    gc.freeze()
+    return frozen_after_full
 
 
 def _explain(error: Exception) -> str:
@@ -445,13 +568,17 @@ def build_app(
     exit_when_ready: bool = False,
     console_colours: bool | None = None,
     tune_gc: bool = False,
+    warm_up: bool = False,
     on_ready: Callable[[], object] | None = None,
     every_second: Callable[[], object] | None = None,
 ) -> KioskApp:
     """The one way to make the kiosk app: the CLI (demo and run), the tests and the bench.
 
     ``alerts`` is how the screen reads and retries alert delivery (``sync.status.AlertDesk``
-    from the CLI): the screens never import sync themselves.
+    from the CLI): the screens never import sync themselves. ``tune_gc`` and ``warm_up``
+    are for the process that is the kiosk (``kiosk run``, ``kiosk demo``, the bench): the
+    garbage collector tuned for taps, and the screens of a tap built once the idle
+    screen is up (``KioskApp.warmed`` says when).
     """
     return KioskApp(
         service,
@@ -462,6 +589,7 @@ def build_app(
         exit_when_ready=exit_when_ready,
         console_colours=console_is_16_colours() if console_colours is None else console_colours,
         tune_gc=tune_gc,
+        warm_up=warm_up,
         on_ready=on_ready,
         every_second=every_second,
     )

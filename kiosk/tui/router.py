@@ -9,6 +9,12 @@ whatever is showing is replaced by the new result.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from functools import partial
+from typing import Any
+
+from textual.screen import Screen
+
 from kiosk.tui.host import Host
 from kiosk.tui.screens.checklist import ChecklistScreen
 from kiosk.tui.screens.done import DoneScreen
@@ -17,7 +23,29 @@ from kiosk.tui.screens.refusal import RefusalScreen
 from kiosk.tui.screens.return_time import ReturnTimeScreen
 from kiosk.tui.screens.session import SessionScreen
 from kiosk.tui.screens.warning import WarningScreen
-from kiosk.views import Outcome, TapResult
+from kiosk.views import ContentLine, Outcome, TapResult
+
+#: A return checklist: its questions and the item's contents (one checklist screen each).
+ChecklistKey = tuple[tuple[str, ...], tuple[ContentLine, ...]]
+#: A kept screen: its class, its key among those of its class, and how to make one.
+KeptScreen = tuple[type[Screen[Any]], Hashable, Callable[[], Screen[Any]] | None]
+
+
+def tap_screens(checklists: list[ChecklistKey]) -> list[KeptScreen]:
+    """The kept screens a tap can show, most used first (built before the first tap)."""
+    screens: list[KeptScreen] = [
+        (SessionScreen, None, None),
+        (DoneScreen, None, None),
+        (RefusalScreen, None, None),
+        (ReturnTimeScreen, None, None),
+        (WarningScreen, None, None),
+    ]
+    for key in checklists:
+        screens.append((ChecklistScreen, key, partial(ChecklistScreen, *key)))
+    # A trolley passed on without coming back asks the next teacher to count its contents.
+    for contents in dict.fromkeys(contents for _, contents in checklists if contents):
+        screens.append((HandoverCountScreen, contents, partial(HandoverCountScreen, contents)))
+    return screens
 
 
 def present(host: Host, result: TapResult) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from datetime import date, datetime
@@ -75,6 +76,9 @@ OUTCOMES = {
     "undone": "Undone",
 }
 
+#: What a tel: link leaves out of a phone number as people write it ("07700 900 123").
+_NOT_TEL = re.compile(r"[^\d+]")
+
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -133,7 +137,7 @@ class Pages:
         self.env.filters["when"] = self._when
         self.env.filters["local"] = self._local
         self.env.filters["outcome"] = lambda v: OUTCOMES.get(v, str(v))
-        self.env.filters["tel"] = lambda n: "".join(c for c in str(n) if c.isdigit() or c == "+")
+        self.env.filters["tel"] = lambda n: _NOT_TEL.sub("", str(n))
         self.kinds = {name: rule.label for name, rule in settings.kinds.items()}
 
     def _when(self, value: datetime | None, now: datetime) -> str:

@@ -117,24 +117,29 @@ LEFT JOIN trust.staff st ON st.kiosk_id = l.kiosk_id AND st.id = l.borrower_id
 WHERE l.closed_at IS NULL
 """
 
+# Trip phones are counted from the trust's trip phones to the loan each has out
+# (loan_open_by_item, migration 0003), not by joining every loan out now to its item.
 _SUMMARY = """
-WITH open AS (
-    SELECT l.school_id, l.due_at < %(now)s AS overdue, i.kind = %(trip)s AS trip_phone
+WITH counts AS (
+    SELECT l.school_id, count(*) AS out, count(*) FILTER (WHERE l.due_at < %(now)s) AS overdue
     FROM trust.loan l
-    LEFT JOIN trust.item i ON i.kiosk_id = l.kiosk_id AND i.id = l.item_id
     WHERE l.closed_at IS NULL {school_filter}
-), counts AS (
-    SELECT school_id, count(*) AS out, count(*) FILTER (WHERE overdue) AS overdue,
-           count(*) FILTER (WHERE trip_phone) AS trip
-    FROM open GROUP BY school_id
+    GROUP BY l.school_id
+), trips AS (
+    SELECT l.school_id, count(*) AS trip
+    FROM trust.item i
+    JOIN trust.loan l ON l.kiosk_id = i.kiosk_id AND l.item_id = i.id AND l.closed_at IS NULL
+    WHERE i.kind = %(trip)s {school_filter}
+    GROUP BY l.school_id
 ), heard AS (
     SELECT school_id, count(*) AS kiosks, min(pushed_at) AS last_heard
     FROM trust.kiosk GROUP BY school_id
 )
-SELECT sc.school_id, sc.name, coalesce(c.out, 0), coalesce(c.overdue, 0), coalesce(c.trip, 0),
+SELECT sc.school_id, sc.name, coalesce(c.out, 0), coalesce(c.overdue, 0), coalesce(t.trip, 0),
        coalesce(h.kiosks, 0), h.last_heard
 FROM trust.school sc
 LEFT JOIN counts c ON c.school_id = sc.school_id
+LEFT JOIN trips t ON t.school_id = sc.school_id
 LEFT JOIN heard h ON h.school_id = sc.school_id
 WHERE true {sc_filter}
 ORDER BY sc.name, sc.school_id

@@ -34,6 +34,8 @@ class KioskScreen(Screen[object]):
     wants_tag_entry = True
     #: The monotonic time (the service's clock) at which the screen gives up; None: never.
     deadline: float | None = None
+    #: What the app's styles depended on when this screen's widgets were last styled.
+    _styled_for: tuple[object, ...] | None = None
 
     @property
     def host(self) -> Host:
@@ -55,10 +57,31 @@ class KioskScreen(Screen[object]):
         if self.deadline is None:
             self.wait_for_someone()
         self.draw_status()
-        self.call_after_refresh(self.host.screen_drawn)
+        if self.is_current:  # not a screen built ahead of its first tap (KioskApp.warm_up)
+            self.call_after_refresh(self.host.screen_drawn)
+        self._styled_for = self._style_key()  # each widget was styled as it was mounted
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual's own handler (Screen's) runs after this one and reads the flag.
+        if event.refresh_styles and self._style_key() == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = self._style_key()
         self.resumed()
+
+    def _style_key(self) -> tuple[object, ...]:
+        """What the whole screen's styles depend on beyond its own widgets' state.
+
+        Textual re-applies the whole stylesheet to a screen each time it comes to the
+        front, in case the theme or the CSS changed while it was away. For a kept screen
+        that is almost every tap, and for a new one it repeats what mounting its widgets
+        has just done: about a third of a tap's redraw, and the restyle throws away every
+        widget's drawn lines too. A screen's own changes (classes, display, focus) restyle
+        just the widgets concerned as they happen, so the whole screen is restyled only
+        when this key has changed: the CSS or theme, the app's classes or pseudo-classes
+        (focus, dark, ansi) or the terminal's size.
+        """
+        app = self.app
+        return (app._css_update_count, app.classes, app.pseudo_classes, app.size)
 
     def resumed(self) -> None:
         """In front again (the screen above it closed): by default, wait afresh."""
@@ -154,7 +177,8 @@ class LoanResultScreen(ReusableScreen):
         self.refill()
 
     def on_mount(self) -> None:
-        self._fill()
+        if self.result is not None:  # else built ahead of its first tap: present fills it
+            self._fill()
 
     def shown_again(self) -> None:
         self.call_after_refresh(self.host.screen_drawn)

@@ -12,11 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from kiosk.tui.screens.admin.pin import PinScreen
 from kiosk.tui.screens.base import ReusableScreen
-from kiosk.tui.screens.desk.menu import OfficeTasksScreen
-from kiosk.tui.screens.myitems import MyItemsScreen
-from kiosk.tui.screens.office import OfficeScreen
 from kiosk.tui.widgets.tables import LoanTable
 from kiosk.views import LoanView, StaffView, TapResult
 
@@ -94,21 +90,32 @@ class SessionScreen(ReusableScreen):
     def _done(self) -> None:
         self.host.go_idle()
 
+    # The screens these buttons open are imported when first pressed, not when the kiosk
+    # starts: the admin screens alone (the importer, enrolment) were a tenth of start-up.
+
     @on(Button.Pressed, "#my-items")
     def _my_items(self) -> None:
+        from kiosk.tui.screens.myitems import MyItemsScreen
+
         if self.staff is not None:
             self.host.open(MyItemsScreen(self.staff))
 
     @on(Button.Pressed, "#office")
     def _office(self) -> None:
+        from kiosk.tui.screens.office import OfficeScreen
+
         self.host.open(OfficeScreen(self.staff))
 
     @on(Button.Pressed, "#office-tasks")
     def _office_tasks(self) -> None:
+        from kiosk.tui.screens.desk.menu import OfficeTasksScreen
+
         if self.staff is not None:
             self.host.open(OfficeTasksScreen(self.staff))
 
     @on(Button.Pressed, "#admin")
     def _admin(self) -> None:
+        from kiosk.tui.screens.admin.pin import PinScreen
+
         if self.staff is not None:
             self.host.open(PinScreen(self.staff))

@@ -80,7 +80,13 @@ class LoanTable(DataTable[Any]):
         self.add_columns(*cols)
 
     def show(self, loans: Iterable[LoanView]) -> None:
-        self.loans = list(loans)
+        """Show these loans; the same loans as shown already change nothing (the idle board
+        is read again each time the kiosk goes back to it, and rebuilding the table
+        redraws every cell)."""
+        loans = list(loans)
+        if loans == self.loans and self.row_count == len(loans):
+            return
+        self.loans = loans
         self.clear()
         for v in self.loans:
             style = "bold red" if v.overdue else ""

@@ -8,8 +8,13 @@ after their own time on the same clock. Time here moves only when the test says.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 
+from kiosk.clock import ManualClock
+from kiosk.errors import StorageError
 from kiosk.loans import LoanService
 from kiosk.tui.app import KioskApp
 from kiosk.tui.screens.admin.menu import AdminScreen
@@ -20,6 +25,7 @@ from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.screens.refusal import RefusalScreen
 from kiosk.tui.screens.return_time import ReturnTimeScreen
 from kiosk.tui.screens.session import SessionScreen
+from kiosk.views import TapResult
 from tests.kiosk.tui.tui_helpers import later, press, screen_text, settle, tap
 
 pytestmark = pytest.mark.asyncio
@@ -164,4 +170,36 @@ async def test_a_confirmation_with_nothing_to_undo_ends_after_six_seconds(
         await later(pilot, 5.5)
         assert isinstance(app.screen, DoneScreen)
         await later(pilot, 1.0)
+        assert isinstance(app.screen, IdleScreen)
+
+
+async def test_a_deadline_passed_while_a_tap_is_handled_is_met_once_the_tap_has_failed(
+    app: KioskApp, demo_service: LoanService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen does not give up under a tap on its way, nor stop giving up after it."""
+    entered, release = threading.Event(), threading.Event()
+
+    def held_then_failed(uid: str, reader: str = "keyboard") -> TapResult:
+        entered.set()  # on the service thread: the tap is being handled
+        release.wait(60)
+        raise StorageError("The database kiosk.db is busy (another program holds it).")
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await tap(pilot, KHAN)
+        monkeypatch.setattr(demo_service, "tap", held_then_failed)
+        assert app.keyboard_reader is not None and app.keyboard_reader.feed(CAMERA_5B)
+        assert await asyncio.to_thread(entered.wait, 60)
+        assert isinstance(app.clock, ManualClock)
+        app.clock.advance(25)  # the session's 20 s pass while the service holds the tap
+        app.tick()
+        await pilot.pause()
+        assert isinstance(app.screen, SessionScreen)  # its result is on the way
+        release.set()
+        await settle(pilot)
+        assert isinstance(app.screen, RefusalScreen)
+        assert "That tap was not recorded." in screen_text(app)
+        await later(pilot, 7.5)
+        assert isinstance(app.screen, RefusalScreen)
+        await later(pilot, 1.0)  # the refusal's 8 s: the failed tap left nothing behind
         assert isinstance(app.screen, IdleScreen)

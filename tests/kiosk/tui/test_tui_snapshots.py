@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input
+from textual.widgets import Button, DataTable, Input
 
 from kiosk.accounts import open_accounts
 from kiosk.clock import ManualClock
@@ -180,6 +180,23 @@ async def _released(pilot: Pilot[Any]) -> None:
         while button.has_class("-active"):
             await pilot.pause(0.05)
     await settle(pilot)
+    await _tables_measured(pilot)
+
+
+async def _tables_measured(pilot: Pilot[Any]) -> None:
+    """Wait until every table on the screen has measured its columns for its rows.
+
+    A DataTable sizes its columns to rows just added only when it is next idle (Textual's
+    ``DataTable._on_idle``); on a busy machine a picture taken before that shows the rows
+    cut to the width of the column headings ("Clas", "availa").
+    """
+    for table in pilot.app.screen.query(DataTable).results(DataTable):
+        for _ in range(500):
+            if not (table._require_update_dimensions or table._updated_cells):
+                break
+            await pilot.pause(0.01)
+        assert not table._require_update_dimensions, f"{table} never measured its rows"
+    await pilot.pause()
 
 
 SCREENS: dict[str, Callable[[Pilot[Any]], Awaitable[None]]] = {

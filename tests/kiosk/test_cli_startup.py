@@ -1,0 +1,133 @@
+"""What ``kiosk`` imports to run one subcommand: only that subcommand's module, and for
+``kiosk status`` nothing of the screen, HTTP, PostgreSQL, a web framework or the loan
+rules' writing side (on a Pi each module imported is felt at every command)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk import cli
+from tests.kiosk.test_cli import clean_env
+
+#: Never loaded by ``kiosk status``: what it does not use, and what is slow to import.
+NOT_FOR_STATUS = [
+    "textual",
+    "rich",
+    "requests",
+    "urllib3",
+    "psycopg",
+    "starlette",
+    "fastapi",
+    "uvicorn",
+    "jinja2",
+    "gpiozero",
+    "mfrc522",
+    "kiosk.tui",
+    "kiosk.loans.service",
+    "kiosk.loans.taps",
+    "kiosk.importer",
+    "kiosk.csvfile",
+    "kiosk.backup",
+    "kiosk.exporter",
+    "kiosk.commands.run",
+    "kiosk.commands.imports",
+    "ctypes.util",
+]
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return {
+        name: p
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, p in action.choices.items()
+    }
+
+
+def modules_loaded(argv: list[str], folder: Path) -> set[str]:
+    """The modules in ``sys.modules`` when ``kiosk ARGV`` has finished (it must succeed)."""
+    code = (
+        "import json, sys, contextlib, io\n"
+        "from kiosk.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        "assert code == 0, code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=clean_env(folder),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_the_table_names_each_subcommand_with_the_module_that_adds_it() -> None:
+    everything = subcommands(cli.build_parser())
+    assert set(cli.SUBCOMMANDS) == set(everything), (
+        "kiosk.cli.SUBCOMMANDS must list every subcommand (a missing one is slower to start)"
+    )
+    for name, module in cli.SUBCOMMANDS.items():
+        alone = subcommands(cli.build_parser(name))
+        assert name in alone, f"{module} does not add `kiosk {name}`"
+        assert module in cli.COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["status", "--json"], "status"),
+        (["-v", "import", "staff", "x.csv"], "import"),
+        (["--help"], None),
+        (["-v", "--version"], None),
+        (["stauts"], "stauts"),  # mistyped: the whole parser says what exists
+        ([], None),
+    ],
+)
+def test_the_subcommand_is_the_first_word_that_is_not_an_option(
+    argv: list[str], command: str | None
+) -> None:
+    assert cli._command_in(argv) == command
+
+
+def test_a_mistyped_subcommand_still_lists_them_all(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["stauts"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'stauts'" in err
+    for name in ("status", "import", "run", "backup"):
+        assert name in err
+
+
+def test_help_of_one_subcommand_is_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["status", "--help"])
+    assert exc.value.code == 0
+    assert "--json" in capsys.readouterr().out
+
+
+def test_status_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
+    loaded = modules_loaded(["status", "--db", str(tmp_path / "k.db")], tmp_path)
+    assert "kiosk.loans.queries" in loaded  # the check sees what status does use
+    found = sorted(
+        m for m in loaded for bad in NOT_FOR_STATUS if m == bad or m.startswith(bad + ".")
+    )
+    assert not found, f"kiosk status imported {found}"
+    others = {m for m in loaded if m.startswith("kiosk.commands.")}
+    assert others == {"kiosk.commands.status"}
+
+
+def test_status_json_needs_no_more(tmp_path: Path) -> None:
+    loaded = modules_loaded(["status", "--json", "--db", str(tmp_path / "k.db")], tmp_path)
+    assert "kiosk.loans.service" not in loaded and "textual" not in loaded
