@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from kiosk.clock import Clock
@@ -35,6 +35,9 @@ _SUMMARIES = {
     "leaver_with_items": "{person} is inactive and still has items",
     "overdue": "{item} is overdue",
     "overdue_escalated": "{item} is still overdue",
+    "stock_take": "Stock-take result",
+    "reminder": "Reminder: {item} is due back soon",
+    "reminder_overdue": "{item} is overdue: please bring it back",
 }
 
 
@@ -48,6 +51,12 @@ def loan_key(kind: str, loan_id: int) -> str:
 
 def loan_key_prefix(kind: str) -> str:
     return f"{kind}:loan:"
+
+
+def due_key(kind: str, loan_id: int, due: datetime) -> str:
+    """A reminder about one loan's one due time ("reminder:loan:42:20261123T1530"): a new
+    due time (a trip phone's return time changed) can be reminded of again."""
+    return f"{loan_key(kind, loan_id)}:{due.astimezone(UTC):%Y%m%dT%H%M}"
 
 
 def event_key(kind: str, subject: str, subject_id: int, event_id: int) -> str:
@@ -96,6 +105,33 @@ def payload(
         person=person.name if person is not None else "Someone",
     )
     return body
+
+
+def reminder_payload(kind: str, loan: Loan, *, school: str, due_text: str) -> dict[str, Any]:
+    """A reminder to the borrower: their name and address (to deliver it), the item and
+    when it is due. Less than an office alert: no asset tag, no phone number, no trip."""
+    person = loan.borrower
+    assert person is not None, "a reminder is only for a loan that has a borrower"
+    item = loan.item
+    if kind == "reminder":
+        summary = f"Reminder: {item.name} is due back at {due_text}"
+        note = "Please bring it back to the office by then, or change the time at the kiosk."
+    else:
+        summary = f"{item.name} was due back at {due_text}: please bring it back"
+        note = "The office will be told soon if it is not back."
+    return {
+        "kind": kind,
+        "school": school,
+        "summary": summary,
+        "note": note,
+        "item": {"name": item.name},
+        "person": {"name": person.name, "email": person.email},
+        "loan": {
+            "id": loan.id,
+            "out_at": loan.out_at.isoformat(),
+            "due_at": loan.due_at.isoformat() if loan.due_at else None,
+        },
+    }
 
 
 # --- writing --------------------------------------------------------------------------------

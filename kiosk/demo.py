@@ -4,6 +4,13 @@ The demo database is never the real one: it lives in ``~/.local/share/kiosk/demo
 (or the path given) and is marked with a SQLite application id, so the seeder
 refuses to overwrite a file that is not a demo database.
 
+One demo at a time per database: a ``kiosk demo`` holds a lock on ``demo.db.lock``
+(``DemoLock``) from before it seeds until it exits, so a second one started on the
+same file says so and leaves the first one's loans alone. It is an ``flock``, which
+the kernel releases when the process ends however it ends (closed, killed, power
+cut), so there is never a stale lock to clear by hand; the process id written in the
+file is only for the message.
+
 Badge and tag numbers follow a pattern that is easy to type at the keyboard
 reader: staff badges are ``B00000nn``, class cameras ``CA0000`` + class
 (``CA00005B``), trolley keys ``AD00000A``-``C`` and ``A1A00001``, trip phones
@@ -16,18 +23,32 @@ the service applies.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import random
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Event, Item, Loan, Problem, SpareCard, Staff, open_database
+from kiosk.db import (
+    Event,
+    Item,
+    Loan,
+    PersonalCall,
+    Problem,
+    SpareCard,
+    Staff,
+    StockTake,
+    StockTakeLine,
+    open_database,
+)
 from kiosk.errors import KioskError
 from kiosk.loans.pins import hash_pin
 from kiosk.settings import Settings
@@ -81,6 +102,54 @@ class DemoSchool:
     items: int
     loans_out: int
     history: int
+
+
+class DemoInUse(KioskError):
+    """Another demo is running on the same database; the message says what to do."""
+
+
+class DemoLock:
+    """The right to (re)seed and use one demo database, for as long as it is held."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.lock_path = Path(f"{self.path}.lock")
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> DemoLock:
+        """Take the lock now, or raise DemoInUse (never waits)."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f" (process {holder})" if holder.isdigit() else ""
+            raise DemoInUse(
+                f"Another kiosk demo is running on {self.path}{who}; it was left as it is. "
+                "Close that one first, or give this one a database of its own: "
+                "kiosk demo --db /tmp/my-demo.db"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file releases the flock
+            self._fd = None
+
+    def __enter__(self) -> DemoLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def badge_uid(n: int) -> str:
@@ -197,9 +266,21 @@ def _office_desk(now: datetime, synced: bool) -> None:
             item.save()
 
 
-def seed_demo(path: Path, settings: Settings, clock: Clock, *, seed: int = 7) -> DemoSchool:
-    """Create (or re-create) the demo school at ``path``; refuses a file that is not a demo."""
+def seed_demo(
+    path: Path, settings: Settings, clock: Clock, *, seed: int = 7, lock: DemoLock | None = None
+) -> DemoSchool:
+    """Create (or re-create) the demo school at ``path``; refuses a file that is not a demo,
+    and one another demo is using (``lock``: the caller's own, held; else one is taken)."""
     path = Path(path)
+    if lock is not None and not (lock.held and lock.path == path):
+        raise ValueError("seed_demo: the lock given must be held, and for this database")
+    with contextlib.ExitStack() as stack:
+        if lock is None:
+            stack.enter_context(DemoLock(path))
+        return _seed(path, settings, clock, seed)
+
+
+def _seed(path: Path, settings: Settings, clock: Clock, seed: int) -> DemoSchool:
     if path.exists() and path.stat().st_size > 0 and not is_demo_database(path):
         raise KioskError(
             f"{path} is not a demo database; the demo will not overwrite it. "
@@ -337,7 +418,46 @@ def seed_demo(path: Path, settings: Settings, clock: Clock, *, seed: int = 7) ->
             last_day -= timedelta(days=1)
         taken = cal.at(last_day, time(13, 10))
         lend("CA00003B", 10, now - taken, due=cal.end_of_day(last_day))
+        _last_school_day(cal, last_day)
     with store.write(db):
         _office_desk(now, synced)
     db.close()
     return DemoSchool(path, len(staff), len(items), 6, len(loans))
+
+
+def _last_school_day(cal: SchoolCalendar, day: date) -> None:
+    """The office's last day, to look back on in Today: calls on a trip phone that went
+    out, and the end-of-day stock-take (camera 3B is still out, with Mr Davies)."""
+    start, end = cal.at(day, time(0, 0)), cal.at(day + timedelta(days=1), time(0, 0))
+    trip = (
+        Loan.select()
+        .join(Item)
+        .where(Item.kind == "trip_phone", Loan.out_at >= start, Loan.out_at < end)
+        .order_by(Loan.out_at)
+        .first()
+    )
+    if trip is not None and trip.closed_at is not None:
+        for minutes, number, reason in ((25, "01234 567890", "Childminder running late"),):
+            made = trip.out_at + timedelta(minutes=minutes)
+            if made < trip.closed_at:
+                PersonalCall.create(
+                    loan=trip,
+                    made_at=made,
+                    number=number,
+                    reason=reason,
+                    recorded_at=trip.closed_at,
+                    recorded_by=trip.borrower_id,
+                )
+    at = cal.at(day, time(15, 45))
+    admin = Staff.get(Staff.role == "admin")
+    event = Event.create(
+        at=at,
+        clock_synced=True,
+        action="stock_take",
+        staff=admin,
+        reader="demo",
+        detail={"seen": len(list(Item.select())) - 1},
+    )
+    take = StockTake.create(event=event, seen=event.detail["seen"])
+    out = Loan.get(Loan.closed_at.is_null(), Loan.item == Item.get(Item.tag_uid == "CA00003B"))
+    StockTakeLine.create(stock_take=take, item=out.item_id, state="out", loan=out)

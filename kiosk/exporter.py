@@ -12,7 +12,7 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -22,7 +22,9 @@ import peewee as pw
 from kiosk.calendar import SchoolCalendar
 from kiosk.db import Event, Item, Loan, OfficeAct, Outbox, PersonalCall, Staff
 from kiosk.errors import KioskError, NotFound
+from kiosk.loans.calls import order_key, select_calls, views_of
 from kiosk.settings import Retention
+from kiosk.views import DayReport, ItemView, LoanView
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -123,19 +125,18 @@ def iter_loans_csv(
     yield buffer.getvalue()
 
 
-def export_loans(path: Path, calendar: SchoolCalendar, since: datetime | None = None) -> int:
-    """Write loans as CSV to ``path`` ("-" for stdout); returns how many were written.
+def write_csv(path: Path, rows: Callable[[IO[str]], int]) -> int:
+    """Run ``rows`` (which writes the CSV and returns how many rows) into ``path``.
 
-    The file appears complete or not at all: rows go to a temporary file that is
-    renamed into place.
+    "-" is stdout. A file appears complete or not at all: rows go to a temporary file
+    that is renamed into place. Excel opens a UTF-8 CSV correctly only with a BOM.
     """
     if str(path) == "-":
-        return _write_loans(sys.stdout, calendar, since)
+        return rows(sys.stdout)
     tmp = path.with_name(path.name + ".partial")
     try:
-        # Excel opens a UTF-8 CSV correctly only with a BOM.
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-            count = _write_loans(fh, calendar, since)
+            count = rows(fh)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(path)
@@ -143,6 +144,149 @@ def export_loans(path: Path, calendar: SchoolCalendar, since: datetime | None = 
         tmp.unlink(missing_ok=True)
         raise KioskError(f"Cannot write {path}: {exc.strerror}") from exc
     return count
+
+
+def export_loans(path: Path, calendar: SchoolCalendar, since: datetime | None = None) -> int:
+    """Write loans as CSV to ``path`` ("-" for stdout); returns how many were written."""
+    return write_csv(path, lambda fh: _write_loans(fh, calendar, since))
+
+
+#: The Appendix 5 form's columns first, then what the office needs to act on a row.
+CALL_COLUMNS = [
+    "date",
+    "time",
+    "number called or texted",
+    "reason",
+    "member of staff",
+    "phone",
+    "phone number",
+    "trip",
+    "as written",
+    "recorded at",
+    "recorded by",
+]
+
+
+def _write_calls(fh: IO[str], calendar: SchoolCalendar, since: datetime | None) -> int:
+    """Every personal call made since ``since`` (all when None), in the order made.
+
+    A call recorded before the kiosk kept exact times, whose words could not be read
+    without guessing, has no date or time: its words are in "as written".
+    """
+    writer = csv.writer(fh)
+    writer.writerow(CALL_COLUMNS)
+    query = select_calls()
+    if since is not None:
+        query = query.where(
+            (PersonalCall.made_at >= since)
+            | (PersonalCall.made_at.is_null() & (PersonalCall.recorded_at >= since))
+        )
+    trips = {}
+    count = 0
+    for call in sorted(views_of(query), key=order_key):
+        if call.loan_id not in trips:
+            trips[call.loan_id] = Loan.get_by_id(call.loan_id).trip
+        local = calendar.local(call.made_at) if call.made_at else None
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    local.strftime("%Y-%m-%d") if local else "",
+                    local.strftime("%H:%M") if local else "",
+                    call.number,
+                    call.reason,
+                    call.person or "(removed)",
+                    call.phone,
+                    call.phone_number,
+                    trips[call.loan_id],
+                    call.stated,
+                    _local(calendar, call.recorded_at),
+                    call.recorded_by,
+                )
+            ]
+        )
+        count += 1
+    return count
+
+
+def export_calls(path: Path, calendar: SchoolCalendar, since: datetime | None = None) -> int:
+    """Write personal calls (Appendix 5) as CSV to ``path`` ("-" for stdout)."""
+    return write_csv(path, lambda fh: _write_calls(fh, calendar, since))
+
+
+DAY_COLUMNS = ["day", "what", "time", "item", "asset_tag", "person", "detail"]
+
+
+def day_rows(report: DayReport, calendar: SchoolCalendar) -> list[list[str]]:
+    """The day as rows of ``DAY_COLUMNS``, in the order the Today view shows it."""
+    day = report.day.isoformat()
+
+    def hhmm(at: datetime | None) -> str:
+        return calendar.local(at).strftime("%H:%M") if at else ""
+
+    def who(loan: LoanView | None) -> str:
+        if loan is None or loan.borrower is None:
+            return ""
+        return loan.borrower.name
+
+    def due(loan: LoanView) -> str:
+        return f"due {_local(calendar, loan.due_at)}" if loan.due_at else "no due time"
+
+    rows: list[list[str]] = []
+
+    def add(what: str, at: datetime | None, item: ItemView, person: str, detail: str) -> None:
+        rows.append([day, what, hhmm(at), item.name, item.asset_tag, person, detail])
+
+    for v in report.signed_out:
+        add(
+            "signed out", v.out_at, v.item, who(v), due(v) + (f"; trip: {v.trip}" if v.trip else "")
+        )
+    for v in report.returned:
+        how = "passed on" if v.outcome == "handed_over" else "returned"
+        add(how, v.closed_at, v.item, who(v), "")
+    for s in report.short:
+        add("short count", s.loan.closed_at, s.loan.item, who(s.loan), s.text)
+    for d in report.damaged:
+        add("damaged", d.at, d.item, d.person, d.note)
+    for d in report.lost:
+        add("lost", d.at, d.item, d.person, d.note)
+    for c in report.calls:
+        rows.append(
+            [
+                day,
+                "personal call",
+                hhmm(c.made_at),
+                c.phone,
+                "",
+                c.person,
+                f"as written: {c.stated}" if c.made_at is None else "",
+            ]
+        )
+    for v in report.overdue:
+        add("overdue", v.due_at, v.item, who(v), due(v))
+    take = report.stock_take
+    if take is not None:
+        for line in take.missing:
+            last = f"last with {who(line.loan)}" if line.loan else "never borrowed"
+            add("stock-take: missing", take.at, line.item, who(line.loan), last)
+        for line in take.here:
+            add("stock-take: here, shown as out", take.at, line.item, who(line.loan), "")
+        for line in take.out:
+            add("stock-take: out on loan", take.at, line.item, who(line.loan), "")
+    return rows
+
+
+def export_day(path: Path, report: DayReport, calendar: SchoolCalendar) -> int:
+    """Write the day's report as CSV to ``path`` ("-" for stdout); returns the rows."""
+
+    def write(fh: IO[str]) -> int:
+        writer = csv.writer(fh)
+        writer.writerow(DAY_COLUMNS)
+        rows = day_rows(report, calendar)
+        writer.writerows([safe_cell(v) for v in row] for row in rows)
+        return len(rows)
+
+    return write_csv(path, write)
 
 
 def find_person(ref: str) -> Staff:
@@ -182,7 +326,8 @@ def export_person(ref: str, retention: Retention) -> dict[str, Any]:
                 "condition_note": loan.condition_note,
                 "personal_calls": [
                     {
-                        "made_at": c.made_at,
+                        "made_at": _iso(c.made_at),
+                        "as_written": c.stated,
                         "number": c.number,
                         "reason": c.reason,
                         "recorded_at": _iso(c.recorded_at),

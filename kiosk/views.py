@@ -7,7 +7,7 @@ everything needed to draw a line on the board or a confirmation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -73,6 +73,8 @@ class LoanView:
     time_uncertain: bool = False
     """Signed out while the kiosk's clock was not set, and not corrected since: the out
     and due times may be wrong (they are shown as such, and start no escalation)."""
+    personal_calls: int = 0
+    """Personal calls recorded on it (trip phones; filled in by the office board)."""
     office: tuple[str, ...] = ()
     """What the office did on the borrower's behalf, in words ("signed out by Mrs Price
     (office)"); filled in by the histories only."""
@@ -185,8 +187,232 @@ class ActionResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
+# --- the office's day: personal calls, stock-takes, the day's report ----------------------
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A personal call, text or email from a trip phone (Appendix 5), as the office reads it."""
+
+    id: int
+    loan_id: int
+    made_at: datetime | None
+    """When it was made. None only for a call recorded before the kiosk kept exact times
+    whose words (``stated``) could not be read without guessing."""
+    stated: str
+    """The words typed for its time before the kiosk kept exact times ("23/11 12:10");
+    empty for calls recorded since."""
+    number: str
+    reason: str
+    recorded_at: datetime
+    phone: str
+    """The phone's name ("Trip phone 2")."""
+    phone_number: str
+    person: str
+    """Who had the phone (empty once retention has removed the person)."""
+    recorded_by: str = ""
+    """Who typed it in, when known (the office, afterwards; or the person at the return)."""
+
+
+@dataclass(frozen=True)
+class ShortCount:
+    """A return counted short: which loan, and each line that came back short."""
+
+    loan: LoanView
+    lines: tuple[tuple[str, int, int], ...]
+    """(what, counted, expected) per line of the item's contents that came back short."""
+
+    @property
+    def text(self) -> str:
+        """ "28 of 30 iPads, 29 of 30 headphones"."""
+        return ", ".join(f"{got} of {want} {name}" for name, got, want in self.lines)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Damage reported, or an item reported lost: what, when, the words given, by whom."""
+
+    item: ItemView
+    at: datetime
+    note: str
+    person: str
+    """Whose loan it was (damage), or who reported it (lost); empty when not known."""
+    loan_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """One item a stock-take found something to say about, with the loan that explains it."""
+
+    item: ItemView
+    loan: LoanView | None
+    """Missing: its last loan (who had it last; None if never borrowed). Out and here:
+    the open loan the records show."""
+
+
+@dataclass(frozen=True)
+class StockTakeView:
+    """An end-of-day stock-take as saved: missing items, items out, items here but shown out."""
+
+    id: int
+    at: datetime
+    by: str
+    seen: int
+    """Tags tapped during the stock-take."""
+    missing: tuple[StockLine, ...]
+    """Not seen and not on loan: nobody knows where they are."""
+    out: tuple[StockLine, ...]
+    """Not seen, and on loan: where the records say (not a problem by itself)."""
+    here: tuple[StockLine, ...]
+    """Seen in the cupboard, yet the records show them out: the records are wrong."""
+
+    @property
+    def summary(self) -> str:
+        """ "2 missing, 1 out on loan, 1 here but shown as out" or "everything is here"."""
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing")
+        if self.out:
+            parts.append(f"{len(self.out)} out on loan")
+        if self.here:
+            parts.append(f"{len(self.here)} here but shown as out")
+        return ", ".join(parts) if parts else "everything is here"
+
+
+@dataclass(frozen=True)
+class StockTakeSaved:
+    """What saving a stock-take did: the record, and what the screen may say about the alert."""
+
+    stock_take: StockTakeView
+    message: str
+    alerts: tuple[AlertRaised, ...] = ()
+
+
+@dataclass(frozen=True)
+class DayReport:
+    """The office's day in one object: the Today view, ``kiosk export day`` and the
+    end-of-day summary alert all read this (``kiosk.loans.day``)."""
+
+    day: date
+    as_of: datetime
+    """The moment "overdue" is judged at: now for today, the end of the day before."""
+    signed_out: tuple[LoanView, ...]
+    """Loans that started that day (passed on counts as a new loan), undone ones left out."""
+    returned: tuple[LoanView, ...]
+    """Loans that ended that day: returned or passed on."""
+    short: tuple[ShortCount, ...]
+    damaged: tuple[Incident, ...]
+    lost: tuple[Incident, ...]
+    calls: tuple[CallView, ...]
+    overdue: tuple[LoanView, ...]
+    """Out and past their due time at ``as_of``."""
+    stock_take: StockTakeView | None = None
+    """The last stock-take saved that day."""
+
+    @property
+    def counts(self) -> tuple[tuple[str, int], ...]:
+        """Each fact and how many, in the order the Today view shows them."""
+        return (
+            ("out", len(self.signed_out)),
+            ("back", len(self.returned)),
+            ("short", len(self.short)),
+            ("damaged", len(self.damaged)),
+            ("lost", len(self.lost)),
+            ("calls", len(self.calls)),
+            ("overdue", len(self.overdue)),
+        )
+
+    @property
+    def headline(self) -> str:
+        """ "12 out, 10 back, 1 short, 1 damaged, 2 personal calls, 1 overdue"."""
+        names = {"calls": "personal call", "short": "short count"}
+        parts = []
+        for key, n in self.counts:
+            if key in ("out", "back") or n:
+                noun = names.get(key, key)
+                if key in ("calls", "short") and n != 1:
+                    noun += "s"
+                parts.append(f"{n} {noun}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class DayLine:
+    """One line of the Today view (the kiosk's office screen and ``kiosk web``'s page)."""
+
+    what: str
+    """OVERDUE, MISSING, Here, Short, Damaged, Lost, Call, Out, Back or Passed on."""
+    at: datetime | None
+    name: str
+    """The item (or phone) it is about."""
+    who: str
+    detail: str
+    item: ItemView | None = None
+    """For its history; None for a personal call (its loan says which phone)."""
+    loan: LoanView | None = None
+    loan_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.item.kind if self.item is not None else ""
+
+
+def day_lines(report: DayReport) -> list[DayLine]:
+    """The day's facts in the order the office deals with them: overdue, what the
+    stock-take found missing or here-but-shown-out, short counts, damage and losses;
+    then the personal calls; then each loan and return in the order they happened."""
+
+    def who(loan: LoanView | None) -> str:
+        return loan.borrower.name if loan is not None and loan.borrower else ""
+
+    loans = {v.id: v for v in (*report.signed_out, *report.returned, *report.overdue)}
+    out: list[DayLine] = []
+
+    def add(
+        what: str,
+        at: datetime | None,
+        item: ItemView,
+        person: str,
+        detail: str,
+        loan: LoanView | None = None,
+    ) -> None:
+        line = DayLine(what, at, item.name, person, detail, item, loan, loan.id if loan else None)
+        out.append(line)
+
+    for v in report.overdue:
+        add("OVERDUE", v.due_at, v.item, who(v), "was due", v)
+    take = report.stock_take
+    if take is not None:
+        for s in take.missing:
+            last = "never borrowed" if s.loan is None else "not seen at the stock-take"
+            add("MISSING", take.at, s.item, who(s.loan), last, s.loan)
+        for s in take.here:
+            add("Here", take.at, s.item, who(s.loan), "shown as out", s.loan)
+    for c in report.short:
+        add("Short", c.loan.closed_at, c.loan.item, who(c.loan), c.text, c.loan)
+    for d in report.damaged:
+        add("Damaged", d.at, d.item, d.person, d.note, loans.get(d.loan_id or 0))
+    for d in report.lost:
+        add("Lost", d.at, d.item, d.person, d.note, loans.get(d.loan_id or 0))
+    for call in report.calls:
+        detail = f"as written: {call.stated}" if call.made_at is None else "personal call"
+        loan = loans.get(call.loan_id)
+        out.append(
+            DayLine("Call", call.made_at, call.phone, call.person, detail, None, loan, call.loan_id)
+        )
+    moves = [(v.out_at, "Out", v) for v in report.signed_out]
+    moves += [
+        (v.closed_at, "Passed on" if v.outcome == "handed_over" else "Back", v)
+        for v in report.returned
+        if v.closed_at is not None
+    ]
+    for at, what, v in sorted(moves, key=lambda m: (m[0], m[2].id)):
+        add(what, at, v.item, who(v), f"Trip: {v.trip}" if what == "Out" and v.trip else "", v)
+    return out
+
+
 #: Who an alert's audience is, in a sentence ("no channel for SLT").
-AUDIENCE_NAMES = {"slt": "SLT", "office": "the office", "it": "IT"}
+AUDIENCE_NAMES = {"slt": "SLT", "office": "the office", "it": "IT", "borrower": "the borrower"}
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import peewee as pw
-
 from kiosk import alerts
 from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Item, Loan, Staff, database
+from kiosk.db import Loan, database
+from kiosk.loans.calls import read_stated_times
 from kiosk.loans.clockfix import correct_times
-from kiosk.loans.queries import iter_open_loans
+from kiosk.loans.day import day_facts, day_report
+from kiosk.loans.queries import Queries, iter_open_loans, open_loans_among
 from kiosk.settings import Settings
+from sync.reminders import raise_reminders
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,14 @@ def run_rules(settings: Settings, clock: Clock) -> int:
         log.info("clock not synchronised: overdue and summary alerts wait until it is")
         return 0
     correct_times(settings, clock)
+    read_stated_times(settings, clock)
     now = clock.now()
     calendar = SchoolCalendar(settings.school)
     today = calendar.local(now).date()
     if not calendar.is_school_day(today):
         return 0
-    raised = 0
+    # The borrower first: an overdue reminder goes before the office is told.
+    raised = raise_reminders(settings, clock, calendar, now)
     for level in _levels(settings):
         raised += _raise_overdue(settings, clock, calendar, level)
     raised += _raise_summary(settings, clock, calendar, today)
@@ -104,15 +107,7 @@ def _raise_overdue(
         return 0
     raised = 0
     with store.write():
-        loans = (
-            Loan.select(Loan, Item, Staff)
-            .join(Item, on=Loan.item)
-            .switch(Loan)
-            .join(Staff, pw.JOIN.LEFT_OUTER, on=Loan.borrower)
-            .where(Loan.id.in_(ids), Loan.closed_at.is_null())
-            .order_by(Loan.due_at)
-        )
-        for loan in loans:
+        for loan in open_loans_among(ids):
             note = f"Due back {calendar.describe(loan.due_at, now)}."
             if loan.trip:
                 note += f" Trip: {loan.trip}."
@@ -165,9 +160,12 @@ def _raise_summary(settings: Settings, clock: Clock, calendar: SchoolCalendar, t
             )
         else:
             summary = f"Everything is back at {hhmm}"
+        # The same facts as the office's Today view (kiosk.loans.day).
+        report = day_report(Queries(settings, clock, calendar), today)
         body = alerts.payload("summary", school=settings.school.name, summary=summary)
         body["items"] = items
         body["day"] = today.isoformat()
+        body["today"] = day_facts(report, calendar)
         raised = alerts.raise_alert(
             clock,
             kind="summary",

@@ -2,7 +2,8 @@
 
 No Pi, no network, no settings file: the demo uses the default settings and its
 own database (``~/.local/share/kiosk/demo.db`` unless ``--db``), re-seeded at
-every start so the README's badge and tag numbers always work.
+every start so the README's badge and tag numbers always work. A second demo on
+the same database is refused before it touches it (``kiosk.demo.DemoLock``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from hardware.base import KeyboardReader, NullFeedback
     from kiosk.clock import clock_from_env
     from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
-    from kiosk.demo import DEFAULT_DEMO_DB, DEMO_PIN, seed_demo
+    from kiosk.demo import DEFAULT_DEMO_DB, DEMO_PIN, DemoLock, seed_demo
     from kiosk.loans import LoanService
     from kiosk.settings import settings_from
     from kiosk.tui.app import build_app
@@ -47,21 +48,23 @@ def run(args: argparse.Namespace) -> int:
         origin="demo",
     )
     clock = clock_from_env()
-    if not (args.keep and path.exists()):
-        seed_demo(path, settings, clock)
-    open_database(path, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
-    log_away_from_screen(path.with_suffix(".log"))
-    app = build_app(
-        LoanService(settings, clock),
-        [KeyboardReader()],
-        NullFeedback(),
-        alerts=AlertDesk(clock),
-        clock=clock,
-        exit_when_ready=args.exit_when_ready,
-        tune_gc=True,
-        warm_up=True,
-    )
-    app.run(headless=args.exit_when_ready)
+    # Held until this process ends: another demo on this database is refused, untouched.
+    with DemoLock(path) as lock:
+        if not (args.keep and path.exists()):
+            seed_demo(path, settings, clock, lock=lock)
+        open_database(path, wal_autocheckpoint=SCREEN_WAL_AUTOCHECKPOINT)
+        log_away_from_screen(path.with_suffix(".log"))
+        app = build_app(
+            LoanService(settings, clock),
+            [KeyboardReader()],
+            NullFeedback(),
+            alerts=AlertDesk(clock),
+            clock=clock,
+            exit_when_ready=args.exit_when_ready,
+            tune_gc=True,
+            warm_up=True,
+        )
+        app.run(headless=args.exit_when_ready)
     if not args.exit_when_ready:
         out(f"Demo database: {path}  (admin PIN {DEMO_PIN})")
     return 0

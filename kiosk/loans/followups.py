@@ -1,4 +1,4 @@
-"""After the tap: the return checklist, a loss or damage reported, a return time, a call.
+"""After the tap: the return checklist, a loss or damage reported, a return time.
 
 Everything a tap settles is already committed (the item is back, the phone is
 out until the end of the day); these refine the record. Short counts and losses
@@ -15,7 +15,7 @@ from kiosk import alerts
 from kiosk import db as store
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Item, Loan, PersonalCall, Staff
+from kiosk.db import Item, Loan, Staff
 from kiosk.errors import NotFound, Refused
 from kiosk.journal import Journal
 from kiosk.loans.counts import record_short
@@ -241,23 +241,3 @@ class FollowUps:
             )
         lv = self.queries.loan_view(loan, now)
         return ActionResult(f"{lv.item.name}: back by {lv.due_text}.", loan=lv)
-
-    def record_personal_call(
-        self, loan_id: int, made_at: str, number: str, reason: str
-    ) -> ActionResult:
-        """Record a personal call, text or email made on a trip phone (Appendix 5)."""
-        if not number.strip():
-            raise Refused("Enter the number called or texted.")
-        loan = self._loan(loan_id)
-        with store.write():
-            PersonalCall.create(
-                loan=loan,
-                made_at=made_at.strip(),
-                number=number.strip(),
-                reason=reason.strip(),
-                recorded_at=self.clock.now(),
-            )
-            self.journal.event(
-                "personal_call", staff_id=loan.borrower_id, item_id=loan.item_id, loan_id=loan.id
-            )
-        return ActionResult("Personal call recorded.")

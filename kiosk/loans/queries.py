@@ -8,6 +8,7 @@ cards are read here too (``open_problems``, ``spare_cards``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -16,15 +17,17 @@ import peewee as pw
 
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.db import Item, Loan, Staff, database
+from kiosk.db import Item, Loan, PersonalCall, Staff, database
 from kiosk.errors import NotFound
 from kiosk.loans import cards
 from kiosk.loans.acts import act_notes
+from kiosk.loans.calls import call_counts, order_key, select_calls, views_of
 from kiosk.loans.mapper import ViewMapper
 from kiosk.loans.problems import Problems
 from kiosk.loans.rows import LOANS_WITH_ITEM_AND_BORROWER, loan_with
 from kiosk.settings import Settings
 from kiosk.views import (
+    CallView,
     ContentLine,
     ItemView,
     LoanView,
@@ -51,6 +54,13 @@ class Queries:
         cursor = database.execute_sql(f"{LOANS_WITH_ITEM_AND_BORROWER} WHERE {where}", params)
         return [self.views.loan(*loan_with(r), now) for r in cursor]
 
+    def loan(self, loan_id: int) -> LoanView:
+        """One loan, open or closed."""
+        found = self.loans("l.id = ?", (loan_id,))
+        if not found:
+            raise NotFound(f"There is no loan number {loan_id}.")
+        return found[0]
+
     def loan_view(self, loan: Loan, now: datetime | None = None) -> LoanView:
         """One loan read through the ORM (item and borrower loaded as needed)."""
         borrower = loan.borrower if loan.borrower_id is not None else None
@@ -75,7 +85,16 @@ class Queries:
             views = [v for v in views if v.overdue]
         far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)
         views.sort(key=lambda v: (not v.overdue, v.due_at or far, v.item.name))
+        calls = call_counts(
+            [v.id for v in views if "personal_calls" in self.settings.kind(v.item.kind).checklist]
+        )
+        if calls:
+            views = [dataclasses.replace(v, personal_calls=calls.get(v.id, 0)) for v in views]
         return views
+
+    def calls(self, loan_id: int) -> list[CallView]:
+        """The personal calls recorded on one loan, in the order they were made."""
+        return sorted(views_of(select_calls().where(PersonalCall.loan == loan_id)), key=order_key)
 
     def loans_for(self, staff_pk: int) -> list[LoanView]:
         """What one person has out now, oldest first."""
@@ -222,6 +241,19 @@ class Queries:
         return self.loans(
             f"l.closed_at IS NULL AND i.tag_uid IN ({marks}) ORDER BY i.name", tuple(seen_uids)
         )
+
+
+def open_loans_among(ids: list[int]) -> pw.ModelSelect[Loan]:
+    """Those of ``ids`` still open, with item and borrower loaded, by due time (the alert
+    rules: overdue and reminders)."""
+    return (
+        Loan.select(Loan, Item, Staff)
+        .join(Item, on=(Loan.item == Item.id))
+        .switch(Loan)
+        .join(Staff, pw.JOIN.LEFT_OUTER, on=(Loan.borrower == Staff.id))
+        .where(Loan.id.in_(ids), Loan.closed_at.is_null())
+        .order_by(Loan.due_at, Loan.id)
+    )
 
 
 def iter_open_loans() -> Iterator[Loan]:

@@ -21,33 +21,39 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time
 
 import peewee as pw
 
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import database
+from kiosk.loans.calls import Calls
 from kiosk.loans.cards import Cards
 from kiosk.loans.clockfix import Correction, correct_times
 from kiosk.loans.counts import HandoverCounts
+from kiosk.loans.day import day_report
 from kiosk.loans.followups import FollowUps
 from kiosk.loans.office import OfficeActs
 from kiosk.loans.people import People
 from kiosk.loans.pins import AdminPins
 from kiosk.loans.queries import Queries, ReturnChecklist
 from kiosk.loans.state import PendingSlot, Sessions, TapMemory, UndoSlot, Visit
+from kiosk.loans.stocktake import StockTakes
 from kiosk.loans.taps import Taps
 from kiosk.loans.undo import undo_last
 from kiosk.settings import Settings
 from kiosk.views import (
     ActionResult,
+    CallView,
     Checklist,
+    DayReport,
     ItemView,
     LoanView,
     ProblemView,
     SpareCardView,
     StaffView,
+    StockTakeSaved,
     TapResult,
 )
 
@@ -84,6 +90,8 @@ class LoanService:
         self._people = People(settings, clock, self.queries, self._sessions, self._cards)
         self._pins = AdminPins(settings, clock)
         self._office = OfficeActs(settings, clock, self._taps)
+        self._calls = Calls(settings, clock, self.calendar)
+        self._stock = StockTakes(settings, clock, self.calendar, self.queries)
 
     # --- taps, the session and undo ---------------------------------------------------
 
@@ -163,11 +171,39 @@ class LoanService:
         with self._lock:
             return self._followups.set_due(loan_id, due_at, trip)
 
-    def record_personal_call(
-        self, loan_id: int, made_at: str, number: str, reason: str
-    ) -> ActionResult:
+    # --- the office's day: personal calls, the stock-take, the day's report ------------
+
+    def call_days(self, loan_id: int) -> list[date]:
+        """The days a personal call on this loan can be on; the first is the trip's day."""
         with self._lock:
-            return self._followups.record_personal_call(loan_id, made_at, number, reason)
+            return self._calls.days(loan_id)
+
+    def add_personal_call(
+        self,
+        loan_id: int,
+        day: date,
+        at: time,
+        number: str,
+        reason: str,
+        by_staff_id: int | None = None,
+    ) -> ActionResult:
+        """Record one personal call, text or email on a trip phone (Appendix 5)."""
+        with self._lock:
+            return self._calls.add(loan_id, day, at, number, reason, by_staff_id)
+
+    def personal_calls(self, loan_id: int) -> list[CallView]:
+        return self.queries.calls(loan_id)
+
+    def save_stock_take(
+        self, seen_uids: set[str], by_staff_id: int | None = None
+    ) -> StockTakeSaved:
+        """Keep the end-of-day stock-take's result and send it to the office."""
+        with self._lock:
+            return self._stock.save(seen_uids, by_staff_id)
+
+    def day(self, day: date | None = None) -> DayReport:
+        """Everything that happened on ``day`` (default today): the office's Today view."""
+        return day_report(self.queries, day)
 
     # --- the office, for someone --------------------------------------------------------
 
@@ -286,6 +322,9 @@ class LoanService:
         self, kind: str | None = None, overdue_only: bool = False, search: str = ""
     ) -> list[LoanView]:
         return self.queries.board(kind, overdue_only, search)
+
+    def loan(self, loan_id: int) -> LoanView:
+        return self.queries.loan(loan_id)
 
     def loans_for(self, staff_pk: int) -> list[LoanView]:
         return self.queries.loans_for(staff_pk)

@@ -14,6 +14,7 @@ from kiosk.settings.loader import SettingsError, evolve, load_settings, settings
 from kiosk.settings.schema import (
     ALERT_KINDS,
     AUDIENCES,
+    BORROWER_KINDS,
     CHANNEL_TYPES,
     CHECKS,
     DEFAULT_CONFIG,
@@ -24,6 +25,7 @@ from kiosk.settings.schema import (
     Channel,
     KindRule,
     Kiosk,
+    Reminders,
     Retention,
     School,
     Settings,
@@ -37,6 +39,7 @@ from kiosk.settings.schema import (
 __all__ = [
     "ALERT_KINDS",
     "AUDIENCES",
+    "BORROWER_KINDS",
     "CHANNEL_TYPES",
     "CHECKS",
     "DEFAULT_CONFIG",
@@ -47,6 +50,7 @@ __all__ = [
     "Channel",
     "KindRule",
     "Kiosk",
+    "Reminders",
     "Retention",
     "School",
     "Settings",

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from kiosk.settings.schema import (
     ALERT_KINDS,
     AUDIENCES,
+    BORROWER_KINDS,
     CHANNEL_TYPES,
     CHECKS,
     DUE_RULES,
@@ -48,6 +49,7 @@ def problems(s: Settings) -> list[Problem]:
         *_kiosk(s),
         *_hardware(s),
         *_alerts(s),
+        *_reminders(s),
         *_sync(s.sync),
         *_web(s.web),
         *_trust(s.trust),
@@ -106,6 +108,35 @@ def _alerts(s: Settings) -> Iterator[Problem]:
         )
 
 
+def _reminders(s: Settings) -> Iterator[Problem]:
+    r = s.reminders
+    if r.before_minutes < 0:
+        yield Problem(("reminders", "before_minutes"), "must not be less than 0")
+    if not r.enabled:
+        return
+    kinds = ["reminder"] if r.before_minutes else []
+    kinds += ["reminder_overdue"] if r.when_overdue else []
+    if not kinds:
+        yield Problem(
+            ("reminders", "enabled"), "nothing to send: before_minutes is 0 and when_overdue false"
+        )
+    for kind in kinds:
+        if not s.sync.channels_for(kind, "borrower"):
+            yield Problem(
+                ("reminders", "enabled"),
+                "reminders need somewhere to go: an email channel with to_borrower = true, "
+                'named in [sync.routes] borrower = ["its name"]',
+            )
+            break
+
+
+def _route_audience(key: str) -> str:
+    """Who the alerts of a [sync.routes] key are for ("borrower" for the reminder kinds)."""
+    if key in AUDIENCES:
+        return key
+    return "borrower" if key in BORROWER_KINDS else "others"
+
+
 def is_webhook_secret(secret: str) -> bool:
     raw = secret.removeprefix("whsec_")
     try:
@@ -138,8 +169,15 @@ def _sync(sync: Sync) -> Iterator[Problem]:
                 'expected a signing secret like "whsec_" followed by base64 '
                 "(make one with: kiosk sync --new-secret)",
             )
+        if ch.to_borrower and ch.type != "email":
+            yield Problem((*at, "to_borrower"), "only an email channel can write to the borrower")
         if ch.type == "email":
-            if not ch.to:
+            if ch.to_borrower and ch.to:
+                yield Problem(
+                    (*at, "to"),
+                    "a to_borrower channel writes to each borrower's own address: leave to empty",
+                )
+            elif not ch.to_borrower and not ch.to:
                 yield Problem(
                     (*at, "to"), f"expected a list of email addresses, got {list(ch.to)!r}"
                 )
@@ -168,6 +206,21 @@ def _sync(sync: Sync) -> Iterator[Problem]:
                 known = ", ".join(sync.channels) or "none defined yet"
                 yield Problem(
                     ("sync", "routes", key), f"{name!r} is not a channel (channels: {known})"
+                )
+                continue
+            personal = sync.channels[name].to_borrower
+            if _route_audience(key) == "borrower" and not personal:
+                # A shared channel would show one person's reminder to everyone on it.
+                yield Problem(
+                    ("sync", "routes", key),
+                    f"{name!r} is not a to_borrower email channel: reminders go only to "
+                    "the borrower's own address",
+                )
+            elif _route_audience(key) != "borrower" and personal:
+                yield Problem(
+                    ("sync", "routes", key),
+                    f"{name!r} writes to borrowers' own addresses: it can carry only reminders "
+                    "(route it as borrower)",
                 )
 
 

@@ -40,9 +40,15 @@ ALERT_KINDS = (
     "summary",
     "admin_locked",
     "database_damaged",
+    "stock_take",
+    "reminder",
+    "reminder_overdue",
 )
 #: Who an alert is for; every alert has one, and [sync.routes] maps each to channels.
-AUDIENCES = ("office", "slt", "it")
+#: "borrower" is the member of staff who has the item: reminders, to their own address.
+AUDIENCES = ("office", "slt", "it", "borrower")
+#: The alert kinds that go to the borrower themselves (audience "borrower").
+BORROWER_KINDS = ("reminder", "reminder_overdue")
 CHANNEL_TYPES = ("webhook", "teams", "email")
 
 
@@ -162,6 +168,29 @@ class Alerts:
 
 
 @dataclass(frozen=True)
+class Reminders:
+    enabled: bool = False
+    """Remind borrowers who have an email address about what they have out."""
+    before_minutes: int = 30
+    """A reminder this many minutes before the due time (0: none before it is due)."""
+    when_overdue: bool = True
+    """And one when the item becomes overdue, before the office is told."""
+    quiet_from: time = time(18, 0)
+    """No reminder is sent from this local time..."""
+    quiet_until: time = time(7, 30)
+    """...until this one (the same time twice: no quiet hours)."""
+
+    def quiet(self, at: time) -> bool:
+        """Whether the local time ``at`` is in the quiet hours (they may span midnight)."""
+        start, end = self.quiet_from, self.quiet_until
+        if start == end:
+            return False
+        if start < end:
+            return start <= at < end
+        return at >= start or at < end
+
+
+@dataclass(frozen=True)
 class Retention:
     loans_days: int = 400
     """Closed loans older than this are anonymised (borrower removed)."""
@@ -181,6 +210,8 @@ class Channel:
     """webhook: the signing secret shared with the receiver, "whsec_" then base64."""
     to: tuple[str, ...] = ()
     """email: the addresses this channel writes to."""
+    to_borrower: bool = False
+    """email: write to the borrower's own address instead of ``to`` (reminders only)."""
 
 
 #: How the connection to the mail server is protected, and the usual port for each.
@@ -316,6 +347,7 @@ class Settings:
     kiosk: Kiosk = field(default_factory=Kiosk)
     kinds: Mapping[str, KindRule] = field(default_factory=default_kinds)
     alerts: Alerts = field(default_factory=Alerts)
+    reminders: Reminders = field(default_factory=Reminders)
     retention: Retention = field(default_factory=Retention)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     backup: Backup = field(default_factory=Backup)

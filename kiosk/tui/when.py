@@ -64,12 +64,33 @@ def parse_time(text: str, calendar: SchoolCalendar, now: datetime) -> datetime:
     m = _TIME.match(raw)
     if not m:
         raise BadTime(f'"{text.strip()}" is not a time. Type it like 14:30 or tomorrow 12:00.')
+    day = today + timedelta(days=1) if m["day"] in ("tomorrow", "tmrw") else today
+    return calendar.at(day, _clock_time(m, text))
+
+
+def _clock_time(m: re.Match[str], text: str) -> time:
+    """The hour, minutes and am/pm a pattern matched, as a time; BadTime when impossible."""
     hour, minute = int(m["h"]), int(m["m"] or 0)
+    if m["ampm"] and not 1 <= hour <= 12:
+        raise BadTime(f'"{text.strip()}" is not a time of day. Type it like 14:30.')
     if m["ampm"] == "pm" and hour < 12:
         hour += 12
     if m["ampm"] == "am" and hour == 12:
         hour = 0
     if hour > 23 or minute > 59:
         raise BadTime(f'"{text.strip()}" is not a time of day. Type it like 14:30.')
-    day = today + timedelta(days=1) if m["day"] in ("tomorrow", "tmrw") else today
-    return calendar.at(day, time(hour, minute))
+    return time(hour, minute)
+
+
+_TIME_OF_DAY = re.compile(r"^(?P<h>\d{1,2})(?:[:.]?(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?$")
+
+
+def parse_time_of_day(text: str) -> time:
+    """Read "14:30", "2:30pm", "1430" or "9am" as a time of day (a personal call's time)."""
+    raw = "".join(text.lower().split())
+    if not raw:
+        raise BadTime("Type the time of the call, for example 14:30.")
+    m = _TIME_OF_DAY.match(raw)
+    if not m:
+        raise BadTime(f'"{text.strip()}" is not a time. Type it like 14:30.')
+    return _clock_time(m, text)

@@ -2,8 +2,8 @@
 
 A section is one template and one query call: ``load(queries, filters)`` returns what its
 template (under ``templates/sections/``) draws. A page lists its sections; the live stream
-pushes each of a page's sections again when the database changes. Adding a section (the
-day's report, open problems) is a template, a ``Section`` here and its name in a ``Page``.
+pushes each of a page's sections again when the database changes. Adding a section (open
+problems) is a template, a ``Section`` here and its name in a ``Page``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from kiosk.loans.day import day_report
 from kiosk.loans.queries import Queries
+from kiosk.views import day_lines
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,20 @@ def _open_problems(q: Queries, f: Filters) -> Mapping[str, Any]:
     return {"problems": q.open_problems()}
 
 
+def _today(q: Queries, f: Filters) -> Mapping[str, Any]:
+    # The kiosk's office "Today" view, from the same read (kiosk.loans.day) in the same
+    # order (kiosk.views.day_lines): what needs doing first, then calls, loans and returns.
+    report = day_report(q)
+    return {"report": report, "lines": day_lines(report)}
+
+
 SECTIONS: dict[str, Section] = {
     s.name: s
     for s in (
         Section("out", "Out now", "sections/out.html", _out_now),
         Section("trips", "Trip phones off site", "sections/trips.html", _trip_phones),
         Section("problems", "Open problems", "sections/problems.html", _open_problems),
+        Section("today", "Today", "sections/today.html", _today),
     )
 }
 
@@ -108,5 +118,6 @@ PAGES: dict[str, Page] = {
         Page("trips", "/trips", "Trip phones off site", ("trips",)),
         Page("board", "/", "Out now", ("out",), filters=True),
         Page("problems", "/problems", "Open problems", ("problems",)),
+        Page("today", "/today", "Today", ("today",)),
     )
 }

@@ -32,6 +32,7 @@ from email.utils import formatdate
 from zoneinfo import ZoneInfo
 
 from kiosk.settings import Channel, Smtp
+from kiosk.settings.checks import email_address_problem
 from sync.channels.base import Alert, Outcome, SendResult
 from sync.channels.deadline import Attempt, deadline
 from sync.channels.render import SUMMARY_COLUMNS, render
@@ -79,13 +80,37 @@ def smtp_address(address: str) -> str:
     return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
+class NoRecipient(ValueError):
+    """A to_borrower channel was given an alert with no usable address for the borrower."""
+
+
+def recipients(alert: Alert, channel: Channel) -> list[str]:
+    """Who this alert is written to, as SMTP sends them: the channel's list, or for a
+    ``to_borrower`` channel the borrower's own address from the alert, and nobody else.
+
+    The channel's list was checked when the settings were loaded; a borrower's address
+    comes from the staff list and is checked here, by the same rule.
+    """
+    if not channel.to_borrower:
+        return [smtp_address(a) for a in channel.to]
+    person = alert.payload.get("person") or {}
+    address = str(person.get("email") or "")
+    # One address, nothing that could add a header or another recipient.
+    if why := email_address_problem(address):
+        raise NoRecipient(
+            f"no usable email address for {person.get('name') or 'the borrower'} "
+            f"({address!r}: {why}): check their email in the staff list"
+        )
+    return [smtp_address(address)]
+
+
 def message_for(alert: Alert, channel: Channel, smtp: Smtp, tz: ZoneInfo) -> EmailMessage:
     r = render(alert.payload, tz)
     title, school = one_line(r.title), one_line(r.school)
     msg = EmailMessage()
     msg["Subject"] = one_line(f"{title} ({school})" if school else title)
     msg["From"] = smtp_address(smtp.from_address)
-    msg["To"] = ", ".join(smtp_address(a) for a in channel.to)
+    msg["To"] = ", ".join(recipients(alert, channel))
     msg["Date"] = formatdate(alert.created_at.timestamp(), localtime=False, usegmt=True)
     msg["Message-ID"] = message_id(alert)
     msg["X-Kiosk-Alert-Id"] = one_line(alert.key)
@@ -145,7 +170,6 @@ class EmailSender:
         self._open: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
         self._from = smtp_address(smtp.from_address)
-        self._to = [smtp_address(a) for a in channel.to]
 
     def not_ready(self) -> str:
         return ""
@@ -195,11 +219,13 @@ class EmailSender:
                     self._open.remove(conn)
             _quietly_close(conn)
 
-    def _deliver(self, conn: smtplib.SMTP, msg: EmailMessage) -> dict[str, tuple[int, bytes]]:
-        unicode = [a for a in (self._from, *self._to) if not a.isascii()]
+    def _deliver(
+        self, conn: smtplib.SMTP, msg: EmailMessage, to: list[str]
+    ) -> dict[str, tuple[int, bytes]]:
+        unicode = [a for a in (self._from, *to) if not a.isascii()]
         if unicode and not conn.has_extn("smtputf8"):
             raise _NoSmtpUtf8(unicode)
-        return conn.send_message(msg, self._from, list(self._to))
+        return conn.send_message(msg, self._from, to)
 
     def send(self, alert: Alert) -> SendResult:
         with deadline(self.timeout) as attempt:
@@ -209,20 +235,34 @@ class EmailSender:
     def _send(self, alert: Alert, attempt: Attempt) -> SendResult:
         what = f"email {self.name}"
         server = f"{self.smtp.host}:{self.smtp.port_number}"
+        try:
+            to = recipients(alert, self.channel)
+        except NoRecipient as exc:
+            # Trying again cannot help: the address is the alert's own.
+            return SendResult(Outcome.GONE, f"{what}: {exc}.")
         msg = message_for(alert, self.channel, self.smtp, self.tz)
         try:
             try:
                 conn = self._connection(attempt)
-                refused = self._deliver(conn, msg)
+                refused = self._deliver(conn, msg, to)
             except smtplib.SMTPServerDisconnected:
                 if attempt.expired:
                     raise
                 # A kept connection the server has since closed: one fresh try.
                 self._drop()
                 conn = self._connection(attempt)
-                refused = self._deliver(conn, msg)
+                refused = self._deliver(conn, msg, to)
         except _NoSmtpUtf8 as exc:
             self._drop()
+            if self.channel.to_borrower and self._from.isascii():
+                # This borrower's address only: the channel works for everyone else.
+                return SendResult(
+                    Outcome.GONE,
+                    f"{what}: the mail server {server} does not take addresses with letters "
+                    f"outside English before the @ (it does not offer SMTPUTF8): "
+                    f"{', '.join(exc.addresses)}. Give this person a plain address in the "
+                    "staff list.",
+                )
             return SendResult(
                 Outcome.RETRY,
                 f"{what}: the mail server {server} does not take addresses with letters "

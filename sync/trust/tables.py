@@ -140,6 +140,11 @@ NOT_REPLICATED: dict[str, str] = {
     "outbox": "alerts are delivered by each kiosk; the trust sees the loans they are about",
     "delivery": "per-channel delivery state of the kiosk's own alerts",
     "personal_call": "numbers called from trip phones: personal data of third parties",
+    "stock_take": (
+        "the kiosk's own end-of-day check of its shelf; the trust sees that it happened "
+        "(its event) and every item's loans, and its view shows no stock-takes"
+    ),
+    "stock_take_line": "one item a stock-take found missing or back: see stock_take",
     "unknown_tag": "tag UIDs",
     # The office's tables (kiosk.loans.problems, acts, cards): each action in them also
     # writes an event, which replicates (its action, who, which item and loan, reader

@@ -61,6 +61,7 @@ def test_every_commented_example_is_valid(tmp_path: Path) -> None:
     defaults = Settings()
     assert settings.kiosk == defaults.kiosk
     assert settings.alerts == defaults.alerts
+    assert settings.reminders == defaults.reminders
     assert settings.retention == defaults.retention
     assert settings.kinds == defaults.kinds
     assert settings.backup.keep_daily == defaults.backup.keep_daily

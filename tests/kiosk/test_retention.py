@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 from kiosk.db import Event, Loan, Outbox, PersonalCall, UnknownTag
 from kiosk.exporter import export_person
@@ -20,7 +20,7 @@ def borrow_and_return(service, clock, badge: str, item: str) -> int:
 
 def test_purge_anonymises_old_closed_loans_only(service, clock, tiny_school):
     old = borrow_and_return(service, clock, TinySchool.JONES, TinySchool.PHONE)
-    service.record_personal_call(old, "yesterday", "01234 567890", "Childcare")
+    service.add_personal_call(old, date(2026, 11, 23), time(9, 0), "01234 567890", "Childcare")
     clock.advance(86400 * 401)
     recent = borrow_and_return(service, clock, TinySchool.JONES, TinySchool.BALL)
     tap(service, clock, TinySchool.KHAN)
@@ -54,7 +54,7 @@ def test_purge_deletes_delivered_alerts_after_their_period(service, clock, tiny_
 
 def test_subject_access_export_holds_everything_about_the_person(service, clock, tiny_school):
     borrowed = borrow_and_return(service, clock, TinySchool.JONES, TinySchool.PHONE)
-    service.record_personal_call(borrowed, "23/11 12:00", "01234 567890", "Childcare")
+    service.add_personal_call(borrowed, date(2026, 11, 23), time(9, 0), "01234 567890", "Childcare")
     service.set_staff_active(tiny_school.jones.id, False, "left")
     data = export_person("S2", service.settings.retention)
     assert data["person"]["name"] == "John Jones"
@@ -63,6 +63,7 @@ def test_subject_access_export_holds_everything_about_the_person(service, clock,
     (loan,) = data["loans"]
     assert loan["item"] == "Trip phone 1" and loan["borrowed_by_them"]
     assert loan["personal_calls"][0]["number"] == "01234 567890"
+    assert loan["personal_calls"][0]["made_at"] == "2026-11-23T09:00:00+00:00"
     actions = [e["action"] for e in data["events"]]
     assert actions[:4] == ["badge", "sign_out", "return", "personal_call"]
     assert "staff_inactive" in actions

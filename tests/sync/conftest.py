@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 import pytest
@@ -27,6 +27,11 @@ from kiosk.loans import LoanService
 from kiosk.settings import Channel, Settings, evolve, settings_from
 from sync.delivery import Deliverer
 from sync.signing import verify
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+
+    from tests.sync.mailserver import Inbox
 
 SECRET = "whsec_" + base64.b64encode(b"a secret shared with SLT, 32 b!!").decode()
 
@@ -249,3 +254,21 @@ def write_config(path: Path, db_path: Path, url: str, **sync: object) -> Path:
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    """What the loopback mail server has been sent."""
+    from tests.sync.mailserver import Inbox  # it uses free_port, above
+
+    return Inbox()
+
+
+@pytest.fixture
+def smtp_server(inbox: Inbox) -> Iterator[Controller]:
+    """A mail server on loopback that takes the kiosk's login without STARTTLS."""
+    from tests.sync.mailserver import start_smtp
+
+    controller = start_smtp(inbox, auth_require_tls=False)
+    yield controller
+    controller.stop()

@@ -2,89 +2,23 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import Envelope, Session
 
 from kiosk.clock import ManualClock
 from kiosk.db import Delivery, Outbox
-from kiosk.settings import Channel, Settings, Smtp, evolve
+from kiosk.settings import Settings, evolve
 from sync.channels.mail import EmailSender
 from sync.status import delivery_summary
 from tests.sync.conftest import Hillside, free_port
+from tests.sync.mailserver import Inbox, start_smtp, use_email
 
 DATA = Path(__file__).parent / "data"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[Envelope, email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
-        raw = envelope.content if isinstance(envelope.content, bytes) else b""
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        self.messages.append((envelope, msg))
-        return "250 Message accepted for delivery"
-
-
-def authenticator(
-    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        b"kiosk@hillside.example",
-        b"right password",
-    )
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
-
-
-def start_smtp(inbox: Inbox, **kwargs: Any) -> Controller:
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator, **kwargs
-    )
-    controller.start()
-    return controller
-
-
-@pytest.fixture
-def smtp_server(inbox: Inbox) -> Iterator[Controller]:
-    controller = start_smtp(inbox, auth_require_tls=False)
-    yield controller
-    controller.stop()
-
-
-def use_email(settings: Settings, port: int, password: str, *, starttls: bool = False) -> Settings:
-    """``settings`` with the office's alerts going by email through the server on ``port``."""
-    smtp = Smtp(
-        host="127.0.0.1",
-        port=port,
-        starttls=starttls,
-        username="kiosk@hillside.example",
-        password=password,
-        from_address="kiosk@hillside.example",
-    )
-    office_mail = Channel(type="email", to=("office@hillside.example",))
-    return evolve(
-        settings,
-        {
-            "sync.smtp": smtp,
-            "sync.channels": {**settings.sync.channels, "office_mail": office_mail},
-            "sync.routes": {**settings.sync.routes, "office": ["office_mail"]},
-        },
-    )
 
 
 def test_bad_password_is_a_clear_error_and_the_alert_waits(

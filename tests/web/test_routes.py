@@ -32,6 +32,7 @@ PAGES = [
     "/",
     "/trips",
     "/problems",
+    "/today",
     "/search?q=khan",
     "/people/1",
     "/items/1",

@@ -6,6 +6,8 @@ checklist from the settings. Saving records the answers and raises what they cal
 for (a short count tells SLT, damage tells IT). Every answer is given, none is filled
 in beforehand, and the answer focused on each question is the one that records
 nothing bad ("All 30 here", No to damage), so Enter never reports a problem.
+Personal calls are recorded one by one on their own screen (``calls``): Yes opens
+it, and Save asks for at least one.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Label, Static
 
 from kiosk.errors import Refused
 from kiosk.tui.screens.base import LoanResultScreen
+from kiosk.tui.screens.calls import CallsScreen
 from kiosk.tui.widgets.choices import CountQuestion, YesNo
-from kiosk.views import ActionResult, Checklist, ContentLine
+from kiosk.views import ActionResult, CallView, Checklist, ContentLine
 
 _QUESTIONS = {
     "images": "Images moved to the staff drive and erased from the camera?",
@@ -43,6 +46,7 @@ class ChecklistScreen(LoanResultScreen):
         super().__init__()
         self.checks = checks
         self.contents = contents
+        self.calls = 0  # personal calls recorded on this loan
 
     def compose(self) -> ComposeResult:
         yield self.title_bar()
@@ -55,10 +59,9 @@ class ChecklistScreen(LoanResultScreen):
                 if key in self.checks:
                     yield YesNo(_QUESTIONS[key], key, safe=_SAFE[key])
                 if key == "personal_calls" and key in self.checks:
-                    with Horizontal(id="call", classes="fields"):
-                        yield Input(placeholder="when", id="call-when", classes="short")
-                        yield Input(placeholder="number called", id="call-number", classes="short")
-                        yield Input(placeholder="reason", id="call-reason")
+                    with Horizontal(id="call", classes="yesno"):
+                        yield Label("", id="calls-count", classes="question")
+                        yield Button("Record the calls", id="record-calls")
                 if key == "damage" and key in self.checks:
                     yield Input(placeholder="What is damaged? A few words.", id="damage-note")
         yield Static("", id="error", classes="error")
@@ -78,12 +81,9 @@ class ChecklistScreen(LoanResultScreen):
         for wid in ("#call", "#damage-note"):
             for panel in self.query(wid):
                 panel.display = False
-        for wid in ("#call-number", "#call-reason", "#damage-note"):
-            for box in self.query(wid).results(Input):
-                box.value = ""
-        now = self.host.calendar.local(self.host.clock.now())
-        for w in self.query("#call-when").results(Input):
-            w.value = now.strftime("%d/%m %H:%M")
+        for box in self.query("#damage-note").results(Input):
+            box.value = ""
+        self._show_calls([])
         self._focus_next_unanswered()
 
     @on(CountQuestion.Answered)
@@ -96,7 +96,10 @@ class ChecklistScreen(LoanResultScreen):
         if key == "personal_calls":
             self.query_one("#call").display = bool(value)
             if value:
-                self.query_one("#call-number", Input).focus()
+                if not self.calls:
+                    self._record_calls()
+                else:
+                    self.query_one("#record-calls", Button).focus()
                 return
         if key == "damage":
             self.query_one("#damage-note").display = bool(value)
@@ -122,7 +125,7 @@ class ChecklistScreen(LoanResultScreen):
         q = next(iter(found), None)
         return q.value if q else None
 
-    def _collect(self) -> tuple[Checklist, tuple[str, str, str] | None]:
+    def _collect(self) -> Checklist:
         counts: dict[str, int] | None = None
         if "count" in self.checks and self.loan.item.contents:
             counts = {q.what: q.count() for q in self.query(CountQuestion).results(CountQuestion)}
@@ -133,16 +136,12 @@ class ChecklistScreen(LoanResultScreen):
         ]
         if unanswered:
             raise Refused(f"Please answer: {unanswered[0]}")
-        call = None
-        if self._answer("personal_calls"):
-            number = self.query_one("#call-number", Input).value.strip()
-            if not number:
-                raise Refused("Type the number called, or answer No to personal calls.")
-            call = (
-                self.query_one("#call-when", Input).value,
-                number,
-                self.query_one("#call-reason", Input).value,
-            )
+        calls = self._answer("personal_calls")
+        if calls and not self.calls:
+            raise Refused("Record each personal call (Record the calls), or answer No.")
+        if calls is False and self.calls:
+            n = self.calls
+            raise Refused(f"{n} personal call{'s are' if n != 1 else ' is'} recorded: answer Yes.")
         damage: str | None = None
         if "damage" in self.checks:
             damage = ""
@@ -158,27 +157,43 @@ class ChecklistScreen(LoanResultScreen):
             if "personal_calls" in self.checks
             else None,
             damage=damage,
-        ), call
+        )
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
         try:
-            answers, call = self._collect()
+            answers = self._collect()
         except Refused as exc:
             self.say("error", str(exc))
             return
         service, loan_id = self.host.service, self.loan.id
+        self.host.call(lambda: service.save_checklist(loan_id, answers), self._saved, self._failed)
 
-        def save() -> ActionResult:
-            if call is not None:
-                service.record_personal_call(loan_id, *call)
-            return service.save_checklist(loan_id, answers)
-
-        self.host.call(save, self._saved, self._failed)
-
-    @on(Input.Submitted, "#damage-note, #call-reason, #call-number, #call-when")
+    @on(Input.Submitted, "#damage-note")
     def _field_done(self) -> None:
         self._focus_next_unanswered()
+
+    @on(Button.Pressed, "#record-calls")
+    def _record_calls(self) -> None:
+        self.host.open(CallsScreen(self.loan))
+
+    def resumed(self) -> None:
+        """Back from the calls: how many are recorded now."""
+        super().resumed()
+        if "personal_calls" in self.checks and self.result is not None:
+            service, loan_id = self.host.service, self.loan.id
+            self.host.call(lambda: service.personal_calls(loan_id), self._show_calls)
+
+    def _show_calls(self, calls: list[CallView]) -> None:
+        self.calls = len(calls)
+        n = self.calls
+        for label in self.query("#calls-count").results(Label):
+            label.update(f"{n} call{'s' if n != 1 else ''} recorded." if n else "No calls yet.")
+        for button in self.query("#record-calls").results(Button):
+            button.label = "See or add calls" if n else "Record the calls"
+        if self.calls and self._answer("personal_calls"):
+            self.say("error", "")
+            self._focus_next_unanswered()
 
     def _saved(self, result: ActionResult) -> None:
         if result.warnings:

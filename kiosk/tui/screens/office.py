@@ -12,6 +12,7 @@ from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.screens.desk.problems import ProblemsScreen
 from kiosk.tui.screens.find import FindScreen
 from kiosk.tui.screens.history import HistoryScreen
+from kiosk.tui.screens.today import TodayScreen
 from kiosk.tui.widgets.tables import LoanTable
 from kiosk.views import LoanView, StaffView
 
@@ -43,6 +44,7 @@ class OfficeScreen(KioskScreen):
             yield Button("Item history", id="item-history")
             yield Button("Person history", id="person-history")
             yield Button("Find anyone", id="find")
+            yield Button("Today", id="today")
             yield Button("Back", id="back")
         yield self.status_line()
 
@@ -122,6 +124,10 @@ class OfficeScreen(KioskScreen):
     @on(Button.Pressed, "#find")
     def _find(self) -> None:
         self.host.open(FindScreen())
+
+    @on(Button.Pressed, "#today")
+    def _today(self) -> None:
+        self.host.open(TodayScreen(self.staff))
 
     @on(Button.Pressed, "#problems")
     def _open_problems(self) -> None:

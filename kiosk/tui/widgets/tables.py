@@ -24,8 +24,32 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def short_text(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, with "..." where it was cut."""
+    return _short(text, width)
+
+
+def rows_out_of_sight(table: DataTable[Any]) -> int:
+    """How many of ``table``'s rows do not fit in it as it is drawn now (from the top)."""
+    room = table.size.height - (table.header_height if table.show_header else 0)
+    used = shown = 0
+    for row in table.ordered_rows:
+        if used + row.height > room:
+            break
+        used += row.height
+        shown += 1
+    return len(table.ordered_rows) - shown
+
+
+def more_below(hidden: int) -> str:
+    """ "3 more below." for a table whose end is out of sight ("" when all of it shows)."""
+    return f"{hidden} more below." if hidden else ""
+
+
 def loan_note(v: LoanView) -> str:
     notes = []
+    if v.personal_calls:  # first: the trip is long, and the history has it in full
+        notes.append(f"{v.personal_calls} personal call{'s' if v.personal_calls != 1 else ''}")
     if v.trip:
         notes.append(f"Trip: {v.trip}")
     elif v.off_site:
@@ -84,14 +108,7 @@ class LoanTable(DataTable[Any]):
 
     def rows_out_of_sight(self) -> int:
         """How many rows do not fit in the table as it is drawn now (from the top)."""
-        room = self.size.height - (self.header_height if self.show_header else 0)
-        used = shown = 0
-        for row in self.ordered_rows:
-            if used + row.height > room:
-                break
-            used += row.height
-            shown += 1
-        return len(self.ordered_rows) - shown
+        return rows_out_of_sight(self)
 
 
 class History(DataTable[Any]):

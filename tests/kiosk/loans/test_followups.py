@@ -1,4 +1,4 @@
-"""After the tap: return times, the checklist and its alerts, losses, calls."""
+"""After the tap: return times, the checklist and its alerts, losses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk.db import Item, Loan, Outbox, PersonalCall
+from kiosk.db import Item, Loan, Outbox
 from kiosk.errors import Refused
 from kiosk.views import Checklist
 from tests.conftest import TinySchool, loan_id, tap
@@ -99,13 +99,3 @@ def test_report_lost_closes_the_loan_marks_item_and_alerts_slt_once(service, clo
     alert = Outbox.get()
     assert (alert.kind, alert.audience, alert.key) == ("lost", "slt", f"lost:loan:{loan_id(r)}")
     assert alert.payload["item"]["phone_number"] == "07700 900101"
-
-
-def test_personal_calls_are_recorded_against_the_loan(service, clock, tiny_school):
-    tap(service, clock, TinySchool.JONES)
-    r = tap(service, clock, TinySchool.PHONE)
-    service.record_personal_call(loan_id(r), "23/11 12:10", "01234 567890", "Childcare")
-    call = PersonalCall.get()
-    assert (call.loan_id, call.number, call.reason) == (loan_id(r), "01234 567890", "Childcare")
-    with pytest.raises(Refused, match="number"):
-        service.record_personal_call(loan_id(r), "now", " ", "x")

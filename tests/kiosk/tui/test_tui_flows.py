@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from textual.widgets import Input
 
@@ -228,14 +230,17 @@ async def test_trip_phone_return_records_a_personal_call(app: KioskApp) -> None:
         await settle(pilot)
         await tap(pilot, "F0000002")  # out with Mrs Hussain
         await press(pilot, "#charged-yes")
-        await press(pilot, "#personal_calls-yes")
-        await pilot.click("#call-number")
-        await pilot.press(*"07700 900999")
+        await press(pilot, "#personal_calls-yes")  # opens the calls, day chosen already
+        await pilot.press(*"8:45", "enter", *"07700 900999", "enter", *"Childcare", "enter")
+        await settle(pilot)
+        await press(pilot, "#calls-done")
+        assert "1 call recorded." in screen_text(app)
         await press(pilot, "#damage-no")
         await press(pilot, "#save")
         assert "Trip phone 2 is back." in screen_text(app)
-    call = PersonalCall.get()
-    assert call.number == "07700 900999"
+    call = PersonalCall.get(PersonalCall.number == "07700 900999")
+    assert call.reason == "Childcare"
+    assert call.made_at == datetime(2026, 11, 23, 8, 45, tzinfo=UTC)
 
 
 async def test_undo_a_return_from_the_checklist(app: KioskApp) -> None:

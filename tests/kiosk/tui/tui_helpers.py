@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time as walltime
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,13 +32,20 @@ def make_app(
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until every service call has finished and its result is drawn."""
+    """Wait until every service call has finished and its result is drawn.
+
+    However long that takes on a busy machine: it used to give up after 500 rounds
+    (about 2.5 s) and let a test read the screen before the result was drawn. The
+    minute is only there to end a test whose call never finishes, with a reason.
+    """
     app = pilot.app
     assert isinstance(app, KioskApp)
-    for _ in range(500):
+    give_up = walltime.monotonic() + 60
+    while True:
         await pilot.pause()
         if not app.busy:
             break
+        assert walltime.monotonic() < give_up, "a service call did not finish in a minute"
         await pilot.pause(0.005)
     await pilot.pause()
 

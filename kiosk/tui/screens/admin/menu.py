@@ -50,7 +50,7 @@ class AdminScreen(AdminPage):
 
     @on(Button.Pressed, "#stock-take")
     def _stock(self) -> None:
-        self.host.open(StockTakeScreen(self.deadline))
+        self.host.open(StockTakeScreen(self.deadline, self.staff))
 
     @on(Button.Pressed, "#staff")
     def _staff(self) -> None:
