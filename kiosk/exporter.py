@@ -276,17 +276,24 @@ def day_rows(report: DayReport, calendar: SchoolCalendar) -> list[list[str]]:
     return rows
 
 
+def _write_day(fh: IO[str], report: DayReport, calendar: SchoolCalendar) -> int:
+    writer = csv.writer(fh)
+    writer.writerow(DAY_COLUMNS)
+    rows = day_rows(report, calendar)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return len(rows)
+
+
 def export_day(path: Path, report: DayReport, calendar: SchoolCalendar) -> int:
     """Write the day's report as CSV to ``path`` ("-" for stdout); returns the rows."""
+    return write_csv(path, lambda fh: _write_day(fh, report, calendar))
 
-    def write(fh: IO[str]) -> int:
-        writer = csv.writer(fh)
-        writer.writerow(DAY_COLUMNS)
-        rows = day_rows(report, calendar)
-        writer.writerows([safe_cell(v) for v in row] for row in rows)
-        return len(rows)
 
-    return write_csv(path, write)
+def day_csv(report: DayReport, calendar: SchoolCalendar) -> str:
+    """The same CSV as ``export_day``, as text (a day is small): for the web's download."""
+    buffer = io.StringIO(newline="")
+    _write_day(buffer, report, calendar)
+    return buffer.getvalue()
 
 
 def find_person(ref: str) -> Staff:

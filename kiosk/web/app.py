@@ -38,8 +38,9 @@ from kiosk.accounts import (
 )
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
-from kiosk.errors import NotFound, StorageError
-from kiosk.exporter import iter_loans_csv
+from kiosk.errors import NotFound, Refused, StorageError
+from kiosk.exporter import day_csv, iter_loans_csv
+from kiosk.loans.day import day_report
 from kiosk.loans.queries import Queries
 from kiosk.settings import Settings
 from kiosk.views import LoanView
@@ -330,7 +331,11 @@ async def item(request: Request) -> Response:
 
 @signed_in()
 async def export_form(request: Request) -> Response:
-    return request.app.state.pages.render(request, "export.html", {"since": "", "problem": ""})
+    return request.app.state.pages.render(request, "export.html", _EXPORT_FORM)
+
+
+#: The download page's fields, empty: a date for loans since, a day for the day's report.
+_EXPORT_FORM = {"since": "", "problem": "", "day": "", "day_problem": ""}
 
 
 @signed_in()
@@ -347,6 +352,7 @@ async def export_loans(request: Request) -> Response:
                 request,
                 "export.html",
                 {
+                    **_EXPORT_FORM,
                     "since": since_text,
                     "problem": f"{since_text!r} is not a date. Give one like 2026-09-01, "
                     "or leave it empty for every loan.",
@@ -368,6 +374,36 @@ async def export_loans(request: Request) -> Response:
         body(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@signed_in()
+async def export_day(request: Request) -> Response:
+    """One school day (today when none is given) as the same CSV as ``kiosk export day``."""
+    pages: Pages = request.app.state.pages
+    day_text = request.query_params.get("day", "").strip()
+
+    def refused(problem: str) -> Response:
+        fields = {**_EXPORT_FORM, "day": day_text, "day_problem": problem}
+        return pages.render(request, "export.html", fields, status_code=400)
+
+    try:
+        day = date.fromisoformat(day_text) if day_text else None
+    except ValueError:
+        return refused(
+            f"{day_text!r} is not a date. Give one like 2026-11-23, or leave it empty for today."
+        )
+    board: Reads = request.app.state.board
+    try:
+        report = await board(lambda q: day_report(q, day))
+    except Refused as exc:
+        return refused(str(exc))
+    # Excel reads a UTF-8 CSV correctly only with a byte order mark, as the CLI writes.
+    body = ("\ufeff" + day_csv(report, pages.calendar)).encode("utf-8")
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="day-{report.day.isoformat()}.csv"'},
     )
 
 
@@ -578,6 +614,7 @@ def create_app(
         Route("/items/{pk:int}", item, methods=["GET"]),
         Route("/export", export_form, methods=["GET"]),
         Route("/export/loans.csv", export_loans, methods=["GET"]),
+        Route("/export/day.csv", export_day, methods=["GET"]),
         Route("/signin", signin_form, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", signout, methods=["POST"]),

@@ -19,8 +19,9 @@ from starlette.testclient import TestClient
 from kiosk.accounts import Accounts
 from kiosk.clock import ManualClock
 from kiosk.db import ChangeWatch
-from kiosk.exporter import export_loans
+from kiosk.exporter import export_day, export_loans
 from kiosk.loans import LoanService
+from kiosk.loans.day import day_report
 from kiosk.settings import Settings, load_settings
 from kiosk.views import Checklist
 from kiosk.web.app import create_app
@@ -38,6 +39,7 @@ PAGES = [
     "/items/1",
     "/export",
     "/export/loans.csv",
+    "/export/day.csv",
     "/password",
 ]
 
@@ -616,3 +618,34 @@ def test_nothing_can_be_changed_from_the_web(client: TestClient) -> None:
     sign_in(client)
     for path in ("/", "/trips", "/problems", "/search", "/items/1", "/export/loans.csv"):
         assert client.post(path, data={}).status_code == 405
+
+
+def test_the_days_csv_is_the_same_file_as_the_cli_export(
+    client: TestClient,
+    service: LoanService,
+    clock: ManualClock,
+    tiny_school: TinySchool,
+    tmp_path: Path,
+) -> None:
+    morning(service, clock, tiny_school)
+    tap(service, clock, TinySchool.CAMERA)
+    sign_in(client)
+    r = client.get("/export/day.csv")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert r.headers["content-disposition"] == 'attachment; filename="day-2026-11-23.csv"'
+    export_day(tmp_path / "cli.csv", day_report(service.queries), service.calendar)
+    assert r.content == (tmp_path / "cli.csv").read_bytes()
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert {row["item"] for row in rows} >= {"Class camera 5B", "Trip phone 1"}
+    assert client.get("/export/day.csv?day=2026-11-23").content == r.content
+
+
+def test_a_day_that_is_not_a_date_or_not_yet_is_refused_in_words(client: TestClient) -> None:
+    sign_in(client)
+    r = client.get("/export/day.csv?day=monday")
+    assert r.status_code == 400
+    assert "&#39;monday&#39; is not a date. Give one like 2026-11-23" in r.text
+    r = client.get("/export/day.csv?day=2026-11-24")
+    assert r.status_code == 400
+    assert "has not happened yet" in r.text
