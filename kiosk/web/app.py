@@ -573,6 +573,45 @@ async def _storage(request: Request, exc: Exception) -> Response:
 # --- the app ------------------------------------------------------------------------------
 
 
+def account_routes() -> list[Route | Mount]:
+    """What every board serves besides its pages: signing in and out, one's own password,
+    and the static files."""
+    return [
+        Route("/signin", signin_form, methods=["GET"]),
+        Route("/signin", signin, methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/password", password_form, methods=["GET"]),
+        Route("/password", change_password, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+
+def serving(
+    hub: LiveHub, name: str, *closers: Callable[[], None]
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """A board's life: its live hub's one watcher runs while it serves; when it stops, the
+    watcher ends, then what it reads (``app.state.board``), the accounts file and
+    ``closers`` are closed."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        import asyncio
+
+        watcher = asyncio.create_task(hub.run(), name=name)
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            app.state.board.close()
+            app.state.auth.close()
+            for close in closers:
+                close()
+
+    return lifespan
+
+
 def create_app(
     settings: Settings,
     clock: Clock,
@@ -591,21 +630,6 @@ def create_app(
     hub = LiveHub(watch.version, clock, poll_seconds)
     secure = settings.web.tls_cert is not None or settings.web.secure_cookies
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        import asyncio
-
-        watcher = asyncio.create_task(hub.run(), name="kiosk-web-watcher")
-        try:
-            yield
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            app.state.board.close()
-            app.state.auth.close()
-            watch.close()
-
     routes: list[Route | Mount] = [
         *(_board_page(p) for p in PAGES.values()),
         Route("/live", live, methods=["GET"]),
@@ -615,16 +639,11 @@ def create_app(
         Route("/export", export_form, methods=["GET"]),
         Route("/export/loans.csv", export_loans, methods=["GET"]),
         Route("/export/day.csv", export_day, methods=["GET"]),
-        Route("/signin", signin_form, methods=["GET"]),
-        Route("/signin", signin, methods=["POST"]),
-        Route("/signout", signout, methods=["POST"]),
-        Route("/password", password_form, methods=["GET"]),
-        Route("/password", change_password, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        *account_routes(),
     ]
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=serving(hub, "kiosk-web-watcher", watch.close),
         exception_handlers={
             404: _not_found,
             HTTPException: _http_error,

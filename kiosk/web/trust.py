@@ -22,9 +22,8 @@ a page keeps the last figures it read, says so, and says from when.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,26 +35,21 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from kiosk.accounts import Account, Accounts, WebSession
 from kiosk.clock import Clock
 from kiosk.errors import NotFound
 from kiosk.settings import Settings
 from kiosk.web.app import (
-    HERE,
     KEEPALIVE_SECONDS,
     SESSION_CHECK_SECONDS,
     Pages,
     SecurityHeaders,
     _http_error,
     _not_found,
-    change_password,
+    account_routes,
     event_stream,
-    password_form,
-    signin,
-    signin_form,
-    signout,
+    serving,
     sse_event,
 )
 from kiosk.web.auth import Auth, signed_in
@@ -260,32 +254,15 @@ def create_trust_app(
     hub = LiveHub(board.changes, clock, poll_seconds, remote=True)
     secure = settings.web.tls_cert is not None or settings.web.secure_cookies
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        watcher = asyncio.create_task(hub.run(), name="kiosk-web-trust-watcher")
-        try:
-            yield
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-            board.close()
-            app.state.auth.close()
-
     routes: list[Route | Mount] = [
         Route("/", all_schools, methods=["GET"], name="trust"),
         Route("/schools/{school_id}", school_page, methods=["GET"], name="school"),
         Route("/live", trust_live, methods=["GET"]),
-        Route("/signin", signin_form, methods=["GET"]),
-        Route("/signin", signin, methods=["POST"]),
-        Route("/signout", signout, methods=["POST"]),
-        Route("/password", password_form, methods=["GET"]),
-        Route("/password", change_password, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        *account_routes(),
     ]
     app = Starlette(
         routes=routes,
-        lifespan=lifespan,
+        lifespan=serving(hub, "kiosk-web-trust-watcher"),
         exception_handlers={404: _not_found, HTTPException: _http_error, NotFound: _not_found},
     )
     app.add_middleware(SecurityHeaders)
