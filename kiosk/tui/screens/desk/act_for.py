@@ -48,21 +48,10 @@ class ActForScreen(DeskPage):
         self.say("error", "")
         self.query_one(PersonPicker).focus_search()
         self.host.capture_tags(self, self._tag_seen)
-        self._search("")
+        self.find_people()
 
     def on_unmount(self) -> None:
         self.host.release_tags(self)
-
-    @on(PersonPicker.Search)
-    def _searched(self, event: PersonPicker.Search) -> None:
-        self._search(event.text)
-
-    def _search(self, text: str) -> None:
-        service = self.host.service
-        self.host.call(
-            lambda: service.find_staff(text, limit=30),
-            lambda people: self.query_one(PersonPicker).show(people, text),
-        )
 
     @on(PersonPicker.Chosen)
     def _chosen(self, event: PersonPicker.Chosen) -> None:

@@ -144,18 +144,7 @@ class GiveCardScreen(DeskPage):
     def on_mount(self) -> None:
         self.say("error", "")
         self.query_one(PersonPicker).focus_search()
-        self._search("")
-
-    @on(PersonPicker.Search)
-    def _searched(self, event: PersonPicker.Search) -> None:
-        self._search(event.text)
-
-    def _search(self, text: str) -> None:
-        service = self.host.service
-        self.host.call(
-            lambda: service.find_staff(text, limit=30),
-            lambda people: self.query_one(PersonPicker).show(people, text),
-        )
+        self.find_people()
 
     @on(PersonPicker.Chosen)
     def _chosen(self, event: PersonPicker.Chosen) -> None:

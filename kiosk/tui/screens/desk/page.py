@@ -10,6 +10,7 @@ from textual import on
 from textual.widgets import Button
 
 from kiosk.tui.screens.base import KioskScreen
+from kiosk.tui.widgets.people import PersonPicker
 from kiosk.views import StaffView
 
 
@@ -28,6 +29,19 @@ class DeskPage(KioskScreen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    @on(PersonPicker.Search)
+    def _searched(self, event: PersonPicker.Search) -> None:
+        self.find_people(event.text)
+
+    def find_people(self, text: str = "") -> None:
+        """Staff whose names match ``text`` (everyone when empty), looked up on the service
+        thread and shown in the page's PersonPicker."""
+        service = self.host.service
+        self.host.call(
+            lambda: service.find_staff(text, limit=30),
+            lambda people: self.query_one(PersonPicker).show(people, text),
+        )
 
     def failed(self, error: Exception) -> None:
         """What the loan service refused, said where the person is looking."""
