@@ -29,7 +29,12 @@ import httpx2 as httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from kiosk.clock import CLOCK_ENV
+from kiosk.accounts import Accounts
+from kiosk.clock import CLOCK_ENV, Clock
+from kiosk.db import ChangeWatch
+from kiosk.loans.queries import Queries
+from kiosk.settings import Settings
+from kiosk.web.app import create_app
 from tests.conftest import MONDAY_9AM
 
 #: How long a test waits for something that normally takes well under a second.
@@ -134,6 +139,26 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(DEADLINE)
         self._sock.close()
+
+
+@contextmanager
+def live_board(
+    settings: Settings, clock: Clock, accounts: Accounts, queries: Queries
+) -> Iterator[LiveServer]:
+    """The school's board on loopback over the test's database, quick to notice a change
+    (polled every 0.05 s, keep-alives every 0.2 s, sessions re-checked every 0.1 s)."""
+    app = create_app(
+        settings,
+        clock,
+        accounts,
+        queries,
+        ChangeWatch(settings.kiosk.db),
+        keepalive_seconds=0.2,
+        session_check_seconds=0.1,
+        poll_seconds=0.05,
+    )
+    with LiveServer(app) as server:
+        yield server
 
 
 def csrf_of(html: str) -> str:

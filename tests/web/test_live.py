@@ -16,15 +16,19 @@ import pytest
 from kiosk.accounts import Accounts
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
-from kiosk.db import ChangeWatch
 from kiosk.loans import LoanService
 from kiosk.loans.queries import Queries
 from kiosk.settings import Settings
 from kiosk.views import LoanView
-from kiosk.web.app import create_app
 from tests.conftest import TinySchool, tap
 from tests.web.conftest import PASSWORD, USERNAME
-from tests.web.live_server import EventReader, LiveServer, live_url, signed_in_client
+from tests.web.live_server import (
+    EventReader,
+    LiveServer,
+    live_board,
+    live_url,
+    signed_in_client,
+)
 
 
 class CountingQueries(Queries):
@@ -44,17 +48,9 @@ def server(
     settings: Settings, clock: ManualClock, accounts: Accounts, tiny_school: TinySchool
 ) -> Iterator[LiveServer]:
     CountingQueries.board_reads = 0
-    app = create_app(
-        settings,
-        clock,
-        accounts,
-        CountingQueries(settings, clock, SchoolCalendar(settings.school)),
-        ChangeWatch(settings.kiosk.db),
-        keepalive_seconds=0.2,
-        session_check_seconds=0.1,
-        poll_seconds=0.05,
-    )
-    with LiveServer(app) as s:
+    with live_board(
+        settings, clock, accounts, CountingQueries(settings, clock, SchoolCalendar(settings.school))
+    ) as s:
         yield s
 
 

@@ -16,16 +16,20 @@ from starlette.testclient import TestClient
 from kiosk.accounts import Accounts
 from kiosk.calendar import SchoolCalendar
 from kiosk.clock import ManualClock
-from kiosk.db import ChangeWatch
 from kiosk.loans import LoanService
 from kiosk.loans.queries import Queries
 from kiosk.settings import Settings
 from kiosk.views import day_lines
-from kiosk.web.app import create_app
 from tests.conftest import TinySchool, tap
 from tests.kiosk.loans.test_day import a_busy_monday
 from tests.web.conftest import PASSWORD, USERNAME, sign_in
-from tests.web.live_server import EventReader, LiveServer, live_url, signed_in_client
+from tests.web.live_server import (
+    EventReader,
+    LiveServer,
+    live_board,
+    live_url,
+    signed_in_client,
+)
 
 
 def rows(page: str) -> list[list[str]]:
@@ -90,17 +94,9 @@ def test_today_needs_a_session(client: TestClient) -> None:
 def server(
     settings: Settings, clock: ManualClock, accounts: Accounts, tiny_school: TinySchool
 ) -> Iterator[LiveServer]:
-    app = create_app(
-        settings,
-        clock,
-        accounts,
-        Queries(settings, clock, SchoolCalendar(settings.school)),
-        ChangeWatch(settings.kiosk.db),
-        keepalive_seconds=0.2,
-        session_check_seconds=0.1,
-        poll_seconds=0.05,
-    )
-    with LiveServer(app) as s:
+    with live_board(
+        settings, clock, accounts, Queries(settings, clock, SchoolCalendar(settings.school))
+    ) as s:
         yield s
 
 
