@@ -21,6 +21,7 @@ test process's own threads.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import random
 import sqlite3
@@ -123,11 +124,9 @@ class Life:
 
     def drain(self) -> None:
         """Every whole message sent before the kill; a torn last one is not a report."""
-        try:
+        with contextlib.suppress(EOFError, OSError, ValueError):
             while self.take(0):
-                pass
-        except (EOFError, OSError, ValueError):
-            pass
+                continue
 
 
 def test_sigkill_at_random_moments_loses_no_reported_loan(crash_db: Settings) -> None:

@@ -228,12 +228,9 @@ def test_a_second_sync_process_cannot_interleave(trust_db: TrustDB, hillside: Ki
 def test_the_journal_is_written_with_the_change_and_only_with_it(hillside: Kiosk) -> None:
     hillside.bind()
     before = journal_size(hillside.path)
-    try:
-        with write():
-            Staff.update(name="Nobody").execute()
-            raise RuntimeError("power cut")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError, match="power cut"), write():
+        Staff.update(name="Nobody").execute()
+        raise RuntimeError("power cut")
     assert journal_size(hillside.path) == before
     loan_id = hillside.sign_out("amira", "camera")
     journal = ChangeJournal(hillside.path)
