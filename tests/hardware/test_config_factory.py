@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from hardware.timebase import VirtualTimebase
 from hardware.usb_reader import EvdevReader
 from kiosk.errors import ConfigError
 from kiosk.settings import load_settings
+from tests.hardware.waiting import wait_for
 
 
 def settings_from(tmp_path: Path, text: str) -> Any:
@@ -102,10 +102,7 @@ def test_group_merges_rc522_and_usb_into_one_stream() -> None:
         emu.place(Card.from_hex("04A22B1A"), hold=2.0)
         keyboard.swipe("0012345678")
         assert group.keyboard is not None and group.keyboard.feed("ab:cd:ef:01")
-        deadline = time.monotonic() + 10
-        while len([e for e in events if isinstance(e, TagSeen)]) < 3:
-            assert time.monotonic() < deadline, events
-            time.sleep(0.01)
+        wait_for(lambda: len([e for e in events if isinstance(e, TagSeen)]) >= 3, what=events)
     finally:
         group.stop()
     seen = {(e.reader, e.uid) for e in events if isinstance(e, TagSeen)}
@@ -190,10 +187,7 @@ def test_group_readers_outlive_an_app_that_raises(tmp_path: Path) -> None:
     try:
         emu.place(Card.from_hex("04A22B1A"), hold=2.0)
         keyboard.swipe("0012345678")
-        deadline = time.monotonic() + 10
-        while len([e for e in events if isinstance(e, TagSeen)]) < 2:
-            assert time.monotonic() < deadline, events
-            time.sleep(0.01)
+        wait_for(lambda: len([e for e in events if isinstance(e, TagSeen)]) >= 2, what=events)
         assert group.alive()
     finally:
         group.stop()

@@ -16,6 +16,7 @@ from hardware.config import HardwareConfig
 from hardware.errors import FeedbackUnavailable
 from hardware.factory import open_feedback
 from hardware.feedback import GpioFeedback
+from tests.hardware.waiting import wait_for
 
 GREEN, RED, BUZZER = 17, 27, 22
 
@@ -24,13 +25,9 @@ def states(factory: Any, pin: int) -> list[bool]:
     return [s.state for s in factory.pin(pin).states]
 
 
-def wait_for(done: Callable[[], bool], timeout: float = 10.0) -> None:
-    """gpiozero blinks on its own threads, in real time: wait until it has, however slow
-    the machine is today (never a fixed sleep that a busy machine outlasts)."""
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "the pins never reached the expected states"
-        time.sleep(0.005)
+def wait_for_pins(done: Callable[[], bool]) -> None:
+    """gpiozero blinks on its own threads, in real time: wait until it has."""
+    wait_for(done, what="the pins never reached the expected states")
 
 
 def changes(factory: Any, pin: int, n: int) -> Callable[[], bool]:
@@ -54,8 +51,8 @@ def fast(mock_factory: Any) -> Iterator[GpioFeedback]:
 
 def test_accepted_is_green_once_and_one_beep(fast: GpioFeedback, mock_factory: Any) -> None:
     fast.accepted()
-    wait_for(changes(mock_factory, GREEN, 3))
-    wait_for(changes(mock_factory, BUZZER, 3))
+    wait_for_pins(changes(mock_factory, GREEN, 3))
+    wait_for_pins(changes(mock_factory, BUZZER, 3))
     assert states(mock_factory, GREEN) == [False, True, False]
     assert states(mock_factory, BUZZER) == [False, True, False]
     assert states(mock_factory, RED) == [False]
@@ -63,8 +60,8 @@ def test_accepted_is_green_once_and_one_beep(fast: GpioFeedback, mock_factory: A
 
 def test_refused_is_red_once_and_three_beeps(fast: GpioFeedback, mock_factory: Any) -> None:
     fast.refused()
-    wait_for(changes(mock_factory, RED, 3))
-    wait_for(changes(mock_factory, BUZZER, 7))
+    wait_for_pins(changes(mock_factory, RED, 3))
+    wait_for_pins(changes(mock_factory, BUZZER, 7))
     assert states(mock_factory, RED) == [False, True, False]
     assert states(mock_factory, BUZZER) == [False, True, False, True, False, True, False]
     assert states(mock_factory, GREEN) == [False]
@@ -72,7 +69,7 @@ def test_refused_is_red_once_and_three_beeps(fast: GpioFeedback, mock_factory: A
 
 def test_reader_lost_blinks_red_until_back(fast: GpioFeedback, mock_factory: Any) -> None:
     fast.reader_lost()
-    wait_for(changes(mock_factory, RED, 7))  # 0.03 s on, 0.03 s off: several blinks
+    wait_for_pins(changes(mock_factory, RED, 7))  # 0.03 s on, 0.03 s off: several blinks
     fast.reader_back()  # gpiozero stops the blink before off() returns
     red = states(mock_factory, RED)
     assert red[0] is False and red[-1] is False
@@ -88,7 +85,7 @@ def test_two_lost_readers_blink_until_both_are_back(fast: GpioFeedback, mock_fac
     fast.reader_lost()
     fast.reader_back()
     n = len(states(mock_factory, RED))
-    wait_for(changes(mock_factory, RED, n + 4))  # still blinking: one reader is still lost
+    wait_for_pins(changes(mock_factory, RED, n + 4))  # still blinking: one reader is still lost
     fast.reader_back()
     assert mock_factory.pin(RED).state is False
 
@@ -96,7 +93,7 @@ def test_two_lost_readers_blink_until_both_are_back(fast: GpioFeedback, mock_fac
 def test_close_switches_everything_off_mid_blink(fast: GpioFeedback, mock_factory: Any) -> None:
     fast.reader_lost()
     fast.accepted()
-    wait_for(changes(mock_factory, RED, 2))  # red is blinking
+    wait_for_pins(changes(mock_factory, RED, 2))  # red is blinking
     fast.close()
     for pin in (GREEN, RED, BUZZER):
         assert states(mock_factory, pin)[-1] is False
@@ -108,8 +105,8 @@ def test_real_durations_one_second_on(mock_factory: Any) -> None:
     fb = GpioFeedback(GREEN, RED, BUZZER, pin_factory=mock_factory)
     try:
         fb.accepted()
-        wait_for(changes(mock_factory, GREEN, 3))
-        wait_for(changes(mock_factory, BUZZER, 3))
+        wait_for_pins(changes(mock_factory, GREEN, 3))
+        wait_for_pins(changes(mock_factory, BUZZER, 3))
         green = mock_factory.pin(GREEN).states
         buzz = mock_factory.pin(BUZZER).states
         assert [s.state for s in green] == [False, True, False]
@@ -127,9 +124,9 @@ def test_sigterm_switches_everything_off_then_runs_the_old_handler(mock_factory:
     try:
         fb = open_feedback(HardwareConfig(), pin_factory=mock_factory, handle_sigterm=True)
         fb.reader_lost()
-        wait_for(changes(mock_factory, RED, 2))  # red is blinking
+        wait_for_pins(changes(mock_factory, RED, 2))  # red is blinking
         os.kill(os.getpid(), signal.SIGTERM)
-        wait_for(lambda: bool(seen))  # the handler runs in this thread, between bytecodes
+        wait_for_pins(lambda: bool(seen))  # the handler runs in this thread, between bytecodes
         assert seen == [signal.SIGTERM]
         for pin in (GREEN, RED, BUZZER):
             assert mock_factory.pin(pin).state is False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -14,6 +13,7 @@ from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderBack, ReaderLost, TagSeen
 from hardware.rc522 import RC522Reader
 from hardware.timebase import VirtualTimebase
+from tests.hardware.waiting import wait_for
 
 from .conftest import Driven
 
@@ -254,9 +254,7 @@ def test_thread_start_stop_on_virtual_time(emu: Emulator, tb: VirtualTimebase) -
     start = tb.monotonic()
     reader.start(events.append)
     assert reader.alive()
-    deadline = time.monotonic() + 20
-    while tb.monotonic() < start + 70 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: tb.monotonic() >= start + 70, timeout=20)
     reader.stop()
     assert not reader.alive()
     assert [e.uid for e in events if isinstance(e, TagSeen)] == ["04A22B1A"]
@@ -297,9 +295,7 @@ def test_a_reader_stuck_in_a_driver_call_is_not_alive(emu: Emulator, tb: Virtual
     reader.start(lambda event: None)
     try:
         assert reader.alive()
-        deadline = time.monotonic() + 5
-        while reader.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: not reader.alive(), timeout=5, what="a hung reader still counts as alive")
         assert not reader.alive()
         assert reader._thread is not None and reader._thread.is_alive()  # alive, but hung
     finally:
@@ -381,14 +377,11 @@ def test_the_reader_thread_outlives_an_emit_that_always_raises(
     emu.place(Card.from_hex("04A22B1A"), after=1.0)
     reader.start(app.emit)
     try:
-        deadline = time.monotonic() + 20
         start = tb.monotonic()
-        while app.calls < 5 and time.monotonic() < deadline:  # retried, turn after turn
-            time.sleep(0.01)
+        wait_for(lambda: app.calls >= 5, timeout=20)  # retried, turn after turn
         assert app.calls >= 5 and reader.alive()
         app.down = False
-        while not app.events and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: bool(app.events), timeout=20)
         assert tb.monotonic() - start < 30, "delivered as soon as the app took it"
     finally:
         reader.stop()
