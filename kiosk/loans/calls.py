@@ -27,7 +27,6 @@ from kiosk.clock import Clock
 from kiosk.db import Item, Loan, PersonalCall, Staff, database
 from kiosk.errors import NotFound, Refused
 from kiosk.journal import Journal
-from kiosk.records import unsafe_character
 from kiosk.settings import Settings
 from kiosk.views import ActionResult, CallView
 
@@ -53,6 +52,9 @@ _TIME_ONLY = re.compile(r"^(?P<h>\d{1,2})[:.](?P<mi>\d{2})$")
 
 
 def _plain(text: str, what: str) -> str:
+    # Only when a call is recorded: the board's reads (``kiosk status``) never need it.
+    from kiosk.records import unsafe_character
+
     value = " ".join(text.split())
     bad = unsafe_character(value)
     if bad is not None:

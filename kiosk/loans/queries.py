@@ -19,7 +19,6 @@ from kiosk.calendar import SchoolCalendar
 from kiosk.clock import Clock
 from kiosk.db import Item, Loan, PersonalCall, Staff, database
 from kiosk.errors import NotFound
-from kiosk.loans import cards
 from kiosk.loans.acts import act_notes
 from kiosk.loans.calls import call_counts, order_key, select_calls, views_of
 from kiosk.loans.mapper import ViewMapper
@@ -130,6 +129,8 @@ class Queries:
 
     def spare_cards(self) -> list[SpareCardView]:
         """The office's spare cards and who has each today."""
+        from kiosk.loans import cards  # the office's pages only: not on ``kiosk status``'s path
+
         return cards.spare_cards(self.views, self.calendar, self.clock.now())
 
     def items_with_contents(self) -> list[ItemView]:
@@ -190,6 +191,8 @@ class Queries:
         item = Item.get_or_none(Item.tag_uid == uid)
         if item:
             return f"the tag on {item.name}"
+        from kiosk.loans import cards
+
         spare = cards.spare_by_uid(uid)
         if spare is not None:
             return spare.label + (" (switched off)" if spare.switched_off else "")
