@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from kiosk.calendar import SchoolCalendar
 
@@ -503,6 +503,21 @@ class ProblemView:
     @property
     def is_open(self) -> bool:
         return self.resolution is None
+
+
+class ProblemList(NamedTuple):
+    """The open problems as the office's list shows them, and how many are open in all."""
+
+    shown: list[ProblemView]
+    total: int
+
+    def count_text(self) -> str:
+        """ "2 open problems", or, when the list stops short, how many it leaves out."""
+        n = self.total
+        said = f"{n} open problem{'s' if n != 1 else ''}"
+        if len(self.shown) < n:
+            said += f"; the {len(self.shown)} longest open are listed"
+        return said
 
 
 @dataclass(frozen=True)

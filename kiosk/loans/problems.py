@@ -29,9 +29,13 @@ from kiosk.loans.desk import contents_text, require_office, write_contents
 from kiosk.loans.mapper import ViewMapper
 from kiosk.loans.rows import ItemRow, StaffRow
 from kiosk.settings import Settings
-from kiosk.views import RESOLUTIONS, ActionResult, ProblemView
+from kiosk.views import RESOLUTIONS, ActionResult, ProblemList, ProblemView
 
 KINDS = ("short", "damaged", "images", "lost")
+#: The office's list (the kiosk's Problems screen, the web's open problems) shows at most
+#: this many, the longest open first; its count always says how many there are in all.
+LISTED = 200
+
 
 #: What the office may record about each kind of problem.
 OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -190,6 +194,14 @@ class Problems:
     def open(self, limit: int = 200) -> list[ProblemView]:
         """Open problems, longest open first."""
         return self._read("p.resolved_event_id IS NULL ORDER BY p.opened_event_id LIMIT ?", limit)
+
+    def listed(self, limit: int | None = None) -> ProblemList:
+        """The office's list (at most ``LISTED``) and the count of all, read together."""
+        limit = LISTED if limit is None else limit
+        with database.atomic():
+            shown = self.open(limit)
+            total = len(shown) if len(shown) < limit else self.count_open()
+        return ProblemList(shown, total)
 
     def resolved(self, limit: int = 50) -> list[ProblemView]:
         """Problems dealt with, most recently dealt with first."""

@@ -30,6 +30,7 @@ from kiosk.views import (
     ContentLine,
     ItemView,
     LoanView,
+    ProblemList,
     ProblemView,
     SpareCardView,
     StaffView,
@@ -119,6 +120,10 @@ class Queries:
     def open_problems(self, limit: int = 200) -> list[ProblemView]:
         """The office's list: trolleys short, damage, images left, losses; oldest first."""
         return self.problems.open(limit)
+
+    def open_problem_list(self) -> ProblemList:
+        """The office's list as it is shown, with the count of all that are open."""
+        return self.problems.listed()
 
     def resolved_problems(self, limit: int = 50) -> list[ProblemView]:
         """Problems the office has dealt with, and how; most recent first."""

@@ -50,6 +50,7 @@ from kiosk.views import (
     DayReport,
     ItemView,
     LoanView,
+    ProblemList,
     ProblemView,
     SpareCardView,
     StaffView,
@@ -352,6 +353,9 @@ class LoanService:
 
     def open_problems(self) -> list[ProblemView]:
         return self.queries.open_problems()
+
+    def open_problem_list(self) -> ProblemList:
+        return self.queries.open_problem_list()
 
     def resolved_problems(self, limit: int = 50) -> list[ProblemView]:
         return self.queries.resolved_problems(limit)

@@ -68,6 +68,8 @@ KEEPALIVE_SECONDS = 15.0
 SESSION_CHECK_SECONDS = 5.0
 #: The longest search text looked for.
 MAX_SEARCH = 100
+#: People and items listed for a search; past that the page says more match.
+SEARCH_LISTED = 25
 
 OUTCOMES = {
     None: "Out now",
@@ -289,11 +291,16 @@ async def live(request: Request) -> Response:
 @signed_in()
 async def search(request: Request) -> Response:
     text = request.query_params.get("q", "").strip()[:MAX_SEARCH]
-    found: dict[str, Any] = {"q": text, "people": [], "items": [], "loans": []}
+    found: dict[str, Any] = {"q": text, "people": [], "items": [], "loans": [], "more": []}
     if text:
         board: Reads = request.app.state.board
-        found["people"] = await board(lambda q: q.find_staff(text, limit=25))
-        found["items"] = await board(lambda q: q.find_items(text, limit=25))
+        # One more than is listed: whether the list is all there is, or it must say so.
+        people = await board(lambda q: q.find_staff(text, limit=SEARCH_LISTED + 1))
+        items = await board(lambda q: q.find_items(text, limit=SEARCH_LISTED + 1))
+        found["people"], found["items"] = people[:SEARCH_LISTED], items[:SEARCH_LISTED]
+        found["more"] = [
+            what for what, got in (("people", people), ("items", items)) if len(got) > SEARCH_LISTED
+        ]
         found["loans"] = await board(lambda q: q.board(search=text))
     return request.app.state.pages.render(request, "search.html", found)
 

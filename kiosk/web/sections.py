@@ -81,7 +81,8 @@ def _trip_phones(q: Queries, f: Filters) -> Mapping[str, Any]:
 def _open_problems(q: Queries, f: Filters) -> Mapping[str, Any]:
     # The office board's list (kiosk.loans.problems): each stays until the office records
     # at the kiosk what happened; the board only shows them.
-    return {"problems": q.open_problems()}
+    # Its count is of every open problem, also those past the end of the list.
+    return {"listed": q.open_problem_list()}
 
 
 def _today(q: Queries, f: Filters) -> Mapping[str, Any]:

@@ -337,6 +337,12 @@ def test_open_problems_are_the_office_boards_list_until_the_office_deals_with_th
         assert p.last_with is not None
         assert f'<a href="/people/{p.last_with.id}">{p.last_with.name}</a>' in row
     assert "09:00 today" in rows[0] and "09:10 today" in rows[1]
+    # A list longer than the board shows says how many there are in all.
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr("kiosk.loans.problems.LISTED", 1)
+        page = client.get("/problems").text
+        assert "2 open problems; the 1 longest open are listed, oldest first." in page
+        assert page.count('<td data-label="Problem">') == 1
     # Dealt with at the kiosk: it leaves the list.
     service.resolve_problem(board[0].id, "found", "in the hall cupboard", tiny_school.office.id)
     page = client.get("/problems").text
@@ -386,6 +392,23 @@ def test_search_finds_people_items_and_what_is_out(
     swim = client.get("/search?q=swimming").text  # a trip
     assert "Trip phone 1" in swim and "John Jones" in swim
     assert "No one matches “zzz”." in client.get("/search?q=zzz").text
+
+
+def test_a_search_that_lists_only_the_first_matches_says_more_match(
+    client: TestClient, tiny_school: TinySchool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client)
+    page = client.get("/search?q=a").text
+    assert "More people match" not in page and "More items match" not in page
+    people = page.count('<li><a href="/people/')
+    items = page.count('<li><a href="/items/')
+    assert people >= 2 and items >= 2
+    monkeypatch.setattr("kiosk.web.app.SEARCH_LISTED", 1)
+    page = client.get("/search?q=a").text
+    assert page.count('<li><a href="/people/') == 1
+    assert page.count('<li><a href="/items/') == 1
+    assert "More people match: the first 1 are listed. Type more of the name" in page
+    assert "More items match: the first 1 are listed." in page
 
 
 def test_search_text_is_shown_as_text(client: TestClient, tiny_school: TinySchool) -> None:

@@ -237,3 +237,24 @@ def test_a_problem_raised_while_the_clock_was_not_set_says_so(
     clock.synced = True
     service.correct_times()
     assert not only_problem(service).time_uncertain
+
+
+def test_the_list_stops_at_its_length_but_its_count_is_of_every_open_problem(
+    service: LoanService,
+    clock: ManualClock,
+    tiny_school: TinySchool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    short_trolley(service, clock)
+    clock.advance(600)
+    camera = borrow_and_return(service, clock, TinySchool.KHAN, TinySchool.CAMERA)
+    service.save_checklist(camera, Checklist(images_erased=True, damage="cracked screen"))
+    listed = service.open_problem_list()
+    assert (len(listed.shown), listed.total) == (2, 2)
+    assert listed.count_text() == "2 open problems"
+    monkeypatch.setattr("kiosk.loans.problems.LISTED", 1)
+    listed = service.open_problem_list()
+    # The longest open is shown; the count does not pretend the list is all there is.
+    assert [p.what for p in listed.shown] == ["2 iPads missing"]
+    assert listed.total == 2
+    assert listed.count_text() == "2 open problems; the 1 longest open are listed"

@@ -371,6 +371,20 @@ async def test_a_lost_badge_is_switched_off_from_the_kiosk(app: KioskApp) -> Non
     assert Staff.get(Staff.name == "Amira Khan").badge_uid is None
 
 
+async def test_a_problem_list_cut_short_says_how_many_are_open_in_all(
+    app: KioskApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kiosk.loans.problems.LISTED", 1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await tap(pilot, OFFICE)
+        await press(pilot, "#office")
+        await press(pilot, "#problems")
+        text = screen_text(app)
+        assert "2 open problems; the 1 longest open are listed, oldest first:" in text
+        assert "2 iPads missing" in text and "cracked screen" not in text
+
+
 async def test_open_problems_on_the_board_until_the_office_records_what_happened(
     app: KioskApp,
 ) -> None:

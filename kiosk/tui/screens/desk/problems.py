@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from kiosk.tui.screens.desk.page import DeskPage
-from kiosk.views import RESOLUTIONS, ActionResult, ProblemView, StaffView
+from kiosk.views import RESOLUTIONS, ActionResult, ProblemList, ProblemView, StaffView
 
 #: Longest texts in the table's columns, so that it fits 80 columns; the whole summary of
 #: the chosen line is under the table.
@@ -61,9 +61,12 @@ class ProblemsScreen(DeskPage):
         if self.dealt_with:
             self.host.call(service.resolved_problems, self._loaded)
         else:
-            self.host.call(service.open_problems, self._loaded)
+            self.host.call(service.open_problem_list, self._listed)
 
-    def _loaded(self, problems: list[ProblemView]) -> None:
+    def _listed(self, listed: ProblemList) -> None:
+        self._loaded(listed.shown, listed.count_text())
+
+    def _loaded(self, problems: list[ProblemView], count: str = "") -> None:
         self.problems = problems
         table = self.query_one("#problems", DataTable)
         table.clear(columns=True)
@@ -85,13 +88,7 @@ class ProblemsScreen(DeskPage):
                 table.add_row(
                     _short(p.item.name, ITEM_WIDTH), _short(p.what, WHAT_WIDTH), since, who
                 )
-            n = len(problems)
-            self.say(
-                "count",
-                f"{n} open problem{'s' if n != 1 else ''}, oldest first:"
-                if n
-                else "No open problems.",
-            )
+            self.say("count", f"{count}, oldest first:" if problems else "No open problems.")
         self.query_one("#dealt-with", Button).label = (
             "Open ones" if self.dealt_with else "Dealt with"
         )
