@@ -36,7 +36,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
-import importlib.metadata
+import importlib.machinery
 import importlib.util
 import logging
 import types
@@ -94,6 +94,27 @@ class _Unavailable(types.ModuleType):
         )
 
 
+def installed_version(spec: importlib.machinery.ModuleSpec) -> str:
+    """The installed mfrc522's version, from its ``mfrc522-<version>.dist-info`` folder.
+
+    Read from the folder's name (the wheel format names it so) rather than through
+    ``importlib.metadata``, whose import (the email package, to parse METADATA) was 8 ms
+    of every kiosk start here and four or five times that on a Pi; ``importlib.metadata``
+    answers only where no such folder is beside the package (another kind of install).
+    """
+    assert spec.submodule_search_locations
+    site = Path(next(iter(spec.submodule_search_locations))).parent
+    found = list(site.glob("mfrc522-*.dist-info"))
+    if len(found) == 1:
+        return found[0].name.removeprefix("mfrc522-").removesuffix(".dist-info")
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("mfrc522")
+    except importlib.metadata.PackageNotFoundError:
+        return "of unknown version"
+
+
 def load_mfrc522_module(name: str = "MFRC522", imports: dict[str, object] | None = None) -> Any:
     """Execute ``mfrc522/<name>.py`` from the installed package as a private module.
 
@@ -105,10 +126,7 @@ def load_mfrc522_module(name: str = "MFRC522", imports: dict[str, object] | None
     spec = importlib.util.find_spec("mfrc522")  # finds the package without importing it
     if spec is None or not spec.submodule_search_locations:
         raise ReaderUnavailable(f"The mfrc522 package is not installed: {MFRC522_INSTALL}.")
-    try:
-        version = importlib.metadata.version("mfrc522")
-    except importlib.metadata.PackageNotFoundError:
-        version = "of unknown version"
+    version = installed_version(spec)
     if version != MFRC522_VERSION:
         # The classes below subclass its internals: another version is untested code.
         raise ReaderUnavailable(

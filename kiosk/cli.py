@@ -19,6 +19,7 @@ imported is felt (``python -X importtime -m kiosk.cli status``).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -244,6 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # Its modules are loaded: the collector (off from ``kiosk.launch``) is on for its work,
+    # and never looks at what they made (it lives as long as the process).
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a reader that has gone shows here, not as noise at exit

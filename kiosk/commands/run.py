@@ -10,6 +10,7 @@ alive: a frozen screen or a hung reader gets the kiosk restarted.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,16 @@ def _open_hardware(settings: Settings) -> tuple[list[Reader], Feedback]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Off while the screen's modules load and its screens are built: the app turns it on
+    # once it has frozen what they hold (``keep_gc_out_of_taps``; see ``kiosk.launch``).
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     from kiosk import sdnotify
     from kiosk.tui.app import build_app
     from kiosk.tui.logs import log_away_from_screen

@@ -253,6 +253,8 @@ class KioskApp(App[None]):
         self.warmed = True
         if self._tune_gc:
             self._frozen_after_full = keep_gc_out_of_taps()
+        # ``kiosk run`` starts with the collector off (``kiosk.launch``): on from now.
+        gc.enable()
         log.info("screens of a tap built")
 
     # --- the service thread -----------------------------------------------------------

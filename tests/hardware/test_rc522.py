@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from hardware.emulated.card import Card
 from hardware.emulated.chip import Emulator, Fault
 from hardware.errors import ReaderUnavailable
 from hardware.events import ReaderBack, ReaderLost, TagSeen
-from hardware.rc522 import RC522Reader
+from hardware.rc522 import MFRC522_VERSION, RC522Reader, installed_version, load_mfrc522_module
 from hardware.timebase import VirtualTimebase
 from tests.hardware.waiting import wait_for
 
@@ -387,3 +388,26 @@ def test_the_reader_thread_outlives_an_emit_that_always_raises(
         reader.stop()
     assert app.tags() == ["04A22B1A"]
     assert not [e for e in app.events if isinstance(e, ReaderLost)]
+
+
+def test_the_driver_version_is_read_as_importlib_metadata_reads_it() -> None:
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("mfrc522")
+    assert spec is not None
+    assert installed_version(spec) == importlib.metadata.version("mfrc522") == MFRC522_VERSION
+
+
+def test_another_version_of_the_driver_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mfrc522").mkdir()
+    (tmp_path / "mfrc522" / "__init__.py").write_text("")
+    (tmp_path / "mfrc522" / "MFRC522.py").write_text("")
+    (tmp_path / "mfrc522-0.0.6.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        ReaderUnavailable, match=r"mfrc522 0\.0\.6 is installed; the kiosk needs exactly 0\.0\.7"
+    ):
+        load_mfrc522_module()

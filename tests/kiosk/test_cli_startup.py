@@ -138,3 +138,43 @@ def test_status_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
 def test_status_json_needs_no_more(tmp_path: Path) -> None:
     loaded = modules_loaded(["status", "--json", "--db", str(tmp_path / "k.db")], tmp_path)
     assert "kiosk.loans.service" not in loaded and "textual" not in loaded
+
+
+def test_the_kiosk_command_loads_its_modules_without_the_collector_and_works_with_it(
+    tmp_path: Path,
+) -> None:
+    # As the installed ``kiosk`` script starts (kiosk.launch), with a spy on the moment the
+    # subcommand's module is loaded (building the parser) and on the command's own work.
+    code = (
+        "import gc, json, sys, contextlib, io\n"
+        "import kiosk.cli, kiosk.commands.status as status\n"
+        "seen = {}\n"
+        "build, work = kiosk.cli.build_parser, status.run\n"
+        "def spy_build(*a):\n"
+        "    seen['loading'] = gc.isenabled()\n"
+        "    return build(*a)\n"
+        "def spy_work(args):\n"
+        "    seen['working'] = gc.isenabled()\n"
+        "    seen['frozen'] = gc.get_freeze_count()\n"
+        "    return work(args)\n"
+        "kiosk.cli.build_parser, status.run = spy_build, spy_work\n"
+        f"sys.argv = ['kiosk', 'status', '--db', {str(tmp_path / 'k.db')!r}]\n"
+        "from kiosk.launch import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main() == 0\n"
+        "print(json.dumps(seen))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["loading"] is False, "the collector ran while the modules loaded"
+    assert seen["working"] is True, "the command worked without the collector"
+    # What start-up made is out of the collector's sight: no collection looks at it.
+    assert seen["frozen"] > 1000

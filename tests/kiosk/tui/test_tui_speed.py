@@ -82,6 +82,7 @@ def gc_restored() -> Iterator[None]:
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    gc.enable()
 
 
 # --- the screens of a tap, built ahead -------------------------------------------------
@@ -293,9 +294,11 @@ def test_what_is_frozen_at_rest_is_looked_at_again_once_it_has_grown(
 async def test_the_kiosk_process_freezes_what_start_up_and_warm_up_built(
     demo_service: LoanService, gc_restored: None
 ) -> None:
+    gc.disable()  # as ``kiosk run`` starts (kiosk.launch, kiosk.commands.run)
     app = warm_app(demo_service, tune_gc=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await warmed(pilot)
+        assert gc.isenabled(), "the collector stayed off after the screens were built"
         assert gc.get_freeze_count() > 0
         assert gc.get_threshold()[2] == app_module.FULL_GC_EVERY
         session = app._reusable[(SessionScreen, None)]
