@@ -19,18 +19,21 @@ from kiosk.clock import Clock
 from kiosk.db import Loan
 from kiosk.errors import NotFound, Refused
 from kiosk.journal import Journal
-from kiosk.loans.problems import missing_now, open_problem
+from kiosk.loans.problems import close_for_loan, missing_now, open_problem
 from kiosk.loans.queries import Queries
 from kiosk.loans.state import UndoSlot
 from kiosk.settings import Settings
 from kiosk.views import ActionResult, AlertRaised, ContentLine
 
 
-def expected(item_id: int, contents: Sequence[Mapping[str, Any]] | None) -> tuple[ContentLine, ...]:
-    """Each contents line with the count that should be there now."""
+def expected(
+    item_id: int, contents: Sequence[Mapping[str, Any]] | None, except_loan: int | None = None
+) -> tuple[ContentLine, ...]:
+    """Each contents line with the count that should be there now; with ``except_loan``,
+    as if that loan's own shortfall were not yet known (it is being counted again)."""
     if not contents:
         return ()
-    missing = missing_now(item_id)
+    missing = missing_now(item_id, except_loan)
     return tuple(
         ContentLine(str(c["name"]), max(0, int(c["count"]) - missing.get(str(c["name"]), 0)))
         for c in contents
@@ -38,12 +41,15 @@ def expected(item_id: int, contents: Sequence[Mapping[str, Any]] | None) -> tupl
 
 
 def shortfall(
-    item_id: int, contents: Sequence[Mapping[str, Any]] | None, counts: Mapping[str, int]
+    item_id: int,
+    contents: Sequence[Mapping[str, Any]] | None,
+    counts: Mapping[str, int],
+    except_loan: int | None = None,
 ) -> list[tuple[str, int, int]]:
     """(what, counted, expected) for each line counted below what should be there now."""
     return [
         (line.name, int(counts[line.name]), line.count)
-        for line in expected(item_id, contents)
+        for line in expected(item_id, contents, except_loan)
         if line.name in counts and int(counts[line.name]) < line.count
     ]
 
@@ -64,8 +70,13 @@ def record_short(
     (None, "") when nothing is short.
     """
     item = loan.item
-    short = shortfall(item.id, item.contents, counts)
+    # Against what should be there without this loan's own shortfall: a count made again
+    # for the same loan (a checklist corrected, the next teacher's count at a hand-over)
+    # replaces what the loan's earlier count said, instead of adding to it.
+    short = shortfall(item.id, item.contents, counts, except_loan=loan.id)
     if not short:
+        # Counted again and all there: what the earlier count said missing is not.
+        close_for_loan("short", loan.id, "found", f"{when}: all there.", event_id)
         return None, ""
     text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
     body = alerts.payload(

@@ -88,12 +88,22 @@ def close_open(kind: str, item_id: int, outcome: str, note: str, event_id: int) 
     )
 
 
-def missing_now(item_id: int) -> dict[str, int]:
-    """What is already known missing from an item's contents (its open shortfalls), per line."""
+def close_for_loan(kind: str, loan_id: int, outcome: str, note: str, event_id: int) -> int:
+    """Mark a loan's open problem of ``kind`` as dealt with; returns how many (0 or 1)."""
+    return int(
+        Problem.update(resolved_event=event_id, resolution=outcome, resolution_note=note)
+        .where(Problem.kind == kind, Problem.loan == loan_id, Problem.resolved_event.is_null())
+        .execute()
+    )
+
+
+def missing_now(item_id: int, except_loan: int | None = None) -> dict[str, int]:
+    """What is already known missing from an item's contents (its open shortfalls), per line;
+    with ``except_loan``, what other loans' shortfalls say."""
     cursor = database.execute_sql(
         "SELECT detail FROM problem WHERE item_id = ? AND resolved_event_id IS NULL"
-        " AND kind = 'short'",
-        (item_id,),
+        " AND kind = 'short' AND (? IS NULL OR loan_id IS NOT ?)",
+        (item_id, except_loan, except_loan),
     )
     missing: dict[str, int] = {}
     for (detail,) in cursor:

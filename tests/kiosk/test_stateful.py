@@ -65,7 +65,9 @@ class KioskMachine(RuleBasedStateMachine):
         self.state_changes = 0
         self.losses = 0
         self.last_return: int | None = None
-        self.checklisted: set[int] = set()
+        self.short_loans: set[int] = set()
+        #: iPads each loan's latest count found missing (its open shortfall).
+        self.missing: dict[int, int] = {}
 
     def teardown(self) -> None:
         self.db.close()
@@ -114,10 +116,18 @@ class KioskMachine(RuleBasedStateMachine):
         loan = Loan.get_by_id(self.last_return)
         if loan.outcome != "returned":
             return
-        short = loan.item.asset_tag == "TRO" and count < 30
-        if short and loan.id not in self.checklisted:
-            self.losses += 1
-        self.checklisted.add(loan.id)
+        if loan.item.asset_tag == "TRO":
+            # Counted against what should be there: the trolley's 30 less what other loans'
+            # counts found missing (a loan counted again replaces its own earlier count).
+            others = sum(n for other, n in self.missing.items() if other != loan.id)
+            expected = max(0, 30 - others)
+            if count < expected:
+                self.missing[loan.id] = expected - count
+                if loan.id not in self.short_loans:  # one loss alert per loan
+                    self.losses += 1
+                    self.short_loans.add(loan.id)
+            else:
+                self.missing.pop(loan.id, None)  # all there after all
         self.service.save_checklist(
             loan.id,
             Checklist(

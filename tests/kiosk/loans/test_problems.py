@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from kiosk.clock import ManualClock
-from kiosk.db import Event, Item, Problem
+from kiosk.db import Event, Item, Outbox, Problem
 from kiosk.errors import Refused
 from kiosk.loans import LoanService
 from kiosk.loans.problems import since_text
@@ -258,3 +258,32 @@ def test_the_list_stops_at_its_length_but_its_count_is_of_every_open_problem(
     assert [p.what for p in listed.shown] == ["2 iPads missing"]
     assert listed.total == 2
     assert listed.count_text() == "2 open problems; the 1 longest open are listed"
+
+
+def test_a_count_corrected_for_the_same_loan_replaces_what_it_said_missing(
+    service: LoanService, clock: ManualClock, tiny_school: TinySchool
+) -> None:
+    loan = short_trolley(service, clock, ipads=28)
+    # Counted again for the same return: 20 are there, so 10 are missing, not 2 + 8.
+    service.save_checklist(loan, Checklist(counts={"iPads": 20, "headphones": 30}, damage=""))
+    p = only_problem(service)
+    assert (p.loan_id, p.what) == (loan, "10 iPads missing")
+    # The next borrower is asked for what should be there now.
+    tap(service, clock, TinySchool.JONES)
+    tap(service, clock, TinySchool.TROLLEY)
+    back = tap(service, clock, TinySchool.TROLLEY)
+    assert [(c.name, c.count) for c in back.expected] == [("iPads", 20), ("headphones", 30)]
+    # One loss alert for the loan, however often it is counted.
+    assert Outbox.select().where(Outbox.kind == "lost").count() == 1
+
+
+def test_a_count_corrected_to_all_there_takes_the_shortfall_off_the_list(
+    service: LoanService, clock: ManualClock, tiny_school: TinySchool
+) -> None:
+    loan = short_trolley(service, clock, ipads=28)
+    res = service.save_checklist(loan, Checklist(counts={"iPads": 30, "headphones": 30}, damage=""))
+    assert res.message == "Thank you, all recorded."
+    assert service.open_problems() == []
+    (done,) = service.resolved_problems()
+    assert (done.loan_id, done.resolution) == (loan, "found")
+    assert done.resolution_note == "Counted back: all there."
