@@ -8,9 +8,7 @@ cards are read here too (``open_problems``, ``spare_cards``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 
 import peewee as pw
@@ -89,7 +87,7 @@ class Queries:
             [v.id for v in views if "personal_calls" in self.settings.kind(v.item.kind).checklist]
         )
         if calls:
-            views = [dataclasses.replace(v, personal_calls=calls.get(v.id, 0)) for v in views]
+            views = [v._replace(personal_calls=calls.get(v.id, 0)) for v in views]
         return views
 
     def calls(self, loan_id: int) -> list[CallView]:
@@ -115,7 +113,7 @@ class Queries:
     def _with_acts(self, views: list[LoanView]) -> list[LoanView]:
         """What the office did on the borrowers' behalf, in words, on each loan it acted on."""
         notes = act_notes([v.id for v in views])
-        return [replace(v, office=notes[v.id]) if v.id in notes else v for v in views]
+        return [v._replace(office=notes[v.id]) if v.id in notes else v for v in views]
 
     def open_problems(self, limit: int = 200) -> list[ProblemView]:
         """The office's list: trolleys short, damage, images left, losses; oldest first."""
@@ -170,7 +168,7 @@ class Queries:
                 [i.id for i in items],
             ).fetchall()
         )
-        return [replace(i, out_with=holders[i.id]) if i.id in holders else i for i in items]
+        return [i._replace(out_with=holders[i.id]) if i.id in holders else i for i in items]
 
     def staff(self, staff_pk: int) -> StaffView:
         staff = Staff.get_or_none(Staff.id == staff_pk)

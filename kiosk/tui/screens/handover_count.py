@@ -8,8 +8,6 @@ previous loan (``LoanService.save_handover_count``).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -84,7 +82,7 @@ class HandoverCountScreen(LoanResultScreen):
         tap = self.result
         assert tap is not None
         if tap.asks_return_time:  # counted: now the return time, as for any hand-over
-            self.host.present(replace(tap, checklist=(), expected=()))
+            self.host.present(tap._replace(checklist=(), expected=()))
         elif result.warnings:
             self.host.done(tap.message, warnings=result.warnings)
         else:

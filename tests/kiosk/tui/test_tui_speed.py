@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import weakref
 from collections.abc import Iterator
@@ -348,7 +347,7 @@ async def test_the_board_read_again_unchanged_is_left_as_it_is_and_a_change_is_s
         assert shown and not cleared  # read again: the same loans, nothing rebuilt
         assert table.loans == board and table.row_count == len(board)
 
-        late = dataclasses.replace(board[-1], overdue=True)
+        late = board[-1]._replace(overdue=True)
         table.show([late, *board[:-1]])
         await settle(pilot)
         assert cleared == [1] and table.loans[0] == late
