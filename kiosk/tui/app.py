@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual.app import App
 from textual.screen import Screen
@@ -43,7 +43,6 @@ from hardware.events import ReaderBack, ReaderEvent, ReaderLost, TagSeen
 from kiosk.clock import Clock
 from kiosk.errors import KioskError
 from kiosk.loans import LoanService
-from kiosk.tui import router
 from kiosk.tui.host import AlertDesk, Status, TagHandler
 from kiosk.tui.messages import Job, ReaderReported, ServiceCallFinished, TagHandled
 from kiosk.tui.screens.base import KioskScreen
@@ -51,6 +50,11 @@ from kiosk.tui.screens.idle import IdleScreen
 from kiosk.tui.widgets.status import ConsoleScrollBar
 from kiosk.tui.widgets.tag_entry import TagEntry
 from kiosk.views import DeliverySummary, Outcome, TapResult
+
+if TYPE_CHECKING:
+    # Loaded (with the screens of a tap) once the idle screen is up, by the warm-up or
+    # by a tap that comes sooner: not before the kiosk says it is ready.
+    from kiosk.tui import router
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +224,8 @@ class KioskApp(App[None]):
                 self._warmed_up()
 
     def _build_tap_screens(self, checklists: list[router.ChecklistKey]) -> None:
+        from kiosk.tui import router
+
         self.run_worker(self._build_screens(router.tap_screens(checklists)), group="warm-up")
 
     async def _build_screens(self, screens: list[router.KeptScreen]) -> None:
@@ -387,6 +393,8 @@ class KioskApp(App[None]):
 
     def present(self, result: TapResult) -> None:
         """Show a tap's result through the router."""
+        from kiosk.tui import router
+
         if router.present(self, result):  # IGNORED (a badge held on the reader) shows nothing
             self.taps_shown += 1
 
@@ -398,9 +406,13 @@ class KioskApp(App[None]):
         undo_until: float | None = None,
         warnings: tuple[str, ...] = (),
     ) -> None:
+        from kiosk.tui import router
+
         router.done(self, message, detail, undo_until=undo_until, warnings=warnings)
 
     def refuse(self, message: str, detail: str = "") -> None:
+        from kiosk.tui import router
+
         router.refuse(self, message, detail)
 
     def reusable(

@@ -178,3 +178,23 @@ def test_the_kiosk_command_loads_its_modules_without_the_collector_and_works_wit
     assert seen["working"] is True, "the command worked without the collector"
     # What start-up made is out of the collector's sight: no collection looks at it.
     assert seen["frozen"] > 1000
+
+
+def test_the_screen_says_it_is_ready_before_it_loads_the_screens_of_a_tap(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[kiosk]\ndb = "{tmp_path / "k.db"}"\n\n'
+        '[hardware]\nreaders = ["keyboard"]\nfeedback = "none"\n'
+    )
+    loaded = modules_loaded(["run", "--config", str(config), "--exit-when-ready"], tmp_path)
+    assert "kiosk.tui.screens.idle" in loaded  # the check sees what the idle screen uses
+    # The router and the screens it shows come with the warm-up, after READY=1.
+    early = sorted(
+        m
+        for m in loaded
+        if m == "kiosk.tui.router"
+        or m in {f"kiosk.tui.screens.{s}" for s in ("session", "done", "checklist", "refusal")}
+    )
+    assert not early, f"loaded before the kiosk was ready: {early}"
