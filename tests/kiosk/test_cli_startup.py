@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,11 @@ def modules_loaded(argv: list[str], folder: Path) -> set[str]:
         "assert code == 0, code\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
+    return set(json_printed_by(code, folder))
+
+
+def json_printed_by(code: str, folder: Path) -> Any:
+    """The JSON that Python ``code``, run in a process of its own, prints last."""
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -76,7 +82,7 @@ def modules_loaded(argv: list[str], folder: Path) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def test_the_table_names_each_subcommand_with_the_module_that_adds_it() -> None:
@@ -164,16 +170,7 @@ def test_the_kiosk_command_loads_its_modules_without_the_collector_and_works_wit
         "    assert main() == 0\n"
         "print(json.dumps(seen))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=clean_env(tmp_path),
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.splitlines()[-1])
+    seen = json_printed_by(code, tmp_path)
     assert seen["loading"] is False, "the collector ran while the modules loaded"
     assert seen["working"] is True, "the command worked without the collector"
     # What start-up made is out of the collector's sight: no collection looks at it.
