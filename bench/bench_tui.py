@@ -243,7 +243,7 @@ def start_to_idle(runs: int = 3, preexec: Callable[[], None] | None = None) -> f
                 )
                 try:
                     while b"READY=1" not in notify.recv(4096).split(b"\n"):
-                        pass
+                        continue  # another notification (STATUS=...): wait for the next
                     walls.append(time.perf_counter() - started)
                 finally:
                     _, err = child.communicate(timeout=120)
