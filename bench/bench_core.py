@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import sqlite3
 import statistics
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.budget import CpuBudget
-from bench.fixtures import ITEMS, STAFF, big_database, empty_database, percentile
+from bench.fixtures import ITEMS, STAFF, big_database, empty_database, kiosk_env, percentile
 from kiosk.clock import ManualClock
 from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
 from kiosk.loans import LoanService
@@ -39,9 +38,7 @@ PAIRS = 1500
 def _env(folder: Path) -> dict[str, str]:
     empty = folder / "empty.toml"
     empty.touch()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    env["KIOSK_CONFIG"] = str(empty)
-    return env
+    return kiosk_env(empty)
 
 
 def commit_floor(folder: Path) -> list[float]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import shutil
 import socket
@@ -52,7 +51,8 @@ from typing import Any
 import httpx2 as httpx
 import psycopg
 
-from bench.fixtures import big_database, percentile
+from bench.fixtures import big_database, kiosk_env, percentile
+from bench.web_helpers import server_ms, sign_in
 from kiosk.clock import CLOCK_ENV, ManualClock
 from kiosk.db import open_database
 from kiosk.settings import Trust, settings_from
@@ -319,12 +319,9 @@ def bench_board(cluster: PgCluster, runs: int = 100) -> dict[str, float]:
 
 
 def _web_env(folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    env["KIOSK_CONFIG"] = str(folder / "kiosk.toml")
     # The server's clock starts at the data set's "now" (and runs on): the same loans are
     # overdue on the page as in bench_board.
-    env[CLOCK_ENV] = NOW.isoformat()
-    return env
+    return kiosk_env(folder / "kiosk.toml", **{CLOCK_ENV: NOW.isoformat()})
 
 
 def _trust_web_folder(cluster: PgCluster, folder: Path) -> str:
@@ -385,32 +382,13 @@ def _trust_web(folder: Path) -> Iterator[str]:
         proc.wait(30)
 
 
-def _server_ms(r: httpx.Response, metric: str = "app") -> float:
-    """A figure of the response's Server-Timing header: app (wall) or cpu (the process's)."""
-    for part in r.headers["server-timing"].split(","):
-        name, _, dur = part.strip().partition(";dur=")
-        if name == metric:
-            return float(dur)
-    raise KeyError(metric)
-
-
-def _sign_in(client: httpx.Client) -> None:
-    form = client.get("/signin").text
-    token = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert token, form
-    r = client.post(
-        "/signin", data={"csrf": token.group(1), "username": WEB_USER, "password": WEB_PASSWORD}
-    )
-    assert r.status_code == 303, r.text
-
-
 def web_page_times(url: str, rounds: int = WEB_ROUNDS) -> dict[str, list[float]]:
     """``GET /`` as a browser fetches the page: signed in, one kept-alive connection, the
     whole body read. Server time (Server-Timing app and cpu) and the client's wall time."""
     out: dict[str, list[float]] = {"server": [], "cpu": [], "wall": []}
     headers = {"Accept": "text/html,application/xhtml+xml", "Accept-Encoding": "identity"}
     with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
-        _sign_in(client)
+        sign_in(client, WEB_USER, WEB_PASSWORD)
         for n in range(WEB_WARM_UP + rounds):
             t0 = time.perf_counter()
             r = client.get("/")
@@ -422,8 +400,8 @@ def web_page_times(url: str, rounds: int = WEB_ROUNDS) -> dict[str, list[float]]
                 assert "not answering" not in body, body
                 log.info("the all-schools page: %d KB of HTML", len(r.content) // 1024)
             if n >= WEB_WARM_UP:
-                out["server"].append(_server_ms(r))
-                out["cpu"].append(_server_ms(r, "cpu"))
+                out["server"].append(server_ms(r))
+                out["cpu"].append(server_ms(r, "cpu"))
                 out["wall"].append(wall)
     return out
 

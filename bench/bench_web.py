@@ -32,7 +32,8 @@ import httpx2 as httpx
 
 from bench import fixtures
 from bench.bench_core import tap_latencies
-from bench.fixtures import percentile
+from bench.fixtures import kiosk_env, percentile
+from bench.web_helpers import server_ms, sign_in
 
 log = logging.getLogger("bench.web")
 # One line per request would drown the figures.
@@ -58,12 +59,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _env(folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    env["KIOSK_CONFIG"] = str(folder / "kiosk.toml")
-    return env
-
-
 def _school(folder: Path) -> Path:
     db = fixtures.big_database(folder / "kiosk.db")
     con = sqlite3.connect(db)
@@ -84,7 +79,7 @@ def _school(folder: Path) -> Path:
         text=True,
         check=True,
         capture_output=True,
-        env=_env(folder),
+        env=kiosk_env(folder / "kiosk.toml"),
     )
     return db
 
@@ -98,7 +93,7 @@ def served(folder: Path) -> Iterator[tuple[str, int]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(folder),
+        env=kiosk_env(folder / "kiosk.toml"),
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -111,25 +106,6 @@ def served(folder: Path) -> Iterator[tuple[str, int]]:
         proc.wait(30)
 
 
-def _sign_in(client: httpx.Client) -> None:
-    form = client.get("/signin").text
-    token = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert token
-    r = client.post(
-        "/signin", data={"csrf": token.group(1), "username": USER, "password": PASSWORD}
-    )
-    assert r.status_code == 303
-
-
-def _server_ms(r: httpx.Response, metric: str = "app") -> float:
-    """A figure of the response's Server-Timing header: app (wall) or cpu (the process's)."""
-    for part in r.headers["server-timing"].split(","):
-        name, _, dur = part.strip().partition(";dur=")
-        if name == metric:
-            return float(dur)
-    raise KeyError(metric)
-
-
 def page_times(url: str) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {
         "board": [],
@@ -139,22 +115,22 @@ def page_times(url: str) -> dict[str, list[float]]:
         "item": [],
     }
     with httpx.Client(base_url=url, timeout=60) as client:
-        _sign_in(client)
+        sign_in(client, USER, PASSWORD)
         paths = {"board": "/", "trips": "/trips", "person": "/people/7", "item": "/items/3"}
         for name, path in paths.items():
             client.get(path)  # warm: the first read of each page fills SQLite's cache
             for _ in range(PAGE_LOADS if name == "board" else PAGE_LOADS // 4):
                 r = client.get(path)
                 assert r.status_code == 200
-                out[name].append(_server_ms(r))
+                out[name].append(server_ms(r))
                 if name == "board":
-                    out["board_cpu"].append(_server_ms(r, "cpu"))
+                    out["board_cpu"].append(server_ms(r, "cpu"))
     return out
 
 
 def csv_download(url: str) -> tuple[float, int]:
     with httpx.Client(base_url=url, timeout=600) as client:
-        _sign_in(client)
+        sign_in(client, USER, PASSWORD)
         started, size = time.perf_counter(), 0
         with client.stream("GET", "/export/loans.csv") as r:
             for chunk in r.iter_bytes():

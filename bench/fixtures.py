@@ -129,3 +129,11 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def kiosk_env(config: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without its ``KIOSK_`` settings, reading ``config``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env["KIOSK_CONFIG"] = str(config)
+    env.update(extra)
+    return env

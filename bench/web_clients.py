@@ -15,18 +15,14 @@ import threading
 
 import httpx2 as httpx
 
+from bench.web_helpers import sign_in
+
 
 def main(argv: list[str]) -> int:
     url, user, count = argv[0], argv[1], int(argv[2])
     password = sys.stdin.readline().rstrip("\n")
     with httpx.Client(base_url=url, timeout=30) as client:
-        form = client.get("/signin").text
-        token = re.search(r'name="csrf" value="([^"]+)"', form)
-        assert token
-        r = client.post(
-            "/signin", data={"csrf": token.group(1), "username": user, "password": password}
-        )
-        assert r.status_code == 303, r.text
+        sign_in(client, user, password)
         page = client.get("/").text
         m = re.search(r'data-live-url="([^"]+)"', page)
         assert m
