@@ -470,6 +470,15 @@ def test_the_live_stream_of_a_page_that_does_not_exist_is_404(client: TestClient
 # --- downloads ------------------------------------------------------------------------------
 
 
+def downloaded(client: TestClient, path: str, filename: str) -> tuple[bytes, list[dict[str, str]]]:
+    """A CSV download as the browser gets it (a file named ``filename``): its bytes and rows."""
+    r = client.get(path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert r.headers["content-disposition"] == f'attachment; filename="{filename}"'
+    return r.content, list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+
+
 def test_the_csv_download_is_the_same_file_as_the_cli_export(
     client: TestClient,
     service: LoanService,
@@ -480,13 +489,9 @@ def test_the_csv_download_is_the_same_file_as_the_cli_export(
     morning(service, clock, tiny_school)
     tap(service, clock, TinySchool.CAMERA)
     sign_in(client)
-    r = client.get("/export/loans.csv")
-    assert r.status_code == 200
-    assert r.headers["content-type"] == "text/csv; charset=utf-8"
-    assert r.headers["content-disposition"] == 'attachment; filename="loans-2026-11-23.csv"'
+    content, rows = downloaded(client, "/export/loans.csv", "loans-2026-11-23.csv")
     export_loans(tmp_path / "cli.csv", service.calendar)
-    assert r.content == (tmp_path / "cli.csv").read_bytes()
-    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert content == (tmp_path / "cli.csv").read_bytes()
     assert [row["item"] for row in rows] == ["Class camera 5B", "Trip phone 1"]
 
 
@@ -511,11 +516,9 @@ def test_the_csv_since_a_date(
     tap(service, clock, TinySchool.JONES)
     tap(service, clock, TinySchool.BALL)
     sign_in(client)
-    r = client.get("/export/loans.csv?since=2026-11-24")
-    assert r.headers["content-disposition"] == (
-        'attachment; filename="loans-since-2026-11-24-2026-11-24.csv"'
+    _, rows = downloaded(
+        client, "/export/loans.csv?since=2026-11-24", "loans-since-2026-11-24-2026-11-24.csv"
     )
-    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [row["item"] for row in rows] == ["PE ball bag"]
 
 
@@ -653,15 +656,11 @@ def test_the_days_csv_is_the_same_file_as_the_cli_export(
     morning(service, clock, tiny_school)
     tap(service, clock, TinySchool.CAMERA)
     sign_in(client)
-    r = client.get("/export/day.csv")
-    assert r.status_code == 200
-    assert r.headers["content-type"] == "text/csv; charset=utf-8"
-    assert r.headers["content-disposition"] == 'attachment; filename="day-2026-11-23.csv"'
+    content, rows = downloaded(client, "/export/day.csv", "day-2026-11-23.csv")
     export_day(tmp_path / "cli.csv", day_report(service.queries), service.calendar)
-    assert r.content == (tmp_path / "cli.csv").read_bytes()
-    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert content == (tmp_path / "cli.csv").read_bytes()
     assert {row["item"] for row in rows} >= {"Class camera 5B", "Trip phone 1"}
-    assert client.get("/export/day.csv?day=2026-11-23").content == r.content
+    assert client.get("/export/day.csv?day=2026-11-23").content == content
 
 
 def test_a_day_that_is_not_a_date_or_not_yet_is_refused_in_words(client: TestClient) -> None:
