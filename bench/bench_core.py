@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import sqlite3
@@ -24,7 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.budget import CpuBudget
-from bench.fixtures import ITEMS, STAFF, big_database, empty_database, kiosk_env, percentile
+from bench.fixtures import (
+    ITEMS,
+    STAFF,
+    big_database,
+    empty_database,
+    json_from_child,
+    kiosk_env,
+    percentile,
+)
 from kiosk.clock import ManualClock
 from kiosk.db import SCREEN_WAL_AUTOCHECKPOINT, open_database
 from kiosk.loans import LoanService
@@ -207,22 +214,12 @@ def run() -> dict[str, dict[str, Any]]:
 
 def taps_in_child(path: Path, preexec: Callable[[], None]) -> list[float]:
     """``tap_latencies(path)`` in a process of its own (moved into a budget by ``preexec``)."""
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, sys, pathlib, bench.bench_core as b; "
-            "print(json.dumps(b.tap_latencies(pathlib.Path(sys.argv[1]))[0]))",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        cwd=Path(__file__).parent.parent,
-        preexec_fn=preexec,
+    times: list[float] = json_from_child(
+        "import json, sys, pathlib, bench.bench_core as b; "
+        "print(json.dumps(b.tap_latencies(pathlib.Path(sys.argv[1]))[0]))",
+        str(path),
+        preexec=preexec,
     )
-    times: list[float] = json.loads(child.stdout.strip().splitlines()[-1])
     return times
 
 

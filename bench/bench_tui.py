@@ -20,7 +20,6 @@ once, cached in ``bench/data/``), copied fresh for each run with 100 items out.
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import socket
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench import fixtures
 from bench.budget import CpuBudget
+from bench.fixtures import json_from_child
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
@@ -257,20 +257,10 @@ def measure(preexec: Callable[[], None] | None = None) -> dict[str, float]:
     """The tap benchmark in a process of its own, then start to idle; ``preexec`` runs in
     each measured process before it starts (it moves it into a CPU budget's cgroup)."""
     build_database()
-    child = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, bench.bench_tui as b; print(json.dumps(b.tap_benchmark()))",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        cwd=Path(__file__).parent.parent,
-        preexec_fn=preexec,
+    taps: dict[str, float] = json_from_child(
+        "import json, bench.bench_tui as b; print(json.dumps(b.tap_benchmark()))",
+        preexec=preexec,
     )
-    taps: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
     taps["start_s"] = start_to_idle(preexec=preexec)
     return taps
 

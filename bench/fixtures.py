@@ -7,12 +7,17 @@ on its own copy so that runs do not disturb each other.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kiosk.db import SCHEMA_VERSION, open_database
 from kiosk.errors import StorageError
@@ -137,3 +142,21 @@ def kiosk_env(config: Path, **extra: str) -> dict[str, str]:
     env["KIOSK_CONFIG"] = str(config)
     env.update(extra)
     return env
+
+
+def json_from_child(
+    code: str, *args: str, preexec: Callable[[], None] | None = None, timeout: float = 1200
+) -> Any:
+    """What Python ``code`` prints last as JSON, run in a process of its own from the
+    project's folder (``bench`` importable); ``preexec`` runs in the child before it starts
+    (``CpuBudget.preexec`` moves it into a CPU budget)."""
+    child = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=Path(__file__).parent.parent,
+        preexec_fn=preexec,
+    )
+    return json.loads(child.stdout.strip().splitlines()[-1])
