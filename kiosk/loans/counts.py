@@ -75,8 +75,8 @@ def record_short(
     # replaces what the loan's earlier count said, instead of adding to it.
     short = shortfall(item.id, item.contents, counts, except_loan=loan.id)
     if not short:
-        # Counted again and all there: what the earlier count said missing is not.
-        close_for_loan("short", loan.id, "found", f"{when}: all there.", event_id)
+        if counts:  # counted again and all there: what an earlier count said missing is not
+            close_for_loan("short", loan.id, "found", f"{when}: all there.", event_id)
         return None, ""
     text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
     body = alerts.payload(
