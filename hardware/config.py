@@ -1,13 +1,13 @@
 """The ``[hardware]`` section of kiosk.toml: which readers, which pins.
 
-Plain dataclasses (the kiosk's settings loader reads them from TOML and checks
+Named tuples (the kiosk's settings loader reads them from TOML and checks
 types and unknown keys); ``problems`` checks the values. Pin numbers are BCM
 GPIO numbers, as gpiozero and ``pinout`` print them, not header pin positions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: Reader kinds for ``readers``.
 READER_KINDS = ("rc522", "evdev", "keyboard", "emulator")
@@ -15,8 +15,7 @@ READER_KINDS = ("rc522", "evdev", "keyboard", "emulator")
 FEEDBACK_KINDS = ("gpio", "none")
 
 
-@dataclass(frozen=True)
-class RC522Config:
+class RC522Config(NamedTuple):
     name: str = "RFID reader"
     """What the kiosk calls this reader on screen."""
     spi_bus: int = 0
@@ -31,8 +30,7 @@ class RC522Config:
     """Seconds between looks for a tag. 0.1 answers a tap within about 150 ms."""
 
 
-@dataclass(frozen=True)
-class EvdevConfig:
+class EvdevConfig(NamedTuple):
     name: str = "USB badge reader"
     """What the kiosk calls this reader on screen."""
     device: str = ""
@@ -40,8 +38,7 @@ class EvdevConfig:
     (see ``ls -l /dev/input/by-id/``). Needed when readers includes "evdev"."""
 
 
-@dataclass(frozen=True)
-class PinsConfig:
+class PinsConfig(NamedTuple):
     green_led: int = 17
     """GPIO of the green LED (through a resistor to GND): tap accepted."""
     red_led: int = 27
@@ -50,17 +47,16 @@ class PinsConfig:
     """GPIO of an active buzzer (one that sounds when powered); -1 if none."""
 
 
-@dataclass(frozen=True)
-class HardwareConfig:
+class HardwareConfig(NamedTuple):
     readers: tuple[str, ...] = ("rc522",)
     """Tag readers to use, together: rc522, evdev (USB badge reader), keyboard, emulator."""
     feedback: str = "gpio"
     """gpio: LEDs and buzzer on the pins below; none: no lights or sound."""
-    rc522: RC522Config = field(default_factory=RC522Config)
+    rc522: RC522Config = RC522Config()
     """The RC522 reader on SPI."""
-    evdev: EvdevConfig = field(default_factory=EvdevConfig)
+    evdev: EvdevConfig = EvdevConfig()
     """The USB keyboard-wedge badge reader."""
-    pins: PinsConfig = field(default_factory=PinsConfig)
+    pins: PinsConfig = PinsConfig()
     """LEDs and buzzer."""
 
     def problems(self) -> list[tuple[str, str]]:

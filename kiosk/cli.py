@@ -26,7 +26,6 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,7 +89,6 @@ SUBCOMMANDS = {
 }
 
 
-@dataclass
 class Context:
     """What a subcommand works with: settings, clock, the open database and the service.
 
@@ -98,11 +96,18 @@ class Context:
     a command that only reads (``status``) never imports the rules that write.
     """
 
-    settings: Settings
-    clock: Clock
-    db: pw.SqliteDatabase
-    integrity: IntegrityReport | None = None
-    """What the start-up integrity check found (``kiosk.integrity``)."""
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        db: pw.SqliteDatabase,
+        integrity: IntegrityReport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.integrity = integrity
+        """What the start-up integrity check found (``kiosk.integrity``)."""
 
     @cached_property
     def service(self) -> LoanService:

@@ -12,7 +12,6 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -149,14 +148,32 @@ class SystemClock:
         return bool(kernel)
 
 
-@dataclass
 class ManualClock:
-    """A clock that moves only when told: for tests, benchmarks and the demo."""
+    """A clock that moves only when told: for tests, benchmarks and the demo.
 
-    wall: datetime = field(default_factory=lambda: datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
-    mono: float = 1000.0
-    synced: bool = True
-    boot: str = "boot-1"
+    A plain class, not a dataclass: this module loads with every command, and a
+    dataclass's methods are compiled as its module loads (see ``kiosk.views``).
+    """
+
+    __slots__ = ("boot", "mono", "synced", "wall")
+
+    def __init__(
+        self,
+        wall: datetime | None = None,
+        mono: float = 1000.0,
+        synced: bool = True,
+        boot: str = "boot-1",
+    ) -> None:
+        self.wall = datetime(2026, 11, 23, 9, 0, tzinfo=UTC) if wall is None else wall
+        self.mono = mono
+        self.synced = synced
+        self.boot = boot
+
+    def __repr__(self) -> str:
+        return (
+            f"ManualClock(wall={self.wall!r}, mono={self.mono!r}, synced={self.synced!r}, "
+            f"boot={self.boot!r})"
+        )
 
     def now(self) -> datetime:
         return self.wall

@@ -27,8 +27,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import peewee as pw
 
@@ -57,8 +57,7 @@ MAX_PROBLEMS = 20
 DAMAGE_KIND, DAMAGE_AUDIENCE = "database_damaged", "it"
 
 
-@dataclass(frozen=True)
-class IntegrityReport:
+class IntegrityReport(NamedTuple):
     problems: tuple[str, ...]
     """What SQLite found, one problem per entry; empty when the file is whole."""
     whole_file: bool

@@ -5,13 +5,12 @@ needed to draw a line on the board or a confirmation. They are named tuples, not
 dataclasses: Python 3.11 compiles six methods for each frozen dataclass as its module
 loads, about 1 ms a class here and five times that on a Pi, at every start of the kiosk
 and every ``kiosk status``; a named tuple's are built in. A changed copy is
-``view._replace(field=value)``. ``ContentLine`` stays a dataclass: a tuple's own
-``count`` method would be hidden by its ``count`` field.
+``view._replace(field=value)``. ``ContentLine`` is a small class of its own: as a
+tuple, its ``count`` field would hide the tuple's ``count`` method.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -19,10 +18,33 @@ from typing import Any, NamedTuple
 from kiosk.calendar import SchoolCalendar
 
 
-@dataclass(frozen=True)
 class ContentLine:
+    """One line of what an item holds: "iPads", 30. Immutable, compared by value."""
+
+    __slots__ = ("count", "name")
     name: str
     count: int
+
+    def __init__(self, name: str, count: int) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "count", count)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"a ContentLine cannot be changed ({key})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ContentLine):
+            return NotImplemented
+        return (self.name, self.count) == (other.name, other.count)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.count))
+
+    def __repr__(self) -> str:
+        return f"ContentLine(name={self.name!r}, count={self.count!r})"
+
+    def __reduce__(self) -> tuple[type[ContentLine], tuple[str, int]]:
+        return (ContentLine, (self.name, self.count))
 
 
 class StaffView(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from kiosk.settings.schema import (
@@ -33,8 +33,7 @@ from kiosk.settings.schema import (
 Keys = tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One mistake: where it is (section and key names) and what is wrong, in words."""
 
     keys: Keys

@@ -1,7 +1,7 @@
 """Turn TOML tables and ``KIOSK_*`` variables into the frozen settings of ``schema``.
 
 Generic: it knows types (text, numbers, times, dates, paths, tuples, tables,
-dataclasses), not what the kiosk's keys mean; ``checks`` knows that. Every
+sections: the schema's named tuples), not what the kiosk's keys mean; ``checks`` knows that. Every
 mistake is collected as a ``Problem`` naming its keys, and the loader goes on
 (with that key's default) so that one start-up lists every mistake in the file,
 each on a line that names the file, the key and what was expected::
@@ -16,7 +16,6 @@ A mistake in one is reported against the environment, not the file.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import tomllib
 import types
@@ -56,6 +55,11 @@ def where(origin: str, keys: Keys) -> str:
     return f"{origin}: [{'.'.join(keys[:-1])}] {keys[-1]}"
 
 
+def is_section(tp: Any) -> bool:
+    """Whether ``tp`` is a section of the schema (a named tuple class), not a value type."""
+    return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
+
+
 def _type_name(tp: Any) -> str:
     names = {
         str: "text",
@@ -71,7 +75,7 @@ def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is tuple:
         return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    if origin in (dict, Mapping) or dataclasses.is_dataclass(tp):
+    if origin in (dict, Mapping) or is_section(tp):
         return "a table"
     return str(tp)
 
@@ -93,11 +97,11 @@ class _Builder:
                 return None
             args = [a for a in typing.get_args(tp) if a is not type(None)]
             return self.value(value, args[0], keys)
-        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if is_section(tp):
             if not isinstance(value, Mapping):
                 self.fail(keys, f"expected a table, got {value!r}")
                 return _BAD
-            return self.dataclass(tp, value, keys)
+            return self.section(tp, value, keys)
         if origin is tuple:
             if not isinstance(value, list | tuple):
                 self.fail(keys, f"expected {_type_name(tp)}, got {value!r}")
@@ -119,9 +123,10 @@ class _Builder:
             self.fail(keys, f"expected {_type_name(tp)}, got {value!r}")
         return converted
 
-    def dataclass(self, cls: type, data: Mapping[str, Any], keys: Keys = ()) -> Any:
+    def section(self, cls: type, data: Mapping[str, Any], keys: Keys = ()) -> Any:
         hints = typing.get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in NOT_KEYS}
+        fields = [name for name in cls._fields if name not in NOT_KEYS]  # type: ignore[attr-defined]
+        defaults = cls._field_defaults  # type: ignore[attr-defined]
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             if key not in fields:
@@ -130,9 +135,8 @@ class _Builder:
             converted = self.value(value, hints[key], (*keys, key))
             if converted is not _BAD:
                 kwargs[key] = converted
-        for name, f in fields.items():
-            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            if name not in kwargs and required:
+        for name in fields:
+            if name not in kwargs and name not in defaults:
                 if name in data:
                     return _BAD  # already reported; the object cannot be made
                 self.fail((*keys, name), f"missing; expected {_type_name(hints[name])}")
@@ -229,7 +233,7 @@ def build(layers: list[tuple[str, Mapping[str, Any]]], source: str) -> Settings:
     Each layer is ``(origin, data)``; a problem is reported against the last layer that
     set its key (or a key above it). Raises SettingsError listing every problem.
     """
-    kinds = {name: dataclasses.asdict(rule) for name, rule in default_kinds().items()}
+    kinds = {name: rule._asdict() for name, rule in default_kinds().items()}
     # Kinds in the file replace or add to the defaults kind by kind.
     merged: dict[str, Any] = {"kinds": kinds}
     owners: dict[Keys, str] = {}
@@ -237,12 +241,12 @@ def build(layers: list[tuple[str, Mapping[str, Any]]], source: str) -> Settings:
         merged = merge(merged, data)
         owners.update(dict.fromkeys(_paths(data), origin))
     builder = _Builder()
-    settings = builder.dataclass(Settings, merged)
+    settings = builder.section(Settings, merged)
     found = list(builder.problems)
     if settings is not _BAD:
         # Keys that could not be read keep their defaults, so the rules still apply to
         # everything else; a key already reported is not reported twice.
-        settings = dataclasses.replace(settings, source=source)
+        settings = settings._replace(source=source)
         reported = {p.keys for p in found}
         found += [p for p in problems(settings) if p.keys not in reported]
     if found:
@@ -305,6 +309,8 @@ def settings_from(data: Mapping[str, Any], *, origin: str = "settings") -> Setti
 
 
 def _freeze(value: Any) -> Any:
+    if is_section(type(value)):
+        return value  # a whole section (sync.smtp = Smtp(...)): already frozen
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     if isinstance(value, Mapping):
@@ -319,7 +325,7 @@ def _replaced(obj: Any, keys: list[str], value: Any) -> Any:
         table[head] = _replaced(table[head], rest, value) if rest else value
         return frozen_mapping(table)
     new = _replaced(getattr(obj, head), rest, value) if rest else value
-    return dataclasses.replace(obj, **{head: new})
+    return obj._replace(**{head: new})
 
 
 def evolve(settings: Settings, changes: Mapping[str, Any]) -> Settings:

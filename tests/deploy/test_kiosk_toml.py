@@ -8,13 +8,13 @@ added to settings.py without a line here fails).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 
 from kiosk.settings import KindRule, Settings, load_settings
+from kiosk.settings.loader import is_section
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "kiosk.toml"
 
@@ -75,21 +75,21 @@ def _is_table(tp: object) -> bool:
 
 
 def _missing(section: str, tp: type, found: dict[str, set[str]]) -> list[str]:
-    """Keys of the dataclass ``tp`` not mentioned under ``[section]``; nested tables recurse."""
+    """Keys of the section ``tp`` not mentioned under ``[section]``; nested tables recurse."""
     if section not in found:
         return [f"[{section}]"]
     out: list[str] = []
     hints = typing.get_type_hints(tp)
-    for g in dataclasses.fields(tp):
-        if dataclasses.is_dataclass(hints[g.name]):
-            out += _missing(f"{section}.{g.name}", hints[g.name], found)
-        elif _is_table(hints[g.name]):
+    for name in tp._fields:  # type: ignore[attr-defined]
+        if is_section(hints[name]):
+            out += _missing(f"{section}.{name}", hints[name], found)
+        elif _is_table(hints[name]):
             # A table of named entries ([sync.channels.NAME], [sync.routes]).
-            table = f"{section}.{g.name}"
+            table = f"{section}.{name}"
             if not any(k == table or k.startswith(f"{table}.") for k in found):
                 out.append(f"[{table}]")
-        elif g.name not in found[section]:
-            out.append(f"[{section}] {g.name}")
+        elif name not in found[section]:
+            out.append(f"[{section}] {name}")
     return out
 
 
@@ -97,17 +97,16 @@ def test_every_setting_is_documented() -> None:
     found = mentioned(EXAMPLE.read_text())
     hints = typing.get_type_hints(Settings)
     missing: list[str] = []
-    for f in dataclasses.fields(Settings):
-        if f.name == "source":
+    for name in Settings._fields:
+        if name == "source":
             continue
-        tp = hints[f.name]
+        tp = hints[name]
         if _is_table(tp):
             # [kinds.NAME] tables: every KindRule key under at least one of them.
-            keys = set().union(*(v for k, v in found.items() if k.startswith(f"{f.name}.")))
-            names = [g.name for g in dataclasses.fields(KindRule)]
-            missing += [f"[{f.name}.*] {n}" for n in names if n not in keys]
+            keys = set().union(*(v for k, v in found.items() if k.startswith(f"{name}.")))
+            missing += [f"[{name}.*] {n}" for n in KindRule._fields if n not in keys]
             continue
-        missing += _missing(f.name, tp, found)
+        missing += _missing(name, tp, found)
     assert not missing, "deploy/kiosk.toml does not mention: " + ", ".join(missing)
 
 
