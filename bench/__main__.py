@@ -8,6 +8,9 @@ a Raspberry Pi 4, see bench/budget.py), the figures of every module that has
 ``run_budget(budget)``; they are written beside the others with the prefix ``pi25.``.
 Where no quota can be set up here, the reason is printed and those figures are skipped.
 ``--budget-only`` skips the full-speed set (for working on the budget figures).
+
+Every run first records how fast this machine is today (``bench/host.py``): the host's
+speed moves from day to day, and the figures are read against it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import host
 from bench.budget import BudgetUnavailable, cpu_budget
 
 HERE = Path(__file__).parent
@@ -86,7 +90,13 @@ def main(argv: list[str]) -> int:
     names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("bench_"))
     if args.modules:
         names = [n for n in names if n.removeprefix("bench_") in args.modules]
-    results: dict[str, Any] = {}
+    started = time.perf_counter()
+    results: dict[str, Any] = host.figures()
+    _print(
+        "this machine today (context for every figure: bench/host.py)",
+        time.perf_counter() - started,
+        results,
+    )
     if not args.budget_only:
         for name in names:
             started = time.perf_counter()
@@ -100,6 +110,11 @@ def main(argv: list[str]) -> int:
         try:
             with cpu_budget(args.cpu_budget) as budget:
                 sys.stdout.write(f"\nCPU budget: {budget.describe()}\n")
+                started = time.perf_counter()
+                floor = {budget.prefix + k: v for k, v in host.figures(budget.preexec).items()}
+                results.update(floor)
+                title = f"the interpreter at {args.cpu_budget}% of a core"
+                _print(title, time.perf_counter() - started, floor)
                 for name in budgeted:
                     started = time.perf_counter()
                     figures = {
