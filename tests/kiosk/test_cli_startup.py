@@ -46,6 +46,9 @@ NOT_FOR_STATUS = [
     "kiosk.records",
     "hardware.events",
     "importlib.resources",
+    # No dataclass is made on the way (each is compiled as its module loads, see
+    # kiosk.views): the settings, the views and the context are named tuples or classes.
+    "dataclasses",
 ]
 
 
