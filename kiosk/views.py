@@ -11,9 +11,10 @@ tuple, its ``count`` field would hide the tuple's ``count`` method.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from kiosk.calendar import SchoolCalendar
 
@@ -421,6 +422,30 @@ def day_lines(report: DayReport) -> list[DayLine]:
     for at, what, v in sorted(moves, key=lambda m: (m[0], m[2].id)):
         add(what, at, v.item, who(v), f"Trip: {v.trip}" if what == "Out" and v.trip else "", v)
     return out
+
+
+T = TypeVar("T")
+
+#: What a search's list says under it when it stops short of everything that matches.
+_MORE_MATCH = {
+    "people": "More people match: the first {n} are listed. Type more of the name to narrow it.",
+    "items": (
+        "More items match: the first {n} are listed. "
+        "Type more of the name or the asset tag to narrow it."
+    ),
+}
+
+
+def first(rows: Sequence[T], listed: int) -> tuple[list[T], bool]:
+    """The first ``listed`` of ``rows`` looked up with ``limit=listed + 1``, and whether
+    more matched than are listed: a list that stops short must say so."""
+    return list(rows[:listed]), len(rows) > listed
+
+
+def more_match(listed: int, **cut: bool) -> dict[str, str]:
+    """The line under each list that was cut at ``listed``: ``more_match(30, people=True,
+    items=False)`` is ``{"people": "More people match: the first 30 are listed. ..."}``."""
+    return {what: _MORE_MATCH[what].format(n=listed) for what, more in cut.items() if more}
 
 
 #: Who an alert's audience is, in a sentence ("no channel for SLT").

@@ -43,7 +43,7 @@ from kiosk.exporter import day_csv, iter_loans_csv
 from kiosk.loans.day import day_report
 from kiosk.loans.queries import Queries
 from kiosk.settings import Settings
-from kiosk.views import LoanView
+from kiosk.views import LoanView, first, more_match
 from kiosk.web.auth import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -291,16 +291,15 @@ async def live(request: Request) -> Response:
 @signed_in()
 async def search(request: Request) -> Response:
     text = request.query_params.get("q", "").strip()[:MAX_SEARCH]
-    found: dict[str, Any] = {"q": text, "people": [], "items": [], "loans": [], "more": []}
+    found: dict[str, Any] = {"q": text, "people": [], "items": [], "loans": [], "more": {}}
     if text:
         board: Reads = request.app.state.board
         # One more than is listed: whether the list is all there is, or it must say so.
         people = await board(lambda q: q.find_staff(text, limit=SEARCH_LISTED + 1))
         items = await board(lambda q: q.find_items(text, limit=SEARCH_LISTED + 1))
-        found["people"], found["items"] = people[:SEARCH_LISTED], items[:SEARCH_LISTED]
-        found["more"] = [
-            what for what, got in (("people", people), ("items", items)) if len(got) > SEARCH_LISTED
-        ]
+        found["people"], more_people = first(people, SEARCH_LISTED)
+        found["items"], more_items = first(items, SEARCH_LISTED)
+        found["more"] = more_match(SEARCH_LISTED, people=more_people, items=more_items)
         found["loans"] = await board(lambda q: q.board(search=text))
     return request.app.state.pages.render(request, "search.html", found)
 

@@ -11,7 +11,11 @@ from textual.widgets import Button, DataTable, Input
 
 from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.screens.history import HistoryScreen
-from kiosk.views import ItemView, StaffView
+from kiosk.tui.widgets.more import MoreMatch
+from kiosk.views import ItemView, StaffView, first, more_match
+
+#: People, and items, listed at most; more letters narrow the list.
+LISTED = 30
 
 
 class FindScreen(KioskScreen):
@@ -28,6 +32,7 @@ class FindScreen(KioskScreen):
         with Horizontal(classes="fields"):
             yield Input(placeholder="Type part of a name, asset tag or staff ID", id="find-text")
         yield DataTable(cursor_type="row", id="found")
+        yield MoreMatch(id="more")
         with Horizontal(classes="buttons"):
             yield Button("Show history", id="show")
             yield Button("Back to the board", id="back")
@@ -42,12 +47,19 @@ class FindScreen(KioskScreen):
         text = self.query_one("#find-text", Input).value
         service = self.host.service
         self.host.call(
-            lambda: (service.find_staff(text, limit=30), service.find_items(text, limit=30)),
+            lambda: (
+                service.find_staff(text, limit=LISTED + 1),
+                service.find_items(text, limit=LISTED + 1),
+            ),
             self._found,
         )
 
     def _found(self, found: tuple[list[StaffView], list[ItemView]]) -> None:
-        people, items = found
+        people, more_people = first(found[0], LISTED)
+        items, more_items = first(found[1], LISTED)
+        self.query_one(MoreMatch).tell(
+            more_match(LISTED, people=more_people, items=more_items).values()
+        )
         table = self.query_one("#found", DataTable)
         table.clear()
         self.rows = [*people, *items]

@@ -4,4 +4,6 @@
 - ``status``: the status line, and console-safe scroll bars.
 - ``tag_entry``: the box where a tag number is typed (the keyboard reader).
 - ``choices``: a return time in one press, and yes/no questions.
+- ``people``: find a person by typing a few letters of their name.
+- ``more``: the line under a search's list when more match than it lists.
 """

@@ -17,14 +17,16 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
-from kiosk.views import StaffView
-
-#: People shown at once; more letters narrow the list.
-SHOWN = 30
+from kiosk.tui.widgets.more import MoreMatch
+from kiosk.views import StaffView, first, more_match
 
 
 class PersonPicker(Vertical):
     """A search box and the people matching it."""
+
+    #: People shown at once; more letters narrow the list. The screen asks the service for
+    #: one more, so that the list can say when more match.
+    SHOWN = 30
 
     class Search(Message):
         """The typed text changed: the screen should look these people up."""
@@ -59,6 +61,7 @@ class PersonPicker(Vertical):
         with Horizontal(classes="fields"):
             yield Input(placeholder=self.placeholder, id="who")
         yield DataTable(cursor_type="row", id="people")
+        yield MoreMatch(id="more-people")
 
     def on_mount(self) -> None:
         self.query_one("#people", DataTable).add_columns("Name", "Known as", "Classes", "")
@@ -75,7 +78,9 @@ class PersonPicker(Vertical):
         if self.new_visitor and len(self.typed) >= 2:
             self.rows.append(None)
             table.add_row(self.typed, "", "", "new visitor")
-        for p in list(people)[:SHOWN]:
+        listed, more = first(list(people), self.SHOWN)
+        self.query_one(MoreMatch).tell(more_match(self.SHOWN, people=more).values())
+        for p in listed:
             self.rows.append(p)
             known = p.greeting if p.greeting != p.name else ""
             state = "" if p.active else "inactive"

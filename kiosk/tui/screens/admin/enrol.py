@@ -12,7 +12,11 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from kiosk.loans.people import TagInUse
 from kiosk.tui.screens.admin.page import AdminPage
-from kiosk.views import ItemView, StaffView
+from kiosk.tui.widgets.more import MoreMatch
+from kiosk.views import ItemView, StaffView, first, more_match
+
+#: People, and items, listed at most; more letters narrow the list.
+LISTED = 40
 
 
 class EnrolScreen(AdminPage):
@@ -32,6 +36,7 @@ class EnrolScreen(AdminPage):
         with Horizontal(classes="fields"):
             yield Input(placeholder="Find the person or item it is for", id="who")
         yield DataTable(cursor_type="row", id="owners")
+        yield MoreMatch(id="more")
         yield Static("", id="result", classes="prompt")
         with Horizontal(classes="buttons"):
             yield Button("Give the tag to the chosen one", id="give", variant="primary")
@@ -69,11 +74,20 @@ class EnrolScreen(AdminPage):
         text = self.query_one("#who", Input).value
         service = self.host.service
         self.host.call(
-            lambda: [*service.find_staff(text, limit=40), *service.find_items(text, limit=40)],
+            lambda: (
+                service.find_staff(text, limit=LISTED + 1),
+                service.find_items(text, limit=LISTED + 1),
+            ),
             self._found,
         )
 
-    def _found(self, rows: list[StaffView | ItemView]) -> None:
+    def _found(self, found: tuple[list[StaffView], list[ItemView]]) -> None:
+        people, more_people = first(found[0], LISTED)
+        items, more_items = first(found[1], LISTED)
+        self.query_one(MoreMatch).tell(
+            more_match(LISTED, people=more_people, items=more_items).values()
+        )
+        rows: list[StaffView | ItemView] = [*people, *items]
         self.rows = rows
         table = self.query_one("#owners", DataTable)
         table.clear()

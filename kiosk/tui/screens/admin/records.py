@@ -11,7 +11,11 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from kiosk.tui.screens.admin.form import FormScreen
 from kiosk.tui.screens.admin.page import AdminPage
-from kiosk.views import ActionResult, StaffView
+from kiosk.tui.widgets.more import MoreMatch
+from kiosk.views import ActionResult, StaffView, first, more_match
+
+#: Records listed at most; more letters narrow the list.
+LISTED = 200
 
 
 class RecordsScreen(AdminPage):
@@ -28,6 +32,7 @@ class RecordsScreen(AdminPage):
         with Horizontal(classes="fields"):
             yield Input(placeholder="Find by name or reference", id="find")
         yield DataTable(cursor_type="row", id="records")
+        yield MoreMatch(id="more")
         with Horizontal(classes="buttons"):
             yield Button("Add", id="add", variant="primary")
             yield Button("Edit", id="edit")
@@ -58,11 +63,14 @@ class RecordsScreen(AdminPage):
     def load(self) -> None:
         text, service = self.query_one("#find", Input).value, self.host.service
         if self.what == "staff":
-            self.host.call(lambda: service.find_staff(text, limit=200), self._found)
+            self.host.call(lambda: service.find_staff(text, limit=LISTED + 1), self._found)
         else:
-            self.host.call(lambda: service.find_items(text, limit=200), self._found)
+            self.host.call(lambda: service.find_items(text, limit=LISTED + 1), self._found)
 
-    def _found(self, rows: list[Any]) -> None:
+    def _found(self, found: list[Any]) -> None:
+        rows, more = first(found, LISTED)
+        what = "people" if self.what == "staff" else "items"
+        self.query_one(MoreMatch).tell(more_match(LISTED, **{what: more}).values())
         self.rows = rows
         table = self.query_one("#records", DataTable)
         table.clear()

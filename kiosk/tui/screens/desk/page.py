@@ -37,9 +37,9 @@ class DeskPage(KioskScreen):
     def find_people(self, text: str = "") -> None:
         """Staff whose names match ``text`` (everyone when empty), looked up on the service
         thread and shown in the page's PersonPicker."""
-        service = self.host.service
+        service, wanted = self.host.service, self.query_one(PersonPicker).SHOWN + 1
         self.host.call(
-            lambda: service.find_staff(text, limit=30),
+            lambda: service.find_staff(text, limit=wanted),
             lambda people: self.query_one(PersonPicker).show(people, text),
         )
 
