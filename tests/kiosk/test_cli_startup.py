@@ -49,6 +49,8 @@ NOT_FOR_STATUS = [
     # No dataclass is made on the way (each is compiled as its module loads, see
     # kiosk.views): the settings, the views and the context are named tuples or classes.
     "dataclasses",
+    # argparse finds the terminal's width with shutil unless it is told (cli._Help).
+    "shutil",
 ]
 
 
@@ -198,3 +200,15 @@ def test_the_screen_says_it_is_ready_before_it_loads_the_screens_of_a_tap(
         or m in {f"kiosk.tui.screens.{s}" for s in ("session", "done", "checklist", "refusal")}
     )
     assert not early, f"loaded before the kiosk was ready: {early}"
+
+
+def test_help_is_as_wide_as_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Told the width (not finding it with shutil), help still fits the terminal."""
+    monkeypatch.setenv("COLUMNS", "50")
+    narrow = cli.build_parser("status").format_help()
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = cli.build_parser("status").format_help()
+    assert max(len(line) for line in narrow.splitlines()) <= 48
+    assert max(len(line) for line in wide.splitlines()) > 50
+    monkeypatch.setenv("COLUMNS", "0")  # not set, as shutil reads it: the terminal, or 80
+    assert max(len(line) for line in cli.build_parser("status").format_help().splitlines()) <= 78
