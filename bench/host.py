@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.fixtures import json_from_child
 
-#: A fixed workload; about 40 ms of CPU on the 2-core x86 machine the figures come from.
+#: A fixed workload: about 80 ms of CPU on the 2-core x86 machine the figures come from.
 WORKLOAD = """
 import json, time
 started = time.process_time()
