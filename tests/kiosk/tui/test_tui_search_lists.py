@@ -70,33 +70,31 @@ async def test_enrolling_says_when_more_match(
         assert rows(app, "#owners") == 1
 
 
-async def test_the_staff_records_say_when_more_match(
-    app: KioskApp, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("records_of", "note", "other", "narrowed"),
+    [
+        ("#staff", MORE_PEOPLE_2, "More items match", "S001"),
+        ("#items", MORE_ITEMS_2, "More people match", "camera 5B"),
+    ],
+)
+async def test_the_admin_records_say_when_more_match(
+    app: KioskApp,
+    monkeypatch: pytest.MonkeyPatch,
+    records_of: str,
+    note: str,
+    other: str,
+    narrowed: str,
 ) -> None:
     monkeypatch.setattr(records, "LISTED", 2)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_admin(pilot, app)
-        await press(pilot, "#staff")
-        assert MORE_PEOPLE_2 in screen_text(app)
+        await press(pilot, records_of)
+        text = screen_text(app)
+        assert note in text and other not in text
         assert rows(app, "#records") == 2
-        app.screen.query_one("#find", Input).value = "S001"
+        app.screen.query_one("#find", Input).value = narrowed
         await settle(pilot)
-        assert "More people match" not in screen_text(app)
-        assert rows(app, "#records") == 1
-
-
-async def test_the_item_records_say_when_more_match(
-    app: KioskApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(records, "LISTED", 2)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await open_admin(pilot, app)
-        await press(pilot, "#items")
-        assert MORE_ITEMS_2 in screen_text(app)
-        assert "More people match" not in screen_text(app)
-        app.screen.query_one("#find", Input).value = "camera 5B"
-        await settle(pilot)
-        assert "More items match" not in screen_text(app)
+        assert "match: the first" not in screen_text(app)
         assert rows(app, "#records") == 1
 
 
