@@ -19,7 +19,7 @@ from kiosk.clock import Clock
 from kiosk.db import Loan
 from kiosk.errors import NotFound, Refused
 from kiosk.journal import Journal
-from kiosk.loans.problems import close_for_loan, missing_now, open_problem
+from kiosk.loans.problems import close_for_loan, missing_now, open_problem, told_missing
 from kiosk.loans.queries import Queries
 from kiosk.loans.state import UndoSlot
 from kiosk.settings import Settings
@@ -79,30 +79,38 @@ def record_short(
             close_for_loan("short", loan.id, "found", f"{when}: all there.", event_id)
         return None, ""
     text = ", ".join(f"{got} of {want} {name}" for name, got, want in short)
+    missing = {name: want - got for name, got, want in short}
+    key = alerts.loan_key("lost", loan.id)
+    summary = f"{item.name} came back short: {text}"
+    told = told_missing(loan.id)
+    if alerts.exists(key) and missing != told:
+        # SLT were told other figures about this loan (a checklist corrected, the count
+        # at a hand-over): the new count is a fact of its own, so they hear it too, and
+        # what they were told before is never left standing as the truth.
+        key = f"{key}:count:{event_id}"
+        earlier = ", ".join(f"{n} {name}" for name, n in told.items()) or "none"
+        summary = (
+            f"{item.name}, counted again: {text}. This replaces the earlier count "
+            f"(missing then: {earlier})"
+        )
     body = alerts.payload(
         "lost",
         loan=loan,
         note=f"{when}: {text}.",
         school=settings.school.name,
-        summary=f"{item.name} came back short: {text}",
+        summary=summary,
     )
     raised = alerts.raise_alert(
         clock,
         kind="lost",
         audience="slt",
-        key=alerts.loan_key("lost", loan.id),
+        key=key,
         body=body,
         channels=settings.sync.channels_for("lost", "slt"),
         loan=loan,
         cause_event_id=event_id,
     )
-    open_problem(
-        "short",
-        item.id,
-        loan.id,
-        event_id,
-        {"missing": {name: want - got for name, got, want in short}},
-    )
+    open_problem("short", item.id, loan.id, event_id, {"missing": missing})
     said = f"{when} {text}."
     return raised, " ".join(s for s in (said, alerts.promise(raised, clock.synchronised())) if s)
 

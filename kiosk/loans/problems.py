@@ -112,6 +112,17 @@ def missing_now(item_id: int, except_loan: int | None = None) -> dict[str, int]:
     return missing
 
 
+def told_missing(loan_id: int) -> dict[str, int]:
+    """What the newest shortfall recorded against a loan said missing, open or dealt with
+    ({} if none): the figures SLT were last told about it (``counts.record_short``)."""
+    row = database.execute_sql(
+        "SELECT detail FROM problem WHERE loan_id = ? AND kind = 'short' ORDER BY id DESC LIMIT 1",
+        (loan_id,),
+    ).fetchone()
+    missing = (load_json(row[0]) or {}).get("missing", {}) if row else {}
+    return {str(name): int(n) for name, n in missing.items()}
+
+
 def damage_note(item_id: int) -> str:
     """What is wrong with an item marked damaged, from its open damage problems ("" if none)."""
     cursor = database.execute_sql(

@@ -273,8 +273,33 @@ def test_a_count_corrected_for_the_same_loan_replaces_what_it_said_missing(
     tap(service, clock, TinySchool.TROLLEY)
     back = tap(service, clock, TinySchool.TROLLEY)
     assert [(c.name, c.count) for c in back.expected] == [("iPads", 20), ("headphones", 30)]
-    # One loss alert for the loan, however often it is counted.
+    # SLT were told 2 missing; they are told the corrected figure too, once.
+    first, corrected = Outbox.select().where(Outbox.kind == "lost").order_by(Outbox.id)
+    assert first.key == f"lost:loan:{loan}"
+    assert first.payload["summary"] == "iPad trolley 1 came back short: 28 of 30 iPads"
+    assert corrected.key.startswith(f"lost:loan:{loan}:count:")
+    assert corrected.payload["summary"] == (
+        "iPad trolley 1, counted again: 20 of 30 iPads. This replaces the earlier count "
+        "(missing then: 2 iPads)"
+    )
+    assert corrected.payload["note"] == "Counted back: 20 of 30 iPads."
+
+
+def test_the_same_count_saved_again_tells_slt_nothing_new(
+    service: LoanService, clock: ManualClock, tiny_school: TinySchool
+) -> None:
+    loan = short_trolley(service, clock, ipads=28)
+    for _ in range(2):  # a second press, or the same figures entered again
+        service.save_checklist(loan, Checklist(counts={"iPads": 28, "headphones": 30}, damage=""))
     assert Outbox.select().where(Outbox.kind == "lost").count() == 1
+    # Counted back all there, then short by the same 2 again: SLT's 2 missing still stands.
+    service.save_checklist(loan, Checklist(counts={"iPads": 30, "headphones": 30}, damage=""))
+    service.save_checklist(loan, Checklist(counts={"iPads": 28, "headphones": 30}, damage=""))
+    assert Outbox.select().where(Outbox.kind == "lost").count() == 1
+    assert only_problem(service).what == "2 iPads missing"
+    # Short by 3 after all: that is new, and SLT hear it.
+    service.save_checklist(loan, Checklist(counts={"iPads": 27, "headphones": 30}, damage=""))
+    assert Outbox.select().where(Outbox.kind == "lost").count() == 2
 
 
 def test_a_count_corrected_to_all_there_takes_the_shortfall_off_the_list(
