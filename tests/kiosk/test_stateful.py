@@ -65,7 +65,8 @@ class KioskMachine(RuleBasedStateMachine):
         self.state_changes = 0
         self.losses = 0
         self.last_return: int | None = None
-        self.short_loans: set[int] = set()
+        #: iPads SLT were last told missing per loan (kept when counted all there after).
+        self.told: dict[int, int] = {}
         #: iPads each loan's latest count found missing (its open shortfall).
         self.missing: dict[int, int] = {}
 
@@ -123,9 +124,11 @@ class KioskMachine(RuleBasedStateMachine):
             expected = max(0, 30 - others)
             if count < expected:
                 self.missing[loan.id] = expected - count
-                if loan.id not in self.short_loans:  # one loss alert per loan
+                # SLT are told the loan's first short count, and any later one whose
+                # figures differ from what they were last told (a corrected count).
+                if self.told.get(loan.id) != expected - count:
                     self.losses += 1
-                    self.short_loans.add(loan.id)
+                    self.told[loan.id] = expected - count
             else:
                 self.missing.pop(loan.id, None)  # all there after all
         self.service.save_checklist(
