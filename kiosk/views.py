@@ -448,6 +448,16 @@ def more_match(listed: int, **cut: bool) -> dict[str, str]:
     return {what: _MORE_MATCH[what].format(n=listed) for what, more in cut.items() if more}
 
 
+def search_lists(
+    listed: int, people: Sequence[StaffView], items: Sequence[ItemView]
+) -> tuple[list[StaffView], list[ItemView], dict[str, str]]:
+    """A search's people and items, each looked up with ``limit=listed + 1``: each cut to
+    ``listed``, and the line under each list that was cut (``more_match``)."""
+    people_listed, more_people = first(people, listed)
+    items_listed, more_items = first(items, listed)
+    return people_listed, items_listed, more_match(listed, people=more_people, items=more_items)
+
+
 #: Who an alert's audience is, in a sentence ("no channel for SLT").
 AUDIENCE_NAMES = {"slt": "SLT", "office": "the office", "it": "IT", "borrower": "the borrower"}
 

@@ -43,7 +43,7 @@ from kiosk.exporter import day_csv, iter_loans_csv
 from kiosk.loans.day import day_report
 from kiosk.loans.queries import Queries
 from kiosk.settings import Settings
-from kiosk.views import LoanView, first, more_match
+from kiosk.views import LoanView, search_lists
 from kiosk.web.auth import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -297,9 +297,7 @@ async def search(request: Request) -> Response:
         # One more than is listed: whether the list is all there is, or it must say so.
         people = await board(lambda q: q.find_staff(text, limit=SEARCH_LISTED + 1))
         items = await board(lambda q: q.find_items(text, limit=SEARCH_LISTED + 1))
-        found["people"], more_people = first(people, SEARCH_LISTED)
-        found["items"], more_items = first(items, SEARCH_LISTED)
-        found["more"] = more_match(SEARCH_LISTED, people=more_people, items=more_items)
+        found["people"], found["items"], found["more"] = search_lists(SEARCH_LISTED, people, items)
         found["loans"] = await board(lambda q: q.board(search=text))
     return request.app.state.pages.render(request, "search.html", found)
 

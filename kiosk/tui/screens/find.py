@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Input
 from kiosk.tui.screens.base import KioskScreen
 from kiosk.tui.screens.history import HistoryScreen
 from kiosk.tui.widgets.more import MoreMatch
-from kiosk.views import ItemView, StaffView, first, more_match
+from kiosk.views import ItemView, StaffView, search_lists
 
 #: People, and items, listed at most; more letters narrow the list.
 LISTED = 30
@@ -55,11 +55,8 @@ class FindScreen(KioskScreen):
         )
 
     def _found(self, found: tuple[list[StaffView], list[ItemView]]) -> None:
-        people, more_people = first(found[0], LISTED)
-        items, more_items = first(found[1], LISTED)
-        self.query_one(MoreMatch).tell(
-            more_match(LISTED, people=more_people, items=more_items).values()
-        )
+        people, items, notes = search_lists(LISTED, *found)
+        self.query_one(MoreMatch).tell(notes.values())
         table = self.query_one("#found", DataTable)
         table.clear()
         self.rows = [*people, *items]

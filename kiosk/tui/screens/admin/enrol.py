@@ -13,7 +13,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from kiosk.loans.people import TagInUse
 from kiosk.tui.screens.admin.page import AdminPage
 from kiosk.tui.widgets.more import MoreMatch
-from kiosk.views import ItemView, StaffView, first, more_match
+from kiosk.views import ItemView, StaffView, search_lists
 
 #: People, and items, listed at most; more letters narrow the list.
 LISTED = 40
@@ -82,11 +82,8 @@ class EnrolScreen(AdminPage):
         )
 
     def _found(self, found: tuple[list[StaffView], list[ItemView]]) -> None:
-        people, more_people = first(found[0], LISTED)
-        items, more_items = first(found[1], LISTED)
-        self.query_one(MoreMatch).tell(
-            more_match(LISTED, people=more_people, items=more_items).values()
-        )
+        people, items, notes = search_lists(LISTED, *found)
+        self.query_one(MoreMatch).tell(notes.values())
         rows: list[StaffView | ItemView] = [*people, *items]
         self.rows = rows
         table = self.query_one("#owners", DataTable)
