@@ -82,8 +82,7 @@ def record_short(
     missing = {name: want - got for name, got, want in short}
     key = alerts.loan_key("lost", loan.id)
     summary = f"{item.name} came back short: {text}"
-    told = told_missing(loan.id)
-    if alerts.exists(key) and missing != told:
+    if alerts.exists(key) and (told := told_missing(loan.id)) != missing:
         # SLT were told other figures about this loan (a checklist corrected, the count
         # at a hand-over): the new count is a fact of its own, so they hear it too, and
         # what they were told before is never left standing as the truth.
